@@ -1,0 +1,65 @@
+"""Opening, migrating and closing the database (SQLite embedded or PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+MODELS_MODULE = "adapters.db.models"
+MIGRATIONS_MODULE = "adapters.db.migrations"
+
+
+def normalize_url(url: str) -> str:
+    """Accept the common spellings of a PostgreSQL URL (postgresql://, postgresql+asyncpg://)."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgres://" + url[len(prefix) :]
+    return url
+
+
+def is_postgres(url: str) -> bool:
+    """True when the URL names a PostgreSQL server."""
+    return normalize_url(url).startswith(("postgres://", "asyncpg://", "psycopg://"))
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The tortoise configuration for one database URL."""
+    url = normalize_url(url)
+    if url.startswith("sqlite://") and not url.startswith("sqlite://:memory:"):
+        Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
+    credentials: dict[str, Any] = {}
+    if url.startswith("sqlite://"):
+        credentials = {"file_path": url[len("sqlite://") :], "journal_mode": "WAL"}
+        connection: Any = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
+    else:
+        connection = url
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def open_database(url: str) -> None:
+    """Connect the ORM to the database (lazily; the first query opens the pool)."""
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def migrate_database(url: str) -> None:
+    """Apply every migration not yet applied; existing data is kept."""
+    await tortoise_migrate(config=tortoise_config(url))
+
+
+async def close_database() -> None:
+    """Close every pool the ORM opened."""
+    await Tortoise.close_connections()

@@ -1,0 +1,262 @@
+"""Tortoise ORM tables: the persistent shape of the domain.
+
+Money columns are integer minor units beside a currency code. Every table change goes through a
+migration in ``adapters/db/migrations`` (``python app.py makemigrations``).
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Timestamped(Model):
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Category(Timestamped):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    handle = fields.CharField(max_length=200, unique=True)
+    parent: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
+        "models.Category", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "category"
+
+
+class Product(Timestamped):
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=255)
+    handle = fields.CharField(max_length=255, unique=True)
+    description = fields.TextField(default="")
+    status = fields.CharField(max_length=16, default="ACTIVE", db_index=True)
+    category: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
+        "models.Category", related_name="products", null=True, on_delete=fields.SET_NULL
+    )
+    vendor = fields.CharField(max_length=120, default="")
+    tags = fields.JSONField(default=list)
+    image_urls = fields.JSONField(default=list)
+    options = fields.JSONField(default=list)  # [{"name": "Colour", "values": ["Red", ...]}]
+    search_text = fields.TextField(default="")  # lower-cased title + SKUs, for `query`
+
+    class Meta:
+        table = "product"
+
+
+class Collection(Timestamped):
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=255)
+    handle = fields.CharField(max_length=255, unique=True)
+    description = fields.TextField(default="")
+
+    class Meta:
+        table = "collection"
+
+
+class CollectionProduct(Model):
+    id = fields.IntField(primary_key=True)
+    collection: fields.ForeignKeyRelation[Collection] = fields.ForeignKeyField(
+        "models.Collection", related_name="memberships", on_delete=fields.CASCADE
+    )
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="memberships", on_delete=fields.CASCADE
+    )
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "collection_product"
+        unique_together = (("collection", "product"),)
+
+
+class Variant(Timestamped):
+    id = fields.IntField(primary_key=True)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="variants", on_delete=fields.CASCADE
+    )
+    sku = fields.CharField(max_length=64, unique=True)
+    title = fields.CharField(max_length=255, default="")
+    option_values = fields.JSONField(default=dict)
+    barcode = fields.CharField(max_length=64, null=True)
+    weight_grams = fields.IntField(null=True)
+    position = fields.IntField(default=0)
+    archived = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "variant"
+
+
+class Location(Timestamped):
+    id = fields.IntField(primary_key=True)
+    handle = fields.CharField(max_length=100, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=16)  # WAREHOUSE | STORE
+    address = fields.JSONField(default=dict)
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    opening_hours = fields.JSONField(default=list)
+    pickup_enabled = fields.BooleanField(default=False)
+    local_delivery_radius_km = fields.FloatField(null=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "location"
+
+
+class Channel(Timestamped):
+    id = fields.IntField(primary_key=True)
+    handle = fields.CharField(max_length=100, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=16)  # WEB | APP | STORE | MARKETPLACE
+    currency = fields.CharField(max_length=3)
+    store: fields.ForeignKeyNullableRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="store_channels", null=True, on_delete=fields.RESTRICT
+    )
+    allocation_share_percent = fields.IntField(default=100)
+    allocation_buffer = fields.IntField(default=0)
+    prices_include_tax = fields.BooleanField(default=True)
+    tax_rate_bp = fields.IntField(default=0)  # basis points, 2000 = 20%
+
+    class Meta:
+        table = "channel"
+
+
+class ChannelLocation(Model):
+    id = fields.IntField(primary_key=True)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name="serving", on_delete=fields.CASCADE
+    )
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="serves", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "channel_location"
+        unique_together = (("channel", "location"),)
+
+
+class MemberTier(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=100)
+    threshold_minor = fields.BigIntField(default=0)
+    currency = fields.CharField(max_length=3, default="EUR")
+    points_multiplier_pct = fields.IntField(default=100)
+
+    class Meta:
+        table = "member_tier"
+
+
+class Price(Timestamped):
+    """One price rule: base, channel override, tier price or scheduled sale."""
+
+    id = fields.IntField(primary_key=True)
+    variant: fields.ForeignKeyRelation[Variant] = fields.ForeignKeyField(
+        "models.Variant", related_name="prices", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)  # BASE | CHANNEL | TIER | SALE
+    currency = fields.CharField(max_length=3)
+    amount = fields.BigIntField()
+    channel = fields.CharField(max_length=100, null=True)
+    tier = fields.CharField(max_length=32, null=True)
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "price"
+        indexes = (("variant_id", "currency"),)
+
+
+class Stock(Timestamped):
+    id = fields.IntField(primary_key=True)
+    variant: fields.ForeignKeyRelation[Variant] = fields.ForeignKeyField(
+        "models.Variant", related_name="stocks", on_delete=fields.CASCADE
+    )
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "models.Location", related_name="stocks", on_delete=fields.CASCADE
+    )
+    on_hand = fields.IntField(default=0)
+    reserved = fields.IntField(default=0)
+    safety_stock = fields.IntField(default=0)
+
+    class Meta:
+        table = "stock"
+        unique_together = (("variant", "location"),)
+
+
+class StockMovement(Model):
+    """Append-only ledger: every change of on-hand or reserved stock, with its reason."""
+
+    id = fields.BigIntField(primary_key=True)
+    variant_id = fields.IntField(db_index=True)
+    location_id = fields.IntField(db_index=True)
+    kind = fields.CharField(max_length=16)
+    delta = fields.IntField()
+    on_hand_after = fields.IntField()
+    reason = fields.CharField(max_length=255, default="")
+    actor = fields.CharField(max_length=120, default="")
+    reference = fields.CharField(max_length=120, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stock_movement"
+
+
+class IdempotencyRecord(Model):
+    """The first result of a mutation with money or stock effects, keyed by caller scope."""
+
+    id = fields.IntField(primary_key=True)
+    scope = fields.CharField(max_length=120)
+    key = fields.CharField(max_length=255)
+    request_hash = fields.CharField(max_length=64)
+    response = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_record"
+        unique_together = (("scope", "key"),)
+
+
+class StaffUser(Timestamped):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=255, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharField(max_length=16)  # OWNER | ADMIN | STORE_MANAGER | CLERK
+    location_ids = fields.JSONField(default=list)
+    active = fields.BooleanField(default=True)
+    token_version = fields.IntField(default=0)
+
+    class Meta:
+        table = "staff_user"
+
+
+class Partner(Timestamped):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, unique=True)
+
+    class Meta:
+        table = "partner"
+
+
+class ApiKey(Timestamped):
+    id = fields.IntField(primary_key=True)
+    partner: fields.ForeignKeyRelation[Partner] = fields.ForeignKeyField(
+        "models.Partner", related_name="keys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200, default="")
+    prefix = fields.CharField(max_length=32, unique=True)
+    secret_hash = fields.CharField(max_length=128)
+    scopes = fields.JSONField(default=list)
+    rate_limit_per_minute = fields.IntField(default=600)
+    revoked_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"

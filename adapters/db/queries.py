@@ -1,0 +1,180 @@
+"""Read-side queries: batched lookups for the per-request DataLoaders and the product listing.
+
+Each method is one SQL statement whatever the number of keys, so a page costs the same number
+of queries at 5 products as at 50.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise import connections
+from tortoise.expressions import Q
+
+from adapters.db import convert
+from adapters.db import models as m
+from domain.catalog import Category, Collection, Product, ProductStatus, Variant
+from domain.channels import Channel, Location
+from domain.inventory import StockLevel
+from domain.pricing import PriceRule
+
+SORT_FIELDS = {"ID": "id", "TITLE": "title", "CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """What the storefront's ``products`` may be narrowed by."""
+
+    text: str | None = None
+    category_ids: tuple[int, ...] | None = None
+    collection_id: int | None = None
+    tag: str | None = None
+    available_in: tuple[tuple[int, ...], int] | None = None  # (location ids, min total)
+    statuses: tuple[str, ...] = (ProductStatus.ACTIVE.value,)
+    vendor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A keyset page: ``after``/``before`` are decoded (sort value, id) pairs."""
+
+    sort: str
+    reverse: bool
+    limit: int
+    after: tuple[Any, int] | None = None
+    before: tuple[Any, int] | None = None
+    from_end: bool = False  # `last` was asked: take the page from the end
+
+
+class TortoiseCatalogQueries:
+    """Batched reads of catalog, prices, stock, channels and locations."""
+
+    async def products_page(
+        self, filters: ProductFilter, page: PageRequest
+    ) -> tuple[list[Product], bool]:
+        """One page of products and whether more lie beyond it in the paging direction."""
+        query = m.Product.filter(status__in=list(filters.statuses))
+        if filters.text:
+            for word in filters.text.lower().split():
+                query = query.filter(search_text__contains=word)
+        if filters.category_ids is not None:
+            query = query.filter(category_id__in=list(filters.category_ids))
+        if filters.collection_id is not None:
+            query = query.filter(memberships__collection_id=filters.collection_id)
+        if filters.tag:
+            query = query.filter(search_text__contains=f" #{filters.tag.strip().lower()} ")
+        if filters.vendor:
+            query = query.filter(vendor=filters.vendor)
+        if filters.available_in is not None:
+            query = query.filter(id__in=await self._available_product_ids(*filters.available_in))
+        field = SORT_FIELDS[page.sort]
+        descending = page.reverse != page.from_end
+        for cursor, forward in ((page.after, True), (page.before, False)):
+            if cursor is not None:
+                value, ident = cursor
+                op = "gt" if forward != page.reverse else "lt"
+                query = query.filter(
+                    Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": ident})
+                )
+        order = [f"-{field}", "-id"] if descending else [field, "id"]
+        rows = await query.order_by(*(order[:1] if field == "id" else order)).limit(page.limit + 1)
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        if page.from_end:
+            rows.reverse()
+        return [convert.product(r) for r in rows], more
+
+    @staticmethod
+    async def _available_product_ids(location_ids: tuple[int, ...], minimum: int) -> list[int]:
+        """Products with a variant whose stock at these locations reaches ``minimum``."""
+        if not location_ids:
+            return []
+        placeholders = ",".join(str(int(i)) for i in location_ids)
+        sql = (
+            "SELECT DISTINCT v.product_id AS pid FROM variant v JOIN stock s ON s.variant_id = v.id"
+            f" WHERE s.location_id IN ({placeholders}) AND v.archived = FALSE"
+            " GROUP BY v.id, v.product_id HAVING SUM(CASE WHEN s.on_hand - s.reserved"
+            " - s.safety_stock > 0 THEN s.on_hand - s.reserved - s.safety_stock ELSE 0 END)"
+            f" >= {int(minimum)}"
+        )
+        rows = await connections.get("default").execute_query_dict(sql)
+        return [int(r["pid"]) for r in rows]
+
+    async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
+        rows = await m.Product.filter(id__in=list(ids))
+        return {r.id: convert.product(r) for r in rows}
+
+    async def products_by_handles(self, handles: Sequence[str]) -> dict[str, Product]:
+        rows = await m.Product.filter(handle__in=list(handles))
+        return {r.handle: convert.product(r) for r in rows}
+
+    async def variants_by_product_ids(self, ids: Sequence[int]) -> dict[int, list[Variant]]:
+        result: dict[int, list[Variant]] = defaultdict(list)
+        rows = await m.Variant.filter(product_id__in=list(ids), archived=False).order_by(
+            "position", "id"
+        )
+        for row in rows:
+            result[row.product_id].append(convert.variant(row))  # type: ignore[attr-defined]
+        return result
+
+    async def variants_by_ids(self, ids: Sequence[int]) -> dict[int, Variant]:
+        rows = await m.Variant.filter(id__in=list(ids))
+        return {r.id: convert.variant(r) for r in rows}
+
+    async def prices_by_variant_ids(
+        self, ids: Sequence[int], currency: str
+    ) -> dict[int, list[PriceRule]]:
+        result: dict[int, list[PriceRule]] = defaultdict(list)
+        for row in await m.Price.filter(variant_id__in=list(ids), currency=currency):
+            result[row.variant_id].append(convert.price_rule(row))  # type: ignore[attr-defined]
+        return result
+
+    async def stock_by_variant_ids(self, ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+        result: dict[int, list[StockLevel]] = defaultdict(list)
+        for row in await m.Stock.filter(variant_id__in=list(ids)):
+            result[row.variant_id].append(convert.stock_level(row))  # type: ignore[attr-defined]
+        return result
+
+    async def channels(self) -> dict[str, Channel]:
+        """Every channel with its serving locations: two small queries, cached per request."""
+        rows = await m.Channel.all()
+        links = await m.ChannelLocation.all().values_list("channel_id", "location_id")
+        serving: dict[int, list[int]] = defaultdict(list)
+        for channel_id, location_id in links:
+            serving[int(channel_id)].append(int(location_id))
+        return {r.handle: convert.channel(r, serving[r.id]) for r in rows}
+
+    async def locations(self) -> dict[int, Location]:
+        return {r.id: convert.location(r) for r in await m.Location.all().order_by("id")}
+
+    async def categories(self) -> dict[int, Category]:
+        rows = await m.Category.all().order_by("position", "name")
+        return {r.id: convert.category(r) for r in rows}
+
+    async def collections(self) -> list[Collection]:
+        return [convert.collection(r) for r in await m.Collection.all().order_by("title", "id")]
+
+    async def collections_by_ids(self, ids: Sequence[int]) -> dict[int, Collection]:
+        return {r.id: convert.collection(r) for r in await m.Collection.filter(id__in=list(ids))}
+
+    async def collection_by_handle(self, handle: str) -> Collection | None:
+        row = await m.Collection.filter(handle=handle).first()
+        return convert.collection(row) if row else None
+
+    async def movements(
+        self, *, variant_id: int | None, location_id: int | None, limit: int, before_id: int | None
+    ) -> list[Any]:
+        query = m.StockMovement.all()
+        if variant_id is not None:
+            query = query.filter(variant_id=variant_id)
+        if location_id is not None:
+            query = query.filter(location_id=location_id)
+        if before_id is not None:
+            query = query.filter(id__lt=before_id)
+        return [convert.movement(r) for r in await query.order_by("-id").limit(limit)]
+
+    async def ping(self) -> None:
+        await connections.get("default").execute_query("SELECT 1")

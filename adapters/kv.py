@@ -1,0 +1,122 @@
+"""The key-value port's two adapters: Redis (``REDIS_URL``) and an in-process equivalent.
+
+Used for the catalog response cache (with a shared version that any catalog, price or stock
+change bumps) and for fixed-window rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from domain.ports import RateDecision
+
+VERSION_KEY = "o2o:catalog:version"
+
+
+class KeyValue(Protocol):
+    """Cache, version counter and rate limiter behind one port."""
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None: ...
+    async def version(self) -> str: ...
+    async def bump_version(self) -> None: ...
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _window(window_seconds: int) -> tuple[int, int]:
+    now = time.time()
+    window = int(now // window_seconds)
+    retry = int((window + 1) * window_seconds - now) + 1
+    return window, retry
+
+
+class MemoryKeyValue:
+    """One process's cache and counters (the embedded default)."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._data: dict[str, tuple[float, bytes]] = {}
+        self._counters: dict[str, tuple[int, int]] = {}
+        self._version = 0
+        self._max = max_entries
+        self._lock = asyncio.Lock()
+
+    async def get(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
+        if len(self._data) >= self._max:
+            self._data.clear()  # crude but bounded; the embedded default serves one process
+        self._data[key] = (time.monotonic() + ttl_seconds, value)
+
+    async def version(self) -> str:
+        return str(self._version)
+
+    async def bump_version(self) -> None:
+        self._version += 1
+        self._data.clear()
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        window, retry = _window(window_seconds)
+        async with self._lock:
+            seen_window, count = self._counters.get(key, (window, 0))
+            count = count + 1 if seen_window == window else 1
+            self._counters[key] = (window, count)
+            if len(self._counters) > 100_000:
+                self._counters = {k: v for k, v in self._counters.items() if v[0] == window}
+        return RateDecision(count <= limit, max(0, limit - count), retry)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisKeyValue:
+    """Shared by every process: scale out by adding processes behind a load balancer."""
+
+    def __init__(self, url: str) -> None:
+        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.client.get(key)
+        return bytes(value) if value is not None else None
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
+        await self.client.set(key, value, ex=ttl_seconds)
+
+    async def version(self) -> str:
+        value = await self.client.get(VERSION_KEY)
+        return value.decode() if value else "0"
+
+    async def bump_version(self) -> None:
+        await self.client.incr(VERSION_KEY)
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        window, retry = _window(window_seconds)
+        name = f"o2o:rl:{key}:{window}"
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window_seconds + 1)
+            count, _ = await pipe.execute()
+        return RateDecision(int(count) <= limit, max(0, limit - int(count)), retry)
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def open_key_value(redis_url: str | None) -> KeyValue:
+    """Redis when a URL is configured, else the in-process equivalent."""
+    return RedisKeyValue(redis_url) if redis_url else MemoryKeyValue()

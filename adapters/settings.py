@@ -1,0 +1,88 @@
+"""Settings read once from the environment, with casts and defaults; secrets print as stars."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Secret(str):
+    """A string that does not show itself in reprs and logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded default: a SQLite file under the data folder."""
+    return f"sqlite://{data_dir / 'gateway.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process is configured with."""
+
+    database_url: str
+    redis_url: str | None
+    data_dir: Path
+    secret_key: Secret = field(repr=False)
+    environment: str = "development"  # development | production | test
+    introspection: bool = True
+    field_suggestions: bool = True
+    graphiql: bool = True
+    max_page_size: int = 100
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+    anonymous_rate_limit_per_minute: int = 1200
+    access_token_ttl_seconds: int = 3600
+    cache_ttl_seconds: int = 300
+    seed_on_start: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (default: the process environment)."""
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("DATA_DIR") or Path.cwd() / "data")
+        environment = env.get("APP_ENV", "development")
+        production = environment == "production"
+        secret = env.get("SECRET_KEY")
+        if not secret:
+            if production:
+                raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+            secret = _dev_secret(data_dir)
+        return cls(
+            database_url=env.get("DATABASE_URL") or default_database_url(data_dir),
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=data_dir,
+            secret_key=Secret(secret),
+            environment=environment,
+            introspection=_bool(env.get("GRAPHQL_INTROSPECTION"), not production),
+            field_suggestions=_bool(env.get("GRAPHQL_FIELD_SUGGESTIONS"), not production),
+            graphiql=_bool(env.get("GRAPHIQL"), not production),
+            max_page_size=int(env.get("MAX_PAGE_SIZE", "100")),
+            anonymous_rate_limit_per_minute=int(env.get("RATE_LIMIT_ANONYMOUS", "1200")),
+            seed_on_start=_bool(env.get("SEED_ON_START"), False),
+        )
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """A per-machine development secret kept in the data folder, so tokens survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

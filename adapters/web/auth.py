@@ -1,0 +1,83 @@
+"""HTTP middleware: who the caller is (staff token, partner key or nobody) and rate limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain.identity import ANONYMOUS, Principal
+from domain.identity_services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
+from resolvers.context import Services
+
+
+def _reply(status: int, message: str, headers: dict[str, str] | None = None) -> Callable:
+    body = json.dumps({"errors": [{"message": message}]}).encode()
+
+    async def send_reply(send: Send) -> None:
+        raw = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+        raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    return send_reply
+
+
+class AuthMiddleware:
+    """Puts ``principal`` and ``client`` into the ASGI scope's state; refuses bad credentials.
+
+    A wrong or expired credential is a 401 (never a silent downgrade to anonymous, which would
+    hide an integration bug); too many requests in a minute is a 429 with Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp, *, services: Callable[[], Services], paths: tuple[str, ...]):
+        self.app = app
+        self.services = services
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+            await self.app(scope, receive, send)
+            return
+        services = self.services()
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = headers.get("x-forwarded-for", "").split(",")[0].strip() or (
+            scope["client"][0] if scope.get("client") else "unknown"
+        )
+        principal = await self._principal(services, headers)
+        if principal is None:
+            await _reply(401, "invalid or expired credentials", {"WWW-Authenticate": "Bearer"})(
+                send
+            )
+            return
+        limit = principal.rate_limit_per_minute or (
+            services.settings.anonymous_rate_limit_per_minute if principal.is_anonymous else 6000
+        )
+        key = f"req:{principal.subject if not principal.is_anonymous else 'ip:' + client}"
+        decision = await services.kv.hit(key, limit=limit, window_seconds=60)
+        if not decision.allowed:
+            await _reply(
+                429, "rate limit exceeded", {"Retry-After": str(decision.retry_after_seconds)}
+            )(send)
+            return
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["client"] = client
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _principal(services: Services, headers: dict[str, str]) -> Principal | None:
+        token = headers.get("x-api-key", "")
+        auth = headers.get("authorization", "")
+        if not token and auth:
+            scheme, _, value = auth.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                return None
+            token = value.strip()
+        if not token:
+            return ANONYMOUS
+        if token.startswith(API_KEY_PREFIX):
+            return await principal_from_api_key(services.uow, token, now=services.clock.now())
+        claims = services.signer.verify(token)
+        return principal_from_claims(claims) if claims else None

@@ -1,0 +1,253 @@
+"""Composition root: settings, wiring of adapters, the Starlette app and the command line.
+
+python app.py serve      # migrate, (seed on first start with --seed-if-empty), serve
+python app.py migrate    # apply database migrations
+python app.py seed       # demo brand: catalog, stores, stock, prices, staff
+python app.py import-catalog FILE.csv|FILE.json
+python app.py create-owner EMAIL
+python app.py export-schema [PATH]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import click
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from adapters.db.database import close_database, migrate_database, open_database
+from adapters.db.queries import TortoiseCatalogQueries
+from adapters.db.repositories import TortoiseUnitOfWork
+from adapters.kv import KeyValue, open_key_value
+from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
+from adapters.settings import Settings
+from adapters.web.auth import AuthMiddleware
+from domain.identity import ANONYMOUS
+from resolvers.context import Context, Loaders, Services
+from schema import build_schema
+from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
+
+log = logging.getLogger("o2o")
+SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
+
+
+def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
+    """Wire the adapters behind the ports, once per process."""
+    store = kv or open_key_value(settings.redis_url)
+
+    async def invalidate(touched: set[str]) -> None:
+        if touched & {"catalog", "price", "stock"}:
+            await store.bump_version()
+
+    return Services(
+        settings=settings,
+        uow=lambda: TortoiseUnitOfWork(on_commit=invalidate),
+        queries=TortoiseCatalogQueries(),
+        kv=store,
+        hasher=Argon2PasswordHasher(),
+        signer=JwtTokenSigner(settings.secret_key),
+        clock=SystemClock(),
+    )
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    """The ASGI app: /graphql (GraphiQL in a browser), /healthz, /readyz."""
+    settings = settings or Settings.from_env()
+    services = build_services(settings)
+    schema = build_schema(
+        introspection=settings.introspection,
+        field_suggestions=settings.field_suggestions,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+
+    async def context_factory(request: Request) -> Context:
+        return Context(
+            services=services,
+            principal=request.scope.get("state", {}).get("principal", ANONYMOUS),
+            loaders=Loaders(services.queries),
+            client=request.scope.get("state", {}).get("client", "unknown"),
+        )
+
+    endpoint = GraphQLEndpoint(
+        schema,
+        context_factory=context_factory,
+        cache=services.kv,
+        config=GraphQLHTTPConfig(
+            graphiql=settings.graphiql, cache_ttl_seconds=settings.cache_ttl_seconds
+        ),
+        is_cacheable=lambda request, ctx: ctx.principal.is_anonymous,
+    )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await services.queries.ping()
+            await services.kv.ping()
+        except Exception as error:  # readiness reports, it does not crash
+            return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            await open_database(settings.database_url)
+        try:
+            yield
+        finally:
+            await services.kv.close()
+            if manage_database:
+                await close_database()
+
+    app = Starlette(
+        routes=[
+            Route("/", root),
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(AuthMiddleware, services=lambda: services, paths=("/graphql",))],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.schema = schema
+    return app
+
+
+def export_schema() -> str:
+    """The SDL of the schema, as kept in schema.graphql."""
+    return build_schema().as_str() + "\n"
+
+
+# ---------------------------------------------------------------- command line
+
+
+@click.group()
+def cli() -> None:
+    """O2O commerce gateway."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending database migration (existing data is kept)."""
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        await migrate_database(settings.database_url)
+        await close_database()
+
+    asyncio.run(run())
+    click.echo("migrations applied")
+
+
+@cli.command()
+@click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PORT", default=8000, type=int, show_default=True)
+@click.option("--workers", envvar="WORKERS", default=1, type=int, show_default=True)
+@click.option("--seed-if-empty", is_flag=True, help="Seed the demo brand into an empty database.")
+def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
+    """Migrate, optionally seed, then serve the API with uvicorn."""
+    import uvicorn
+
+    from adapters.db.seed import seed_if_database_empty
+
+    settings = Settings.from_env()
+
+    async def prepare() -> None:
+        await migrate_database(settings.database_url)
+        if seed_if_empty:
+            await seed_if_database_empty(settings)
+        await close_database()
+
+    asyncio.run(prepare())
+    click.echo(f"GraphQL API on http://{host}:{port}/graphql (GraphiQL in a browser)")
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@cli.command()
+def seed() -> None:
+    """Create the demo brand (refuses to run twice on the same database)."""
+    from adapters.db.seed import seed_demo
+
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        await migrate_database(settings.database_url)
+        await seed_demo(settings)
+        await close_database()
+
+    asyncio.run(run())
+
+
+@cli.command("import-catalog")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_catalog_command(path: Path) -> None:
+    """Bulk import products from CSV or JSON; bad rows are reported, good rows kept."""
+    from adapters.db.importer import import_file
+
+    settings = Settings.from_env()
+
+    async def run() -> int:
+        await migrate_database(settings.database_url)
+        report = await import_file(path, settings=settings)
+        await close_database()
+        for problem in report.problems:
+            click.echo(f"row {problem.row}: {problem.field}: {problem.message}", err=True)
+        click.echo(f"imported {report.imported} rows, {len(report.problems)} rejected")
+        return 0 if report.imported or not report.problems else 1
+
+    sys.exit(asyncio.run(run()))
+
+
+@cli.command("create-owner")
+@click.argument("email")
+@click.password_option()
+def create_owner(email: str, password: str) -> None:
+    """Create the first owner account of a new installation."""
+    from adapters.db.seed import create_staff_account
+
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        await migrate_database(settings.database_url)
+        await create_staff_account(email=email, password=password, role="OWNER", location_ids=[])
+        await close_database()
+
+    asyncio.run(run())
+    click.echo(f"owner {email} created")
+
+
+@cli.command("export-schema")
+@click.argument("path", required=False, type=click.Path(path_type=Path), default=SCHEMA_FILE)
+def export_schema_command(path: Path) -> None:
+    """Write the SDL to schema.graphql (a test keeps it equal to the code)."""
+    path.write_text(export_schema())
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,92 @@
+"""Sales channels and stock locations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import DomainError
+from domain.inventory import AllocationRule
+
+
+class ChannelErrorCode(StrEnum):
+    """Stable codes of channel and location userErrors."""
+
+    UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
+    INVALID_COORDINATES = "INVALID_COORDINATES"
+    INVALID_RADIUS = "INVALID_RADIUS"
+
+
+class ChannelKind(StrEnum):
+    """Where a sale happens."""
+
+    WEB = "WEB"
+    APP = "APP"
+    STORE = "STORE"
+    MARKETPLACE = "MARKETPLACE"
+
+
+class LocationKind(StrEnum):
+    """Where stock physically is."""
+
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A warehouse or a store."""
+
+    id: int
+    handle: str
+    name: str
+    kind: LocationKind
+    address: dict[str, Any]
+    latitude: float | None
+    longitude: float | None
+    opening_hours: list[dict[str, Any]]
+    pickup_enabled: bool
+    local_delivery_radius_km: float | None
+    active: bool = True
+
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (self.latitude, self.longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A sales channel with its currency, its stock policy and the locations that serve it."""
+
+    id: int
+    handle: str
+    name: str
+    kind: ChannelKind
+    currency: str
+    store_location_id: int | None
+    rule: AllocationRule
+    location_ids: tuple[int, ...] = field(default_factory=tuple)
+    prices_include_tax: bool = True
+    tax_rate_bp: int = 0
+
+
+def check_coordinates(latitude: float, longitude: float, *, field_name: str = "near") -> None:
+    """Refuse coordinates outside the globe."""
+    if not (-90.0 <= latitude <= 90.0) or not (-180.0 <= longitude <= 180.0):
+        raise DomainError(
+            ChannelErrorCode.INVALID_COORDINATES,
+            "latitude is -90..90 and longitude -180..180",
+            field=field_name,
+        )
+
+
+def check_radius(radius_km: float | None) -> None:
+    """Refuse a negative or absurd search radius."""
+    if radius_km is not None and not (0 < radius_km <= 1000):
+        raise DomainError(
+            ChannelErrorCode.INVALID_RADIUS, "radiusKm is between 0 and 1000", field="radiusKm"
+        )

@@ -1,0 +1,195 @@
+"""Stock use cases: adjust, count (set) and transfer, each a ledger movement with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import DomainError, NotFound
+from domain.idempotency import run_once
+from domain.identity import Principal, Scope
+from domain.inventory import (
+    InventoryErrorCode,
+    MovementKind,
+    StockLevel,
+    apply_adjustment,
+    apply_set,
+    plan_transfer,
+)
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+
+_REASONS = {
+    "received": MovementKind.RECEIPT,
+    "correction": MovementKind.ADJUSTMENT,
+    "damaged": MovementKind.ADJUSTMENT,
+    "theft_or_loss": MovementKind.ADJUSTMENT,
+    "return_restock": MovementKind.RETURN,
+    "cycle_count": MovementKind.COUNT,
+    "other": MovementKind.ADJUSTMENT,
+}
+
+
+def level_dict(variant_id: int, level: StockLevel, movement_id: int | None) -> dict[str, Any]:
+    """The JSON-able result of a stock mutation (also what a replay returns)."""
+    return {
+        "variant_id": variant_id,
+        "location_id": level.location_id,
+        "on_hand": level.on_hand,
+        "reserved": level.reserved,
+        "safety_stock": level.safety_stock,
+        "available": level.available,
+        "movement_id": movement_id,
+    }
+
+
+def _check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            InventoryErrorCode.REASON_REQUIRED, "a reason is required", field="reason"
+        )
+    return reason[:255]
+
+
+async def _check_targets(uow: UnitOfWork, variant_id: int, *location_ids: int) -> None:
+    if await uow.catalog.variant(variant_id) is None:
+        raise NotFound("variant", field="variantId")
+    for location_id in location_ids:
+        if await uow.locations.location(location_id) is None:
+            raise NotFound("location", field="locationId")
+
+
+async def adjust(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    variant_id: int,
+    location_id: int,
+    delta: int,
+    reason: str,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Add ``delta`` (may be negative) to on-hand stock; on-hand never goes below zero."""
+    principal.require_location(location_id, scope=Scope.INVENTORY_WRITE)
+    reason = _check_reason(reason)
+    kind = _REASONS.get(reason.lower(), MovementKind.ADJUSTMENT)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        await _check_targets(uow, variant_id, location_id)
+        level = (await uow.inventory.lock([(variant_id, location_id)]))[(variant_id, location_id)]
+        new = apply_adjustment(level, delta=delta)
+        await uow.inventory.save(variant_id, new)
+        movement = await uow.inventory.record(
+            variant_id=variant_id,
+            location_id=location_id,
+            kind=kind,
+            delta=delta,
+            on_hand_after=new.on_hand,
+            reason=reason,
+            actor=principal.subject,
+            reference=None,
+        )
+        uow.touched.add("stock")
+        return level_dict(variant_id, new, movement.id)
+
+    payload = {"v": variant_id, "l": location_id, "d": delta, "r": reason}
+    return await run_once(
+        uow_factory,
+        scope=f"inventoryAdjust:{principal.subject}",
+        key=idempotency_key,
+        payload=payload,
+        work=work,
+    )
+
+
+async def set_quantity(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    variant_id: int,
+    location_id: int,
+    quantity: int,
+    expected: int | None,
+    reason: str,
+    safety_stock: int | None = None,
+) -> dict[str, Any]:
+    """Set on-hand to a counted quantity; with ``expected``, only if nobody changed it since."""
+    principal.require_location(location_id, scope=Scope.INVENTORY_WRITE)
+    reason = _check_reason(reason)
+    if safety_stock is not None and safety_stock < 0:
+        raise DomainError(
+            InventoryErrorCode.INVALID_QUANTITY, "safety stock is 0 or more", field="safetyStock"
+        )
+    async with uow_factory() as uow:
+        await _check_targets(uow, variant_id, location_id)
+        level = (await uow.inventory.lock([(variant_id, location_id)]))[(variant_id, location_id)]
+        new, delta = apply_set(level, quantity=quantity, expected=expected)
+        if safety_stock is not None:
+            new = StockLevel(new.location_id, new.on_hand, new.reserved, safety_stock)
+        await uow.inventory.save(variant_id, new)
+        movement_id = None
+        if delta:
+            movement = await uow.inventory.record(
+                variant_id=variant_id,
+                location_id=location_id,
+                kind=MovementKind.COUNT,
+                delta=delta,
+                on_hand_after=new.on_hand,
+                reason=reason,
+                actor=principal.subject,
+                reference=None,
+            )
+            movement_id = movement.id
+        uow.touched.add("stock")
+        return level_dict(variant_id, new, movement_id)
+
+
+async def transfer(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    variant_id: int,
+    from_location_id: int,
+    to_location_id: int,
+    quantity: int,
+    reason: str,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Move unreserved units from one location to another: two movements, one transaction."""
+    principal.require_location(from_location_id, scope=Scope.INVENTORY_WRITE)
+    principal.require_location(to_location_id, scope=Scope.INVENTORY_WRITE)
+    reason = _check_reason(reason)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        await _check_targets(uow, variant_id, from_location_id, to_location_id)
+        src_key, dst_key = (variant_id, from_location_id), (variant_id, to_location_id)
+        levels = await uow.inventory.lock([src_key, dst_key])
+        src, dst = plan_transfer(levels[src_key], levels[dst_key], quantity=quantity)
+        reference = f"transfer:{from_location_id}->{to_location_id}"
+        results = []
+        for level, kind, delta in (
+            (src, MovementKind.TRANSFER_OUT, -quantity),
+            (dst, MovementKind.TRANSFER_IN, quantity),
+        ):
+            await uow.inventory.save(variant_id, level)
+            movement = await uow.inventory.record(
+                variant_id=variant_id,
+                location_id=level.location_id,
+                kind=kind,
+                delta=delta,
+                on_hand_after=level.on_hand,
+                reason=reason,
+                actor=principal.subject,
+                reference=reference,
+            )
+            results.append(level_dict(variant_id, level, movement.id))
+        uow.touched.add("stock")
+        return {"from": results[0], "to": results[1]}
+
+    payload = {"v": variant_id, "f": from_location_id, "t": to_location_id, "q": quantity}
+    return await run_once(
+        uow_factory,
+        scope=f"inventoryTransfer:{principal.subject}",
+        key=idempotency_key,
+        payload={**payload, "r": reason},
+        work=work,
+    )

@@ -1,0 +1,228 @@
+"""What the use cases need from the outside world, as typed protocols.
+
+Adapters in ``adapters/`` implement these; tests may use fakes that implement the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from domain.catalog import Category, Collection, Product, ProductDraft, Variant, VariantDraft
+from domain.channels import Channel, Location
+from domain.inventory import StockLevel
+from domain.pricing import PriceRule
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRecord:
+    """A staff account as stored."""
+
+    id: int
+    email: str
+    name: str
+    password_hash: str
+    role: str
+    location_ids: tuple[int, ...]
+    active: bool
+    token_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A partner API key as stored: never the secret, only its hash."""
+
+    id: int
+    partner_id: int
+    partner_name: str
+    name: str
+    prefix: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    rate_limit_per_minute: int
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One line of the stock ledger."""
+
+    id: int
+    variant_id: int
+    location_id: int
+    kind: str
+    delta: int
+    on_hand_after: int
+    reason: str
+    actor: str
+    reference: str | None
+    created_at: datetime
+
+
+class CatalogRepository(Protocol):
+    """Writes of the catalog inside one unit of work. ``None`` means not found."""
+
+    async def product(self, product_id: int, *, for_update: bool = False) -> Product | None: ...
+    async def handle_taken(self, table: str, handle: str, *, exclude_id: int | None) -> bool: ...
+    async def sku_taken(self, sku: str, *, exclude_id: int | None) -> bool: ...
+    async def add_product(self, draft: ProductDraft) -> Product: ...
+    async def update_product(self, product_id: int, draft: ProductDraft) -> Product: ...
+    async def refresh_search_text(self, product_id: int) -> None: ...
+    async def variant(self, variant_id: int) -> Variant | None: ...
+    async def variants_of(self, product_id: int) -> list[Variant]: ...
+    async def add_variant(self, product_id: int, draft: VariantDraft) -> Variant: ...
+    async def update_variant(self, variant_id: int, draft: VariantDraft) -> Variant: ...
+    async def category(self, category_id: int) -> Category | None: ...
+    async def category_parents(self) -> dict[int, int | None]: ...
+    async def save_category(
+        self, category_id: int | None, *, name: str, handle: str, parent_id: int | None
+    ) -> Category: ...
+    async def collection(self, collection_id: int) -> Collection | None: ...
+    async def save_collection(
+        self, collection_id: int | None, *, title: str, handle: str, description: str
+    ) -> Collection: ...
+    async def set_collection_products(
+        self, collection_id: int, product_ids: Sequence[int], *, add: bool
+    ) -> None: ...
+    async def existing_product_ids(self, product_ids: Sequence[int]) -> set[int]: ...
+
+
+class PriceRepository(Protocol):
+    """Price rules of variants."""
+
+    async def existing_variant_ids(self, variant_ids: Sequence[int]) -> set[int]: ...
+    async def replace_rules(self, variant_id: int, rules: Sequence[PriceRule]) -> None: ...
+    async def upsert_rule(self, variant_id: int, rule: PriceRule) -> None: ...
+    async def rules_for(self, variant_ids: Sequence[int]) -> dict[int, list[PriceRule]]: ...
+
+
+class InventoryRepository(Protocol):
+    """Stock rows and the movement ledger; ``lock`` takes row locks in primary-key order."""
+
+    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]: ...
+    async def save(self, variant_id: int, level: StockLevel) -> None: ...
+    async def record(
+        self,
+        *,
+        variant_id: int,
+        location_id: int,
+        kind: str,
+        delta: int,
+        on_hand_after: int,
+        reason: str,
+        actor: str,
+        reference: str | None,
+    ) -> Movement: ...
+
+
+class IdentityRepository(Protocol):
+    """Staff accounts, partners and their API keys."""
+
+    async def staff_by_email(self, email: str) -> StaffRecord | None: ...
+    async def staff_by_id(self, staff_id: int) -> StaffRecord | None: ...
+    async def add_staff(
+        self, *, email: str, name: str, password_hash: str, role: str, location_ids: list[int]
+    ) -> StaffRecord: ...
+    async def partner_id(self, name: str, *, create: bool) -> int | None: ...
+    async def add_api_key(
+        self,
+        *,
+        partner_id: int,
+        name: str,
+        prefix: str,
+        secret_hash: str,
+        scopes: list[str],
+        rate_limit_per_minute: int,
+    ) -> ApiKeyRecord: ...
+    async def api_key_by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
+    async def revoke_api_key(self, key_id: int, *, at: datetime) -> ApiKeyRecord | None: ...
+
+
+class LocationRepository(Protocol):
+    """Channels and locations (rarely written, read everywhere)."""
+
+    async def location(self, location_id: int) -> Location | None: ...
+    async def channel(self, handle: str) -> Channel | None: ...
+
+
+class IdempotencyStore(Protocol):
+    """First results of keyed mutations; ``put`` fails with ``IdempotencyRace`` on a lost race."""
+
+    async def get(self, scope: str, key: str) -> tuple[str, dict[str, Any] | None] | None: ...
+    async def put(
+        self, scope: str, key: str, request_hash: str, response: dict[str, Any]
+    ) -> None: ...
+
+
+class IdempotencyRace(Exception):
+    """Another request committed the same idempotency key first."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction: repositories bound to it, committed as a whole or not at all.
+
+    ``touched`` collects what the transaction changed ("catalog", "price", "stock") so that
+    caches showing it are invalidated once the commit succeeds.
+    """
+
+    catalog: CatalogRepository
+    prices: PriceRepository
+    inventory: InventoryRepository
+    identity: IdentityRepository
+    locations: LocationRepository
+    idempotency: IdempotencyStore
+    touched: set[str]
+
+    async def __aenter__(self) -> UnitOfWork: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a new unit of work."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    """One-way password hashing (argon2id)."""
+
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def dummy_verify(self) -> None: ...
+
+
+class TokenSigner(Protocol):
+    """Signs and verifies short-lived access tokens."""
+
+    def issue(self, *, subject: str, claims: dict[str, Any], ttl_seconds: int) -> str: ...
+    def verify(self, token: str) -> dict[str, Any] | None: ...
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """Whether one more hit fits in the window, and when to come back if not."""
+
+    allowed: bool
+    remaining: int
+    retry_after_seconds: int
+
+
+class RateLimiter(Protocol):
+    """Fixed-window counters shared by every process (Redis) or one process (in memory)."""
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...

@@ -1,0 +1,53 @@
+"""The GraphQL schema: area types merged into one Query and one Mutation root."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.admin_catalog import CatalogMutation
+from schema.catalog import Category, Channel, Collection, Location, Product, ProductVariant
+from schema.errors import ErrorShaping
+from schema.identity import IdentityMutation
+from schema.inventory import InventoryMutation
+from schema.query import Query
+
+Mutation = merge_types("Mutation", (CatalogMutation, InventoryMutation, IdentityMutation))
+
+
+def build_schema(
+    *,
+    introspection: bool = True,
+    field_suggestions: bool = True,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 4000,
+) -> strawberry.Schema:
+    """The schema with its hardening: depth, alias and token limits, masked internal errors."""
+    extensions: list = [
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        ErrorShaping(),
+    ]
+    if not introspection:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Product, ProductVariant, Collection, Category, Location, Channel],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+    )

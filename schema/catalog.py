@@ -1,0 +1,366 @@
+"""Storefront catalog types: Product, ProductVariant, Category, Collection, Location, Channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from domain import catalog as d
+from domain.channels import Channel as DChannel
+from domain.channels import Location as DLocation
+from resolvers import catalog as r
+from resolvers.context import Context
+from schema.common import Connection, MoneyV2, offset_connection
+from schema.relay import Node, to_global_id
+
+JSON = strawberry.scalars.JSON
+
+
+@strawberry.input(description="A point on Earth.")
+class GeoCoordinateInput:
+    latitude: float
+    longitude: float
+
+
+@strawberry.type
+class SelectedOption:
+    name: str
+    value: str
+
+
+@strawberry.type
+class ProductOption:
+    name: str
+    values: list[str]
+
+
+@strawberry.type
+class Image:
+    url: str
+    alt_text: str | None = None
+
+
+@strawberry.type
+class PriceRange:
+    min_variant_price: MoneyV2
+    max_variant_price: MoneyV2
+
+
+@strawberry.type(description="A warehouse or a store.")
+class Location(Node):
+    _location: strawberry.Private[DLocation]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Location", self._location.id))
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._location.handle
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._location.name
+
+    @strawberry.field(description="WAREHOUSE or STORE.")
+    def kind(self) -> str:
+        return self._location.kind.value
+
+    @strawberry.field
+    def address(self) -> JSON:
+        return self._location.address
+
+    @strawberry.field
+    def latitude(self) -> float | None:
+        return self._location.latitude
+
+    @strawberry.field
+    def longitude(self) -> float | None:
+        return self._location.longitude
+
+    @strawberry.field(description="Weekly hours: [{day, opens, closes}].")
+    def opening_hours(self) -> JSON:
+        return self._location.opening_hours
+
+    @strawberry.field
+    def pick_up_enabled(self) -> bool:
+        return self._location.pickup_enabled
+
+    @strawberry.field
+    def local_delivery_radius_km(self) -> float | None:
+        return self._location.local_delivery_radius_km
+
+
+@strawberry.type
+class LocationDistance:
+    location: Location
+    distance_km: float | None
+
+
+@strawberry.type(description="A sales channel: web, app, a store or a marketplace account.")
+class Channel(Node):
+    _channel: strawberry.Private[DChannel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Channel", self._channel.id))
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._channel.handle
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._channel.name
+
+    @strawberry.field
+    def kind(self) -> str:
+        return self._channel.kind.value
+
+    @strawberry.field
+    def currency_code(self) -> str:
+        return self._channel.currency
+
+    @strawberry.field(description="Percent of its locations' stock that the channel may sell.")
+    def allocation_share_percent(self) -> int:
+        return self._channel.rule.share_percent
+
+    @strawberry.field(description="Units held back from the channel.")
+    def allocation_buffer(self) -> int:
+        return self._channel.rule.buffer
+
+    @strawberry.field
+    async def locations(self, info: Info[Context, None]) -> list[Location]:
+        locations = await info.context.locations()
+        return [Location(_location=locations[i]) for i in self._channel.location_ids]
+
+
+@strawberry.type(description="A store's stock of a variant, for pick-up.")
+class StoreAvailability:
+    location: Location
+    quantity_available: int
+    available: bool
+    distance_km: float | None
+    pick_up_enabled: bool
+
+
+@strawberry.type(description="The sellable unit of a product.")
+class ProductVariant(Node):
+    _variant: strawberry.Private[d.Variant]
+    _channel: strawberry.Private[DChannel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ProductVariant", self._variant.id))
+
+    @strawberry.field
+    def sku(self) -> str:
+        return self._variant.sku
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._variant.title
+
+    @strawberry.field
+    def barcode(self) -> str | None:
+        return self._variant.barcode
+
+    @strawberry.field
+    def weight_grams(self) -> int | None:
+        return self._variant.weight_grams
+
+    @strawberry.field
+    def selected_options(self) -> list[SelectedOption]:
+        return [SelectedOption(name=k, value=v) for k, v in self._variant.option_values.items()]
+
+    @strawberry.field
+    async def product(self, info: Info[Context, None]) -> Product:
+        found = await info.context.loaders.product_by_id.load(self._variant.product_id)
+        return Product(_product=found, _channel=self._channel)
+
+    @strawberry.field(description="The price in the channel now; null when not sold there.")
+    async def price(self, info: Info[Context, None]) -> MoneyV2 | None:
+        found = await r.quote(info.context, self._variant.id, self._channel)
+        return MoneyV2.of(found.price) if found else None
+
+    @strawberry.field(description="The regular price when a sale or tier price is lower.")
+    async def compare_at_price(self, info: Info[Context, None]) -> MoneyV2 | None:
+        found = await r.quote(info.context, self._variant.id, self._channel)
+        return MoneyV2.of(found.compare_at) if found else None
+
+    @strawberry.field(description="When the current sale price ends, if one applies.")
+    async def sale_ends_at(self, info: Info[Context, None]) -> datetime | None:
+        found = await r.quote(info.context, self._variant.id, self._channel)
+        return found.ends_at if found else None
+
+    @strawberry.field(description="Units the channel may sell now (its locations, its rule).")
+    async def quantity_available(self, info: Info[Context, None]) -> int:
+        return await r.quantity_available(info.context, self._variant.id, self._channel)
+
+    @strawberry.field
+    async def available_for_sale(self, info: Info[Context, None]) -> bool:
+        if await r.quote(info.context, self._variant.id, self._channel) is None:
+            return False
+        return await r.quantity_available(info.context, self._variant.id, self._channel) > 0
+
+    @strawberry.field(description="Stores of the channel holding this variant, nearest first.")
+    async def store_availability(
+        self,
+        info: Info[Context, None],
+        near: GeoCoordinateInput | None = None,
+        radius_km: float | None = None,
+        first: int = 10,
+    ) -> list[StoreAvailability]:
+        point = (near.latitude, near.longitude) if near else None
+        found = await r.store_stock(
+            info.context,
+            self._variant.id,
+            self._channel,
+            near=point,
+            radius_km=radius_km,
+            first=first,
+        )
+        return [
+            StoreAvailability(
+                location=Location(_location=s.location),
+                quantity_available=s.quantity,
+                available=s.quantity > 0,
+                distance_km=round(s.distance_km, 3) if s.distance_km is not None else None,
+                pick_up_enabled=s.location.pickup_enabled,
+            )
+            for s in found
+        ]
+
+
+@strawberry.type(description="A node of the category tree.")
+class Category(Node):
+    _category: strawberry.Private[d.Category]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Category", self._category.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._category.name
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._category.handle
+
+    @strawberry.field
+    async def parent(self, info: Info[Context, None]) -> Category | None:
+        if self._category.parent_id is None:
+            return None
+        return Category(_category=(await info.context.categories())[self._category.parent_id])
+
+    @strawberry.field
+    async def children(self, info: Info[Context, None]) -> list[Category]:
+        every = (await info.context.categories()).values()
+        return [Category(_category=c) for c in every if c.parent_id == self._category.id]
+
+
+@strawberry.type(description="A hand-picked group of products.")
+class Collection(Node):
+    _collection: strawberry.Private[d.Collection]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Collection", self._collection.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._collection.title
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._collection.handle
+
+    @strawberry.field
+    def description(self) -> str:
+        return self._collection.description
+
+
+@strawberry.type(description="A product with its variants, as one channel sees it.")
+class Product(Node):
+    _product: strawberry.Private[d.Product]
+    _channel: strawberry.Private[DChannel]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Product", self._product.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._product.title
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._product.handle
+
+    @strawberry.field
+    def description(self) -> str:
+        return self._product.description
+
+    @strawberry.field(description="ACTIVE, DRAFT or ARCHIVED.")
+    def status(self) -> str:
+        return self._product.status.value
+
+    @strawberry.field
+    def vendor(self) -> str:
+        return self._product.vendor
+
+    @strawberry.field
+    def tags(self) -> list[str]:
+        return list(self._product.tags)
+
+    @strawberry.field
+    def images(self) -> list[Image]:
+        return [Image(url=u) for u in self._product.image_urls]
+
+    @strawberry.field
+    def options(self) -> list[ProductOption]:
+        return [ProductOption(name=o.name, values=list(o.values)) for o in self._product.options]
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self._product.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self._product.updated_at
+
+    @strawberry.field
+    async def category(self, info: Info[Context, None]) -> Category | None:
+        if self._product.category_id is None:
+            return None
+        found = (await info.context.categories()).get(self._product.category_id)
+        return Category(_category=found) if found else None
+
+    @strawberry.field
+    async def variants(
+        self, info: Info[Context, None], first: int = 100
+    ) -> Connection[ProductVariant]:
+        found = await r.variants(info.context, self._product.id)
+        return offset_connection(
+            found,
+            wrap=lambda v: ProductVariant(_variant=v, _channel=self._channel),
+            first=max(0, min(first, 250)),
+        )
+
+    @strawberry.field
+    async def available_for_sale(self, info: Info[Context, None]) -> bool:
+        ids = [v.id for v in await r.variants(info.context, self._product.id)]
+        return any(q > 0 for q in await r.quantities(info.context, ids, self._channel))
+
+    @strawberry.field
+    async def price_range(self, info: Info[Context, None]) -> PriceRange | None:
+        ids = [v.id for v in await r.variants(info.context, self._product.id)]
+        prices = [q.price for q in await r.quotes(info.context, ids, self._channel) if q]
+        if not prices:
+            return None
+        low, high = MoneyV2.of(min(prices)), MoneyV2.of(max(prices))
+        assert low is not None and high is not None
+        return PriceRange(min_variant_price=low, max_variant_price=high)

@@ -1,0 +1,87 @@
+"""Types shared by every area: money, user errors, generic connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from domain.errors import DomainError
+from domain.money import Money
+from schema.relay import PageInfo, encode_cursor
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="An amount and its currency; `amount` is a decimal string.")
+class MoneyV2:
+    amount: str
+    currency_code: str
+
+    @classmethod
+    def of(cls, money: Money | None) -> MoneyV2 | None:
+        if money is None:
+            return None
+        return cls(amount=money.to_decimal_string(), currency_code=money.currency)
+
+
+@strawberry.type(description="A business rule said no: `code` is stable, `message` is for people.")
+class UserError:
+    field: list[str] | None
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error: DomainError) -> UserError:
+        path = error.field.split(".") if error.field else None
+        return cls(field=path, code=error.code, message=error.message)
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    nodes: list[T]
+    page_info: PageInfo
+
+
+def connection(
+    items: Sequence[Any],
+    *,
+    wrap: Callable[[Any], T],
+    cursor_of: Callable[[Any], tuple[Any, int]],
+    has_next: bool,
+    has_previous: bool,
+) -> Connection[T]:
+    """A connection over a page of domain objects, with keyset cursors."""
+    edges = [Edge(cursor=encode_cursor(*cursor_of(i)), node=wrap(i)) for i in items]
+    return Connection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+def offset_connection(
+    items: Sequence[Any], *, wrap: Callable[[Any], T], first: int
+) -> Connection[T]:
+    """A connection over a short, fully loaded list (cursor = position)."""
+    page = list(items[:first])
+    return connection(
+        page,
+        wrap=wrap,
+        cursor_of=lambda i: ("pos", page.index(i)),
+        has_next=len(items) > first,
+        has_previous=False,
+    )

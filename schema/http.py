@@ -1,0 +1,443 @@
+"""GraphQL over HTTP transport for a strawberry schema, as a Starlette (ASGI) endpoint.
+
+Follows the GraphQL-over-HTTP draft (https://graphql.github.io/graphql-over-http/draft/)
+instead of strawberry's own ASGI view, so that status codes and response caching are ours.
+
+Outcomes, from the outside in:
+
+- Not acceptable ``Accept`` → 406. Malformed HTTP request (content type, JSON body, parameter
+  types, missing query, batching) → 415/400 with ``{"errors": [{"message": ...}]}``. A mutation
+  over GET → 405 with ``Allow: POST``.
+- GraphQL *request* errors (syntax, validation, operation selection, variable coercion) produce a
+  response without ``data``: 200 with ``application/json`` (legacy clients), 400 with
+  ``application/graphql-response+json``.
+- Once execution started the response carries ``data`` (possibly null) and the status is 200.
+
+Queries from callers that ``is_cacheable`` approves are served from a ``ResponseCache`` keyed by
+the catalog data version, so a price or stock change invalidates every cached body at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    get_operation_ast,
+    get_variable_values,
+    parse,
+)
+from graphql import OperationType as AstOperationType
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
+
+__all__ = ["GraphQLEndpoint", "GraphQLHTTPConfig", "ResponseCache"]
+
+logger = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+_UTF8_CHARSETS = ("utf-8", "utf8")
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ResponseCache(Protocol):
+    """Stores serialized GraphQL responses; implemented by a Redis and an in-process adapter."""
+
+    async def get(self, key: str) -> bytes | None:
+        """Return the body stored under ``key``, or None when absent or expired."""
+        ...
+
+    async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
+        """Store ``value`` under ``key`` for ``ttl_seconds``."""
+        ...
+
+    async def version(self) -> str:
+        """Return a token that changes whenever catalog, price or stock data changes."""
+        ...
+
+
+@dataclass
+class GraphQLHTTPConfig:
+    """Switches of the HTTP transport."""
+
+    graphiql: bool = True
+    allow_get_queries: bool = True
+    cache_ttl_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class _GraphQLParams:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+class _HTTPError(Exception):
+    """A request the transport refuses before GraphQL sees it."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class GraphQLEndpoint:
+    """ASGI app serving ``schema`` at one route over GET and POST."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        context_factory: Callable[[Request], Awaitable[Any]],
+        cache: ResponseCache | None = None,
+        config: GraphQLHTTPConfig | None = None,
+        is_cacheable: Callable[[Request, Any], bool] | None = None,
+    ) -> None:
+        self._schema = schema
+        self._context_factory = context_factory
+        self._cache = cache
+        self._config = config or GraphQLHTTPConfig()
+        # Without a predicate nothing is cached: a personalised response must never be shared.
+        self._is_cacheable = is_cacheable
+        self._graphiql_html = get_graphql_ide_html("graphiql") if self._config.graphiql else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+        request = Request(scope, receive)
+        response = await self._handle(request)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return _error_response(
+                405, "Use GET or POST.", APPLICATION_JSON, headers={"Allow": "GET, POST"}
+            )
+        accept = request.headers.get("accept", "")
+        if (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and _prefers_html(accept)
+        ):
+            if self._graphiql_html is None:
+                return _error_response(404, "Not Found", APPLICATION_JSON)
+            return HTMLResponse(self._graphiql_html)
+        media_type = negotiate_media_type(accept)
+        if media_type is None:
+            message = f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}."
+            return _error_response(406, message, APPLICATION_JSON)
+        try:
+            if request.method == "GET":
+                params = self._params_from_query_string(request)
+            else:
+                params = await _params_from_body(request)
+            return await self._run(request, params, media_type)
+        except _HTTPError as exc:
+            return _error_response(exc.status, exc.message, media_type, headers=exc.headers)
+
+    def _params_from_query_string(self, request: Request) -> _GraphQLParams:
+        if not self._config.allow_get_queries:
+            raise _HTTPError(405, "GraphQL over GET is disabled; use POST.", {"Allow": "POST"})
+        args = request.query_params
+        if "query" not in args:
+            raise _HTTPError(400, "Missing 'query' parameter.")
+        return _GraphQLParams(
+            query=args["query"],
+            variables=_json_object_param(args.get("variables"), "variables"),
+            operation_name=args.get("operationName") or None,
+            extensions=_json_object_param(args.get("extensions"), "extensions"),
+        )
+
+    async def _run(self, request: Request, params: _GraphQLParams, media_type: str) -> Response:
+        try:
+            document = parse(params.query)
+        except GraphQLError as error:
+            return _request_error_response([error], media_type)
+        operation = get_operation_ast(document, params.operation_name)
+        if operation is None:
+            return _request_error_response(
+                [_operation_selection_error(document, params)], media_type
+            )
+        if request.method == "GET" and operation.operation is not AstOperationType.QUERY:
+            raise _HTTPError(405, "Only queries can be sent over GET; use POST.", {"Allow": "POST"})
+        if operation.operation is AstOperationType.SUBSCRIPTION:
+            refusal = GraphQLError("Subscriptions are not supported over HTTP.")
+            return _request_error_response([refusal], media_type)
+
+        context = await self._context_factory(request)
+        cache_key = None
+        if (
+            self._cache is not None
+            and operation.operation is AstOperationType.QUERY
+            and self._is_cacheable is not None
+            and self._is_cacheable(request, context)
+        ):
+            cache_key = await self._cache_key(self._cache, params)
+        if cache_key is not None:
+            cached = await self._cache_get(cache_key)
+            if cached is not None:
+                return _graphql_response(cached, 200, media_type, {"X-Cache": "HIT"})
+
+        result = await self._execute(request, params, context)
+        started = self._execution_started(result, operation, params.variables)
+        body = _dumps(_payload(result, data_present=started))
+        status = 200 if started or media_type == APPLICATION_JSON else 400
+        if cache_key is None:
+            return _graphql_response(body, status, media_type, _NO_STORE)
+        if started and not result.errors:
+            await self._cache_set(cache_key, body)
+            return _graphql_response(body, status, media_type, {"X-Cache": "MISS"})
+        return _graphql_response(body, status, media_type, {"X-Cache": "MISS", **_NO_STORE})
+
+    async def _execute(
+        self, request: Request, params: _GraphQLParams, context: Any
+    ) -> ExecutionResult:
+        allowed = {OperationType.QUERY}
+        if request.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            return await self._schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError) as exc:
+            # Checked before execution already; kept so strawberry's own refusals stay 4xx.
+            raise _HTTPError(400, str(exc) or type(exc).__name__) from exc
+
+    def _execution_started(
+        self,
+        result: ExecutionResult,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any] | None,
+    ) -> bool:
+        """Tell a request error (no ``data`` entry) from an execution whose data is null."""
+        if isinstance(result, PreExecutionError):
+            return False
+        if result.data is not None:
+            return True
+        # graphql-core reports variable coercion failures as data=None, like a null root field;
+        # coercing again tells the two apart without relying on error messages.
+        coerced = get_variable_values(
+            self._schema._schema, operation.variable_definitions or (), variables or {}
+        )
+        return not isinstance(coerced, list)
+
+    async def _cache_key(self, cache: ResponseCache, params: _GraphQLParams) -> str | None:
+        try:
+            version = await cache.version()
+        except Exception:
+            logger.warning("response cache unavailable: version() failed", exc_info=True)
+            return None
+        canonical = json.dumps(
+            [version, params.query, params.variables, params.operation_name, params.extensions],
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    async def _cache_get(self, key: str) -> bytes | None:
+        assert self._cache is not None
+        try:
+            return await self._cache.get(key)
+        except Exception:
+            # A cache outage degrades to uncached responses, never to failed requests.
+            logger.warning("response cache unavailable: get() failed", exc_info=True)
+            return None
+
+    async def _cache_set(self, key: str, body: bytes) -> None:
+        assert self._cache is not None
+        try:
+            await self._cache.set(key, body, ttl_seconds=self._config.cache_ttl_seconds)
+        except Exception:
+            logger.warning("response cache unavailable: set() failed", exc_info=True)
+
+
+async def _params_from_body(request: Request) -> _GraphQLParams:
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        raise _HTTPError(415, f"Missing Content-Type; send {APPLICATION_JSON}.")
+    mime, parameters = _parse_media_range(content_type)
+    if mime != APPLICATION_JSON or parameters.get("charset", "utf-8") not in _UTF8_CHARSETS:
+        raise _HTTPError(
+            415, f"Unsupported Content-Type {content_type!r}; send {APPLICATION_JSON}."
+        )
+    try:
+        raw = await request.body()
+    except ClientDisconnect as exc:
+        raise _HTTPError(400, "The client disconnected before sending the body.") from exc
+    if not raw.strip():
+        raise _HTTPError(400, "The request body is empty; send a JSON object.")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _HTTPError(400, "The request body is not valid UTF-8 JSON.") from exc
+    if isinstance(data, list):
+        raise _HTTPError(400, "Batched requests are not supported; send one operation per request.")
+    if not isinstance(data, dict):
+        raise _HTTPError(400, "The request body must be a JSON object.")
+    query = data.get("query")
+    if query is None:
+        raise _HTTPError(400, "Missing 'query' parameter.")
+    if not isinstance(query, str):
+        raise _HTTPError(400, "'query' must be a string.")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _HTTPError(400, "'operationName' must be a string or null.")
+    return _GraphQLParams(
+        query=query,
+        variables=_object_or_null(data.get("variables"), "variables"),
+        operation_name=operation_name,
+        extensions=_object_or_null(data.get("extensions"), "extensions"),
+    )
+
+
+def _json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _HTTPError(400, f"'{name}' must be a JSON-encoded object.") from exc
+    return _object_or_null(value, name)
+
+
+def _object_or_null(value: Any, name: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise _HTTPError(400, f"'{name}' must be an object or null.")
+    return value
+
+
+def _operation_selection_error(document: DocumentNode, params: _GraphQLParams) -> GraphQLError:
+    if params.operation_name is not None:
+        return GraphQLError(f"Unknown operation named '{params.operation_name}'.")
+    if any(isinstance(node, OperationDefinitionNode) for node in document.definitions):
+        return GraphQLError("The document has several operations; provide 'operationName'.")
+    return GraphQLError("The document contains no operation.")
+
+
+def _payload(result: ExecutionResult, *, data_present: bool) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if data_present:
+        payload["data"] = result.data
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return payload
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _graphql_response(
+    body: bytes, status: int, media_type: str, headers: Mapping[str, str]
+) -> Response:
+    return Response(
+        body,
+        status_code=status,
+        headers={"Vary": "Accept", **headers},
+        media_type=f"{media_type}; charset=utf-8",
+    )
+
+
+def _request_error_response(errors: list[GraphQLError], media_type: str) -> Response:
+    body = _dumps({"errors": [error.formatted for error in errors]})
+    status = 200 if media_type == APPLICATION_JSON else 400
+    return _graphql_response(body, status, media_type, _NO_STORE)
+
+
+def _error_response(
+    status: int, message: str, media_type: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body = _dumps({"errors": [{"message": message}]})
+    return _graphql_response(body, status, media_type, {**_NO_STORE, **(headers or {})})
+
+
+# --- Accept negotiation --------------------------------------------------------------------
+
+
+def _parse_media_range(value: str) -> tuple[str, dict[str, str]]:
+    mime, *raw_params = value.split(";")
+    params: dict[str, str] = {}
+    for raw in raw_params:
+        key, _, val = raw.partition("=")
+        params[key.strip().lower()] = val.strip().strip('"').lower()
+    return mime.strip().lower(), params
+
+
+def _quality(accept: str, media_type: str) -> tuple[float, int]:
+    """Return (q, specificity) of the most specific range in ``accept`` matching ``media_type``."""
+    kind = media_type.partition("/")[0]
+    best: tuple[float, int] = (0.0, -1)
+    for item in accept.split(","):
+        if not item.strip():
+            continue
+        mime, params = _parse_media_range(item)
+        range_kind, _, range_subtype = mime.partition("/")
+        if mime == "*/*":
+            specificity = 0
+        elif range_kind == kind and range_subtype == "*":
+            specificity = 1
+        elif mime == media_type:
+            specificity = 2
+        else:
+            continue
+        if params.get("charset", "utf-8") not in _UTF8_CHARSETS or specificity <= best[1]:
+            continue
+        try:
+            q = float(params.get("q", "1"))
+        except ValueError:
+            q = 0.0
+        best = (q, specificity)
+    return (max(best[0], 0.0), best[1])
+
+
+def negotiate_media_type(accept: str) -> str | None:
+    """Pick the response media type for an Accept header, or None when neither is acceptable.
+
+    A missing header or a bare wildcard gets ``application/json`` (the spec's legacy default);
+    ``application/graphql-response+json`` wins only when asked for by name.
+    """
+    if not accept.strip():
+        return APPLICATION_JSON
+    gr_q, gr_specificity = _quality(accept, GRAPHQL_RESPONSE_JSON)
+    json_q, json_specificity = _quality(accept, APPLICATION_JSON)
+    if gr_q <= 0 and json_q <= 0:
+        return None
+    if gr_q != json_q:
+        return GRAPHQL_RESPONSE_JSON if gr_q > json_q else APPLICATION_JSON
+    if gr_specificity == 2 and gr_specificity >= json_specificity:
+        return GRAPHQL_RESPONSE_JSON
+    return APPLICATION_JSON
+
+
+def _prefers_html(accept: str) -> bool:
+    html_q, html_specificity = _quality(accept, "text/html")
+    if html_specificity != 2 or html_q <= 0:
+        return False
+    best_json_q = max(
+        _quality(accept, GRAPHQL_RESPONSE_JSON)[0], _quality(accept, APPLICATION_JSON)[0]
+    )
+    return html_q >= best_json_q
