@@ -59,10 +59,15 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     )
 
 
-def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    manage_database: bool = True,
+) -> Starlette:
     """The ASGI app: /graphql (GraphiQL in a browser), /healthz, /readyz."""
     settings = settings or Settings.from_env()
-    services = build_services(settings)
+    services = services or build_services(settings)
     schema = build_schema(
         introspection=settings.introspection,
         field_suggestions=settings.field_suggestions,
