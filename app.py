@@ -162,6 +162,17 @@ def migrate() -> None:
 
 
 @cli.command()
+@click.option("--name", default=None, help="A name for the migration file.")
+def makemigrations(name: str | None) -> None:
+    """Write a migration for model changes (developers; commit the new file)."""
+    from tortoise.cli.cli import main as tortoise_main
+
+    sys.argv = ["tortoise", "-c", "adapters.db.database.MIGRATIONS_CONFIG", "makemigrations"]
+    sys.argv += ["--name", name] if name else []
+    tortoise_main()
+
+
+@cli.command()
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", default=8000, type=int, show_default=True)
 @click.option("--workers", envvar="WORKERS", default=1, type=int, show_default=True)

@@ -112,9 +112,11 @@ async def truncate_all() -> None:
     if conn.capabilities.dialect == "postgres":
         await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     else:
-        for table in TABLES:
-            await conn.execute_script(f"DELETE FROM {table}")
-        await conn.execute_script("DELETE FROM sqlite_sequence")
+        deletes = "; ".join(f"DELETE FROM {table}" for table in TABLES)
+        await conn.execute_script(
+            f"PRAGMA foreign_keys=OFF; {deletes}; DELETE FROM sqlite_sequence; "
+            "PRAGMA foreign_keys=ON;"
+        )
 
 
 @pytest.fixture

@@ -63,3 +63,7 @@ async def migrate_database(url: str) -> None:
 async def close_database() -> None:
     """Close every pool the ORM opened."""
     await Tortoise.close_connections()
+
+
+# For `python app.py makemigrations`: the migration writer only reads the models' shape.
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

@@ -18,7 +18,10 @@ async def _ledger_matches_stock() -> None:
         moves = await m.StockMovement.filter(
             variant_id=stock.variant_id, location_id=stock.location_id
         )
-        assert sum(x.delta for x in moves) == stock.on_hand - _initial[(stock.variant_id, stock.location_id)]
+        assert (
+            sum(x.delta for x in moves)
+            == stock.on_hand - _initial[(stock.variant_id, stock.location_id)]
+        )
 
 
 _initial: dict = {}
@@ -34,13 +37,20 @@ async def test_adjust_is_idempotent_and_refuses_key_reuse(gql, settings):
     world = await make_world(products=1)
     await _snapshot()
     gql.token = await staff_token(settings.secret_key)
-    data = {"variantId": world.gid(world.variants[0]), "locationId": world.gid(world.warehouse),
-            "delta": 5, "reason": "received", "idempotencyKey": "po-1001"}
+    data = {
+        "variantId": world.gid(world.variants[0]),
+        "locationId": world.gid(world.warehouse),
+        "delta": 5,
+        "reason": "received",
+        "idempotencyKey": "po-1001",
+    }
     first = await gql(ADJUST, {"input": data})
     assert first["data"]["inventoryAdjust"]["inventoryLevel"]["onHand"] == 15
     replay = await gql(ADJUST, {"input": data})
     assert replay["data"] == first["data"]
-    assert (await m.Stock.get(variant_id=world.variants[0].id, location_id=world.warehouse.id)).on_hand == 15
+    assert (
+        await m.Stock.get(variant_id=world.variants[0].id, location_id=world.warehouse.id)
+    ).on_hand == 15
     reused = await gql(ADJUST, {"input": {**data, "delta": 6}})
     error = reused["data"]["inventoryAdjust"]["userErrors"][0]
     assert error["code"] == "IDEMPOTENCY_KEY_REUSED" and error["field"] == ["idempotencyKey"]
@@ -52,8 +62,11 @@ async def test_bad_adjustments_store_nothing(gql, settings):
     world = await make_world(products=1)
     await _snapshot()
     gql.token = await staff_token(settings.secret_key)
-    base = {"variantId": world.gid(world.variants[0]), "locationId": world.gid(world.part_dieu),
-            "reason": "damaged"}
+    base = {
+        "variantId": world.gid(world.variants[0]),
+        "locationId": world.gid(world.part_dieu),
+        "reason": "damaged",
+    }
     cases = [
         ({**base, "delta": -4}, "NEGATIVE_STOCK"),
         ({**base, "delta": 0}, "INVALID_QUANTITY"),
@@ -75,12 +88,20 @@ async def test_set_with_compare_and_set_and_transfer(gql, settings):
     target = {"variantId": world.gid(world.variants[0]), "locationId": world.gid(world.part_dieu)}
     stale = await gql(SET, {"input": {**target, "quantity": 7, "expectedQuantity": 99}})
     assert stale["data"]["inventorySet"]["userErrors"][0]["code"] == "QUANTITY_MISMATCH"
-    ok = await gql(SET, {"input": {**target, "quantity": 7, "expectedQuantity": 3,
-                                   "safetyStock": 1}})
+    ok = await gql(
+        SET, {"input": {**target, "quantity": 7, "expectedQuantity": 3, "safetyStock": 1}}
+    )
     assert ok["data"]["inventorySet"]["inventoryLevel"] == {
-        "onHand": 7, "safetyStock": 1, "available": 6}
-    move = {"variantId": target["variantId"], "fromLocationId": world.gid(world.warehouse),
-            "toLocationId": world.gid(world.bellecour), "quantity": 4}
+        "onHand": 7,
+        "safetyStock": 1,
+        "available": 6,
+    }
+    move = {
+        "variantId": target["variantId"],
+        "fromLocationId": world.gid(world.warehouse),
+        "toLocationId": world.gid(world.bellecour),
+        "quantity": 4,
+    }
     body = await gql(TRANSFER, {"input": move})
     assert body["data"]["inventoryTransfer"]["source"]["onHand"] == 6
     assert body["data"]["inventoryTransfer"]["destination"]["onHand"] == 4
@@ -104,21 +125,31 @@ async def test_anonymous_reads_are_cached_and_invalidated_by_changes(gql, settin
     second = await gql.raw(QTY, token="")
     assert second.headers["x-cache"] == "HIT" and second.content == first.content
     token = await staff_token(settings.secret_key)
-    data = {"variantId": world.gid(world.variants[0]), "locationId": world.gid(world.warehouse),
-            "delta": 2, "reason": "received"}
+    data = {
+        "variantId": world.gid(world.variants[0]),
+        "locationId": world.gid(world.warehouse),
+        "delta": 2,
+        "reason": "received",
+    }
     await gql(ADJUST, {"input": data}, token=token)
     after = await gql.raw(QTY, token="")
     assert after.headers["x-cache"] == "MISS"
-    assert after.json()["data"]["products"]["nodes"][0]["variants"]["nodes"][0][
-        "quantityAvailable"] == 15
+    assert (
+        after.json()["data"]["products"]["nodes"][0]["variants"]["nodes"][0]["quantityAvailable"]
+        == 15
+    )
     prices = """mutation($p: [PriceInput!]!) { priceBulkSet(prices: $p) { count
       userErrors { field code } } }"""
-    body = await gql(prices, {"p": [{"variantId": data["variantId"], "amount": "24.50",
-                                     "currencyCode": "EUR"}]}, token=token)
+    body = await gql(
+        prices,
+        {"p": [{"variantId": data["variantId"], "amount": "24.50", "currencyCode": "EUR"}]},
+        token=token,
+    )
     assert body["data"]["priceBulkSet"]["count"] == 1
     after = await gql.raw(QTY, token="")
     assert after.json()["data"]["products"]["nodes"][0]["variants"]["nodes"][0]["price"] == {
-        "amount": "24.50"}
+        "amount": "24.50"
+    }
     # staff reads are never served from the shared cache
     staff = await gql.raw(QTY, token=token)
     assert staff.headers.get("x-cache") is None

@@ -30,8 +30,7 @@ def _dummy(arg_type) -> str:
         required = [
             f"{k}: {_dummy(f.type)}"
             for k, f in inner.fields.items()
-            if (isinstance(f.type, GraphQLNonNull)
-            and f.default_value is not None)
+            if (isinstance(f.type, GraphQLNonNull) and f.default_value is not None)
             or isinstance(f.type, GraphQLNonNull)
         ]
         return "{" + ", ".join(required) + "}"

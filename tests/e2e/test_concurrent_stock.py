@@ -37,10 +37,16 @@ async def test_concurrent_adjustments_from_two_processes_end_at_the_exact_sum(db
         async with httpx.AsyncClient(timeout=30) as http:
 
             async def call(i: int, delta: int) -> dict:
-                data = {"variantId": world.gid(variant), "locationId": world.gid(location),
-                        "delta": delta, "reason": "correction", "idempotencyKey": f"k-{i}"}
+                data = {
+                    "variantId": world.gid(variant),
+                    "locationId": world.gid(location),
+                    "delta": delta,
+                    "reason": "correction",
+                    "idempotencyKey": f"k-{i}",
+                }
                 response = await http.post(
-                    f"{urls[i % 2]}/graphql", json={"query": ADJUST, "variables": {"input": data}},
+                    f"{urls[i % 2]}/graphql",
+                    json={"query": ADJUST, "variables": {"input": data}},
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 assert response.status_code == 200, response.text
