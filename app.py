@@ -181,13 +181,13 @@ def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
     """Migrate, optionally seed, then serve the API with uvicorn."""
     import uvicorn
 
-    from adapters.db.seed import seed_if_database_empty
-
     settings = Settings.from_env()
 
     async def prepare() -> None:
         await migrate_database(settings.database_url)
         if seed_if_empty:
+            from adapters.db.seed import seed_if_database_empty
+
             await seed_if_database_empty(settings)
         await close_database()
 

@@ -16,13 +16,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.admin_catalog import CatalogMutation
+from schema.admin_channels import ChannelMutation
 from schema.catalog import Category, Channel, Collection, Location, Product, ProductVariant
 from schema.errors import ErrorShaping
 from schema.identity import IdentityMutation
 from schema.inventory import InventoryMutation
 from schema.query import Query
 
-Mutation = merge_types("Mutation", (CatalogMutation, InventoryMutation, IdentityMutation))
+Mutation = merge_types(
+    "Mutation", (CatalogMutation, ChannelMutation, InventoryMutation, IdentityMutation)
+)
 
 
 def build_schema(

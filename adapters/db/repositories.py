@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -381,14 +382,66 @@ class TortoiseLocationRepository:
 
     async def channel(self, handle: str) -> Channel | None:
         row = await m.Channel.filter(handle=handle).using_db(self.conn).first()
-        if row is None:
-            return None
+        return await self._channel(row) if row else None
+
+    async def channel_by_id(self, channel_id: int) -> Channel | None:
+        row = await m.Channel.filter(id=channel_id).using_db(self.conn).first()
+        return await self._channel(row) if row else None
+
+    async def _channel(self, row: m.Channel) -> Channel:
         ids = (
             await m.ChannelLocation.filter(channel_id=row.id)
             .using_db(self.conn)
             .values_list("location_id", flat=True)
         )
         return convert.channel(row, [int(i) for i in ids])
+
+    async def location_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool:
+        query = m.Location.filter(handle=handle).exclude(id=exclude_id or 0)
+        return await query.using_db(self.conn).exists()
+
+    async def channel_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool:
+        query = m.Channel.filter(handle=handle).exclude(id=exclude_id or 0)
+        return await query.using_db(self.conn).exists()
+
+    @staticmethod
+    async def _save(model: Any, ident: int | None, fields: dict[str, Any], conn: Any) -> Any:
+        if ident is None:
+            return await model.create(using_db=conn, **fields)
+        row = await model.get(id=ident).using_db(conn)
+        row.update_from_dict(fields)
+        await row.save(using_db=conn)
+        return row
+
+    async def save_location(self, location_id: int | None, draft: Any) -> Location:
+        fields = {k: v for k, v in asdict(draft).items() if v is not None}
+        if "kind" in fields:
+            fields["kind"] = fields["kind"].upper()
+        row = await self._save(m.Location, location_id, fields, self.conn)
+        return convert.location(row)
+
+    async def save_channel(self, channel_id: int | None, draft: Any) -> Channel:
+        names = {
+            "share_percent": "allocation_share_percent",
+            "buffer": "allocation_buffer",
+            "store_location_id": "store_id",
+        }
+        fields = {
+            names.get(k, k): v
+            for k, v in asdict(draft).items()
+            if v is not None and k != "location_ids"
+        }
+        for key in ("kind", "currency"):
+            if key in fields:
+                fields[key] = fields[key].upper()
+        row = await self._save(m.Channel, channel_id, fields, self.conn)
+        if draft.location_ids is not None:
+            await m.ChannelLocation.filter(channel_id=row.id).using_db(self.conn).delete()
+            links = [
+                m.ChannelLocation(channel_id=row.id, location_id=i) for i in set(draft.location_ids)
+            ]
+            await m.ChannelLocation.bulk_create(links, using_db=self.conn)
+        return await self._channel(row)
 
 
 class TortoiseIdempotencyStore:
