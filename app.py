@@ -42,7 +42,8 @@ SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 
 def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     """Wire the adapters behind the ports, once per process."""
-    store = kv or open_key_value(settings.redis_url)
+    queries = TortoiseCatalogQueries()
+    store = kv or open_key_value(settings.redis_url, change_marker=queries.change_marker)
 
     async def invalidate(touched: set[str]) -> None:
         if touched & {"catalog", "price", "stock"}:
@@ -51,7 +52,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     return Services(
         settings=settings,
         uow=lambda: TortoiseUnitOfWork(on_commit=invalidate),
-        queries=TortoiseCatalogQueries(),
+        queries=queries,
         kv=store,
         hasher=Argon2PasswordHasher(),
         signer=JwtTokenSigner(settings.secret_key),

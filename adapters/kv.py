@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -37,14 +38,28 @@ def _window(window_seconds: int) -> tuple[int, int]:
 
 
 class MemoryKeyValue:
-    """One process's cache and counters (the embedded default)."""
+    """One process's cache and counters (the embedded default).
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    ``change_marker`` (optional) reads a database-wide mark of the last committed change; it is
+    polled at most every ``poll_seconds`` so that changes made by another process (an import, a
+    second server) invalidate this process's cache within that time.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        *,
+        change_marker: Callable[[], Awaitable[int]] | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
         self._data: dict[str, tuple[float, bytes]] = {}
         self._counters: dict[str, tuple[int, int]] = {}
         self._version = 0
         self._max = max_entries
         self._lock = asyncio.Lock()
+        self._change_marker = change_marker
+        self._poll_seconds = poll_seconds
+        self._marker = (0.0, 0)
 
     async def get(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -58,7 +73,13 @@ class MemoryKeyValue:
         self._data[key] = (time.monotonic() + ttl_seconds, value)
 
     async def version(self) -> str:
-        return str(self._version)
+        if self._change_marker is None:
+            return str(self._version)
+        checked_at, marker = self._marker
+        if time.monotonic() - checked_at >= self._poll_seconds:
+            marker = await self._change_marker()
+            self._marker = (time.monotonic(), marker)
+        return f"{self._version}:{marker}"
 
     async def bump_version(self) -> None:
         self._version += 1
@@ -117,6 +138,10 @@ class RedisKeyValue:
         await self.client.aclose()
 
 
-def open_key_value(redis_url: str | None) -> KeyValue:
+def open_key_value(
+    redis_url: str | None, *, change_marker: Callable[[], Awaitable[int]] | None = None
+) -> KeyValue:
     """Redis when a URL is configured, else the in-process equivalent."""
-    return RedisKeyValue(redis_url) if redis_url else MemoryKeyValue()
+    if redis_url:
+        return RedisKeyValue(redis_url)
+    return MemoryKeyValue(change_marker=change_marker)

@@ -26,7 +26,7 @@ from app import build_services, create_app
 TABLES = [
     "stock_movement", "stock", "price", "collection_product", "variant", "product", "collection",
     "category", "channel_location", "channel", "location", "member_tier", "idempotency_record",
-    "api_key", "partner", "staff_user",
+    "api_key", "partner", "staff_user", "change_log",
 ]  # fmt: skip
 
 

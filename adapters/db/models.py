@@ -260,3 +260,19 @@ class ApiKey(Timestamped):
 
     class Meta:
         table = "api_key"
+
+
+class ChangeLog(Model):
+    """Append-only marks of committed catalog, price or stock changes.
+
+    Processes without a shared Redis poll ``MAX(id)`` (at most once a second) to invalidate their
+    response cache when another process (an import, a second server) changed what it shows.
+    Inserts never contend with each other, unlike a single counter row would.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    scope = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "change_log"

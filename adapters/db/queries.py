@@ -176,5 +176,10 @@ class TortoiseCatalogQueries:
             query = query.filter(id__lt=before_id)
         return [convert.movement(r) for r in await query.order_by("-id").limit(limit)]
 
+    async def change_marker(self) -> int:
+        """The newest committed change mark (see ChangeLog)."""
+        row = await m.ChangeLog.all().order_by("-id").first().values_list("id", flat=True)
+        return int(row or 0)
+
     async def ping(self) -> None:
         await connections.get("default").execute_query("SELECT 1")

@@ -479,7 +479,7 @@ class TortoiseUnitOfWork:
 
     async def __aenter__(self) -> TortoiseUnitOfWork:
         self._tx = in_transaction("default")
-        conn = await self._tx.__aenter__()
+        conn = self._conn = await self._tx.__aenter__()
         self.catalog = TortoiseCatalogRepository(conn)
         self.prices = TortoisePriceRepository(conn)
         self.inventory = TortoiseInventoryRepository(conn)
@@ -494,6 +494,12 @@ class TortoiseUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is None and self.touched:
+            try:
+                await m.ChangeLog.create(using_db=self._conn, scope=",".join(sorted(self.touched)))
+            except BaseException as error:
+                await self._tx.__aexit__(type(error), error, error.__traceback__)
+                raise
         await self._tx.__aexit__(exc_type, exc, tb)
         if exc_type is None and self.touched and self._on_commit is not None:
             await self._on_commit(self.touched)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from adapters.db import models as m
-from adapters.db.database import close_database, migrate_database, open_database, tortoise_config
+from adapters.db.database import tortoise_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_models_and_migrations_agree(tmp_path: Path):
@@ -20,17 +25,20 @@ async def test_models_and_migrations_agree(tmp_path: Path):
     assert writers == [], "models changed without a migration: run `python app.py makemigrations`"
 
 
-async def test_migrating_again_keeps_existing_data(tmp_path: Path):
-    url = f"sqlite://{tmp_path}/keep.sqlite3"
-    async with TortoiseContext() as ctx:
-        await migrate_database(url)
-        await close_database()
-        await open_database(url)
-        await m.Product.create(title="Kept", handle="kept")
-        await close_database()
-        await migrate_database(url)
-        await close_database()
-        await open_database(url)
-        assert await m.Product.filter(handle="kept").count() == 1
-        await close_database()
-    assert ctx is not None
+def test_migrating_again_keeps_existing_data(tmp_path: Path):
+    """`app.py migrate` on a database that already has data applies nothing destructive."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    migrate = [sys.executable, "app.py", "migrate"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
+    database = tmp_path / "gateway.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO product (title, handle, description, status, vendor, tags, image_urls,"
+            " options, search_text, created_at, updated_at) VALUES ('Kept', 'kept', '', 'ACTIVE',"
+            " '', '[]', '[]', '[]', ' kept ', '2026-01-01', '2026-01-01')"
+        )
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT title FROM product").fetchall() == [("Kept",)]
+        applied = conn.execute("SELECT COUNT(*) FROM tortoise_migrations").fetchone()[0]
+    assert applied == len(list((ROOT / "adapters/db/migrations").glob("0*.py")))
