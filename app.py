@@ -31,6 +31,7 @@ from adapters.kv import KeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
+from adapters.web.limits import BodySizeLimit
 from domain.identity import ANONYMOUS
 from resolvers.context import Context, Loaders, Services
 from schema import build_schema
@@ -127,7 +128,10 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(AuthMiddleware, services=lambda: services, paths=("/graphql",))],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(AuthMiddleware, services=lambda: services, paths=("/graphql",)),
+        ],
         lifespan=lifespan,
     )
     app.state.services = services

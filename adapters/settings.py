@@ -42,6 +42,7 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    max_body_bytes: int = 1_048_576
     anonymous_rate_limit_per_minute: int = 1200
     access_token_ttl_seconds: int = 3600
     cache_ttl_seconds: int = 300
