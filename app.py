@@ -114,6 +114,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_database:
             await open_database(settings.database_url)
+            await services.queries.ping()  # fail at start, not at the first request
+            await services.kv.ping()
         try:
             yield
         finally:
