@@ -67,8 +67,9 @@ async def staff_login(
         IdentityErrorCode.INVALID_CREDENTIALS, "email or password is wrong", field="password"
     )
     normalized = email.strip().lower()
-    for key in (f"login:staff:{normalized}", f"login:client:{client}"):
-        decision = await limiter.hit(key, limit=10, window_seconds=300)
+    # 10 tries per account, 100 per client address (a store's tills may share one address)
+    for key, limit in ((f"login:staff:{normalized}", 10), (f"login:client:{client}", 100)):
+        decision = await limiter.hit(key, limit=limit, window_seconds=300)
         if not decision.allowed:
             raise DomainError(
                 IdentityErrorCode.THROTTLED,

@@ -127,7 +127,12 @@ async def db(database: str) -> str:
 
 @pytest.fixture
 async def services(db: str, settings: Settings, kv_store: Any) -> Any:
-    return build_services(settings, kv=kv_store)
+    if isinstance(kv_store, RedisKeyValue):
+        keys = [k async for k in kv_store.client.scan_iter(match="o2o:*")]
+        if keys:
+            await kv_store.client.delete(*keys)
+        return build_services(settings, kv=kv_store)
+    return build_services(settings, kv=MemoryKeyValue())  # fresh counters for every test
 
 
 @pytest.fixture
