@@ -1,0 +1,61 @@
+"""Order state machine, totals with tax, and refunds for returns."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.errors import DomainError
+from domain.money import Money
+from domain.orders import OrderStatus as S
+from domain.orders import refund_for_return, totals, transition
+
+
+def test_transitions_follow_the_life_of_an_order():
+    assert transition(S.PLACED, S.READY_FOR_PICKUP) is S.READY_FOR_PICKUP
+    assert transition(S.READY_FOR_PICKUP, S.PICKED_UP) is S.PICKED_UP
+    with pytest.raises(DomainError) as error:
+        transition(S.FULFILLED, S.CANCELLED)
+    assert error.value.code == "INVALID_STATE"
+    for final in (S.CANCELLED, S.RETURNED):
+        for target in S:
+            with pytest.raises(DomainError):
+                transition(final, target)
+
+
+@given(amount=st.integers(0, 10**7), rate=st.integers(0, 3000), inclusive=st.booleans())
+def test_tax_is_inside_or_on_top_and_never_negative(amount, rate, inclusive):
+    t = totals(
+        subtotal=Money(amount, "EUR"),
+        delivery=Money(490, "EUR"),
+        tax_rate_bp=rate,
+        prices_include_tax=inclusive,
+    )
+    assert t.tax.amount >= 0
+    if inclusive:
+        assert t.total.amount == amount + 490 and t.tax.amount <= t.total.amount
+    else:
+        assert t.total.amount == amount + 490 + t.tax.amount
+
+
+def test_twenty_percent_inclusive_tax_of_120_is_20():
+    t = totals(
+        subtotal=Money(12000, "EUR"),
+        delivery=Money(0, "EUR"),
+        tax_rate_bp=2000,
+        prices_include_tax=True,
+    )
+    assert t.tax == Money(2000, "EUR")
+
+
+def test_refund_is_refused_beyond_what_was_ordered():
+    prices = {1: Money(1000, "EUR"), 2: Money(500, "EUR")}
+    assert refund_for_return(
+        unit_prices=prices, returned={1: 1, 2: 2}, ordered={1: 1, 2: 3}, already_returned={}
+    ) == Money(2000, "EUR")
+    with pytest.raises(DomainError) as error:
+        refund_for_return(
+            unit_prices=prices, returned={2: 2}, ordered={1: 1, 2: 3}, already_returned={2: 2}
+        )
+    assert error.value.code == "RETURN_EXCEEDS_ORDERED"
