@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from adapters.db.database import close_database, migrate_database, open_database
+from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
 from adapters.db.repositories import TortoiseUnitOfWork
 from adapters.kv import KeyValue, open_key_value
@@ -54,6 +55,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         settings=settings,
         uow=lambda: TortoiseUnitOfWork(on_commit=invalidate),
         queries=queries,
+        orders=TortoiseOrderQueries(),
         kv=store,
         hasher=Argon2PasswordHasher(),
         signer=JwtTokenSigner(settings.secret_key),

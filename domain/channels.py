@@ -72,6 +72,9 @@ class Channel:
     location_ids: tuple[int, ...] = field(default_factory=tuple)
     prices_include_tax: bool = True
     tax_rate_bp: int = 0
+    shipping_fee: int = 490  # minor units
+    free_shipping_over: int | None = None
+    local_delivery_fee: int = 290
 
 
 def check_coordinates(latitude: float, longitude: float, *, field_name: str = "near") -> None:

@@ -73,6 +73,9 @@ class CatalogRepository(Protocol):
     async def update_product(self, product_id: int, draft: ProductDraft) -> Product: ...
     async def refresh_search_text(self, product_id: int) -> None: ...
     async def variant(self, variant_id: int) -> Variant | None: ...
+    async def variants_with_titles(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[Variant, str]]: ...
     async def variants_of(self, product_id: int) -> list[Variant]: ...
     async def add_variant(self, product_id: int, draft: VariantDraft) -> Variant: ...
     async def update_variant(self, variant_id: int, draft: VariantDraft) -> Variant: ...
@@ -104,6 +107,7 @@ class InventoryRepository(Protocol):
     """Stock rows and the movement ledger; ``lock`` takes row locks in primary-key order."""
 
     async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]: ...
+    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
     async def save(self, variant_id: int, level: StockLevel) -> None: ...
     async def record(
         self,
@@ -146,7 +150,9 @@ class LocationRepository(Protocol):
     """Channels and locations (rarely written, read everywhere)."""
 
     async def location(self, location_id: int) -> Location | None: ...
+    async def all_locations(self) -> dict[int, Location]: ...
     async def channel(self, handle: str) -> Channel | None: ...
+    async def store_channel(self, location_id: int) -> Channel | None: ...
     async def channel_by_id(self, channel_id: int) -> Channel | None: ...
     async def location_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool: ...
     async def channel_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool: ...
@@ -180,6 +186,9 @@ class UnitOfWork(Protocol):
     identity: IdentityRepository
     locations: LocationRepository
     idempotency: IdempotencyStore
+    carts: CartRepository
+    orders: OrderRepository
+    outbox: Outbox
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...
@@ -231,3 +240,144 @@ class RateLimiter(Protocol):
     """Fixed-window counters shared by every process (Redis) or one process (in memory)."""
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CartLineRecord:
+    """One line of a stored cart."""
+
+    variant_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CartRecord:
+    """A stored cart: what the shopper chose, before pricing."""
+
+    id: int
+    token: str
+    channel_handle: str
+    buyer: dict[str, Any]
+    delivery: dict[str, Any]
+    discount_codes: tuple[str, ...]
+    expires_at: datetime
+    order_id: int | None
+    lines: tuple[CartLineRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineRecord:
+    """A stored order line with its price snapshot."""
+
+    id: int
+    variant_id: int
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    compare_at_price: int | None
+    line_total: int
+    returned_quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentRecord:
+    """A stored fulfilment."""
+
+    id: int
+    order_id: int
+    location_id: int
+    method: str
+    status: str
+    lines: tuple[tuple[int, int], ...]  # (variant id, quantity)
+    pickup_code: str | None
+    carrier: str | None
+    tracking_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """A stored order with its lines and fulfilments."""
+
+    id: int
+    number: str
+    channel_id: int
+    channel_handle: str
+    source: str
+    external_reference: str | None
+    status: str
+    payment_status: str
+    currency: str
+    subtotal: int
+    delivery_total: int
+    tax_total: int
+    total: int
+    refunded_total: int
+    buyer: dict[str, Any]
+    delivery: dict[str, Any]
+    routing: dict[str, Any]
+    location_ids: tuple[int, ...]
+    attributed_location_id: int | None
+    attributed_staff_id: int | None
+    access_token: str
+    created_at: datetime
+    lines: tuple[OrderLineRecord, ...]
+    fulfilments: tuple[FulfilmentRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRecord:
+    """Stock held for an order at one location."""
+
+    id: int
+    order_id: int
+    variant_id: int
+    location_id: int
+    quantity: int
+    status: str
+    expires_at: datetime
+
+
+class CartRepository(Protocol):
+    """Carts and their lines."""
+
+    async def create(
+        self,
+        *,
+        token: str,
+        channel_id: int,
+        buyer: dict[str, Any],
+        delivery: dict[str, Any],
+        expires_at: datetime,
+    ) -> CartRecord: ...
+    async def get(self, token: str, *, for_update: bool = False) -> CartRecord | None: ...
+    async def set_lines(self, cart_id: int, lines: Sequence[CartLineRecord]) -> None: ...
+    async def update(self, cart_id: int, **fields: Any) -> None: ...
+
+
+class OrderRepository(Protocol):
+    """Orders, their lines, fulfilments, reservations, events and returns."""
+
+    async def add(self, **fields: Any) -> int: ...
+    async def add_lines(self, order_id: int, lines: Sequence[dict[str, Any]]) -> None: ...
+    async def add_fulfilment(self, order_id: int, **fields: Any) -> int: ...
+    async def get(self, order_id: int, *, for_update: bool = False) -> OrderRecord | None: ...
+    async def update(self, order_id: int, **fields: Any) -> None: ...
+    async def update_fulfilment(self, fulfilment_id: int, **fields: Any) -> None: ...
+    async def fulfilment(self, fulfilment_id: int) -> FulfilmentRecord | None: ...
+    async def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    async def reservations(self, order_id: int, *, status: str) -> list[ReservationRecord]: ...
+    async def set_reservation_status(self, ids: Sequence[int], status: str) -> None: ...
+    async def expired_reservation_orders(self, *, now: datetime, limit: int) -> list[int]: ...
+    async def add_event(
+        self, order_id: int, *, kind: str, actor: str, data: dict[str, Any]
+    ) -> None: ...
+    async def returned_quantities(self, order_id: int) -> dict[int, int]: ...
+    async def add_return(self, **fields: Any) -> int: ...
+    async def add_line_returns(self, returned: dict[int, int]) -> None: ...
+
+
+class Outbox(Protocol):
+    """Facts for other parts of the system, written in the caller's transaction."""
+
+    async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None: ...

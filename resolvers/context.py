@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
 from adapters.kv import KeyValue
 from adapters.settings import Settings
@@ -30,6 +31,7 @@ class Services:
     settings: Settings
     uow: UnitOfWorkFactory
     queries: TortoiseCatalogQueries
+    orders: TortoiseOrderQueries
     kv: KeyValue
     hasher: PasswordHasher
     signer: TokenSigner

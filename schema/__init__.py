@@ -17,14 +17,25 @@ from strawberry.tools import merge_types
 
 from schema.admin_catalog import CatalogMutation
 from schema.admin_channels import ChannelMutation
+from schema.cart import CartMutation, CartQuery
 from schema.catalog import Category, Channel, Collection, Location, Product, ProductVariant
 from schema.errors import ErrorShaping
 from schema.identity import IdentityMutation
 from schema.inventory import InventoryMutation
-from schema.query import Query
+from schema.orders import OrderMutation, OrderQuery
+from schema.query import CatalogQuery
 
+Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery))
 Mutation = merge_types(
-    "Mutation", (CatalogMutation, ChannelMutation, InventoryMutation, IdentityMutation)
+    "Mutation",
+    (
+        CartMutation,
+        OrderMutation,
+        CatalogMutation,
+        ChannelMutation,
+        InventoryMutation,
+        IdentityMutation,
+    ),
 )
 
 

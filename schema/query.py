@@ -57,7 +57,7 @@ def _sort_value(product: object, key: str) -> object:
 
 
 @strawberry.type
-class Query:
+class CatalogQuery:
     @strawberry.field(description="Any object by its global ID; null when it does not exist.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         type_name, ident = parse_global_id(str(id))

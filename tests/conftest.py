@@ -26,7 +26,8 @@ from app import build_services, create_app
 TABLES = [
     "stock_movement", "stock", "price", "collection_product", "variant", "product", "collection",
     "category", "channel_location", "channel", "location", "member_tier", "idempotency_record",
-    "api_key", "partner", "staff_user", "change_log",
+    "api_key", "partner", "staff_user", "change_log", "cart_line", "cart", "order_line",
+    "fulfilment", "reservation", "order_event", "order_return", "outbox_event", '"order"',
 ]  # fmt: skip
 
 

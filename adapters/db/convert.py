@@ -96,6 +96,9 @@ def channel(row: m.Channel, location_ids: list[int]) -> Channel:
         location_ids=tuple(sorted(location_ids)),
         prices_include_tax=row.prices_include_tax,
         tax_rate_bp=row.tax_rate_bp,
+        shipping_fee=row.shipping_fee,
+        free_shipping_over=row.free_shipping_over,
+        local_delivery_fee=row.local_delivery_fee,
     )
 
 

@@ -122,6 +122,9 @@ class Channel(Timestamped):
     allocation_buffer = fields.IntField(default=0)
     prices_include_tax = fields.BooleanField(default=True)
     tax_rate_bp = fields.IntField(default=0)  # basis points, 2000 = 20%
+    shipping_fee = fields.IntField(default=490)  # minor units of the channel's currency
+    free_shipping_over = fields.IntField(null=True)
+    local_delivery_fee = fields.IntField(default=290)
 
     class Meta:
         table = "channel"
@@ -276,3 +279,163 @@ class ChangeLog(Model):
 
     class Meta:
         table = "change_log"
+
+
+class Cart(Timestamped):
+    """A shopper's cart, whose lines the domain reprices on every read."""
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=64, unique=True)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "models.Channel", related_name="carts", on_delete=fields.RESTRICT
+    )
+    buyer = fields.JSONField(default=dict)  # {"email", "phone", "name"}
+    delivery = fields.JSONField(default=dict)  # {"method", "locationId", "address"}
+    discount_codes = fields.JSONField(default=list)
+    expires_at = fields.DatetimeField()
+    order_id = fields.IntField(null=True)
+
+    class Meta:
+        table = "cart"
+
+
+class CartLine(Model):
+    id = fields.IntField(primary_key=True)
+    cart: fields.ForeignKeyRelation[Cart] = fields.ForeignKeyField(
+        "models.Cart", related_name="lines", on_delete=fields.CASCADE
+    )
+    variant_id = fields.IntField()
+    quantity = fields.IntField()
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "cart_line"
+        unique_together = (("cart", "variant_id"),)
+
+
+class Order(Timestamped):
+    """One order model for every channel: web, app, store till, marketplace, import."""
+
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    channel_id = fields.IntField(db_index=True)
+    channel_handle = fields.CharField(max_length=100)
+    source = fields.CharField(max_length=16)
+    external_reference = fields.CharField(max_length=120, null=True)
+    status = fields.CharField(max_length=20, db_index=True)
+    payment_status = fields.CharField(max_length=16)
+    currency = fields.CharField(max_length=3)
+    subtotal = fields.BigIntField()
+    delivery_total = fields.BigIntField()
+    tax_total = fields.BigIntField()
+    total = fields.BigIntField()
+    refunded_total = fields.BigIntField(default=0)
+    buyer = fields.JSONField(default=dict)
+    member_id = fields.IntField(null=True)
+    delivery = fields.JSONField(default=dict)
+    routing = fields.JSONField(default=dict)  # {"reason", "split", "locations"}
+    location_ids = fields.JSONField(default=list)  # locations serving it, for store filters
+    attributed_location_id = fields.IntField(null=True)
+    attributed_staff_id = fields.IntField(null=True)
+    access_token = fields.CharField(max_length=64)  # lets a guest buyer read their order
+
+    class Meta:
+        table = "order"
+
+
+class OrderLine(Model):
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="lines", on_delete=fields.CASCADE
+    )
+    variant_id = fields.IntField()
+    sku = fields.CharField(max_length=64)
+    title = fields.CharField(max_length=512)
+    quantity = fields.IntField()
+    unit_price = fields.BigIntField()
+    compare_at_price = fields.BigIntField(null=True)
+    line_total = fields.BigIntField()
+    returned_quantity = fields.IntField(default=0)
+
+    class Meta:
+        table = "order_line"
+
+
+class Fulfilment(Timestamped):
+    """The part of an order served from one location."""
+
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="fulfilments", on_delete=fields.CASCADE
+    )
+    location_id = fields.IntField()
+    method = fields.CharField(max_length=20)
+    status = fields.CharField(max_length=20)
+    lines = fields.JSONField(default=list)  # [{"variantId", "quantity"}]
+    pickup_code = fields.CharField(max_length=12, null=True)
+    carrier = fields.CharField(max_length=60, null=True)
+    tracking_number = fields.CharField(max_length=120, null=True)
+
+    class Meta:
+        table = "fulfilment"
+
+
+class Reservation(Model):
+    """Stock held for an order at one location until it leaves, is cancelled or expires."""
+
+    id = fields.IntField(primary_key=True)
+    order_id = fields.IntField(db_index=True)
+    variant_id = fields.IntField()
+    location_id = fields.IntField()
+    quantity = fields.IntField()
+    status = fields.CharField(max_length=16, default="ACTIVE", db_index=True)
+    expires_at = fields.DatetimeField(db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reservation"
+
+
+class OrderEvent(Model):
+    """The order's history: who did what, when."""
+
+    id = fields.BigIntField(primary_key=True)
+    order_id = fields.IntField(db_index=True)
+    kind = fields.CharField(max_length=40)
+    actor = fields.CharField(max_length=120)
+    data = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "order_event"
+
+
+class OrderReturn(Model):
+    """Returned lines, where they came back and the refund due."""
+
+    id = fields.IntField(primary_key=True)
+    order_id = fields.IntField(db_index=True)
+    location_id = fields.IntField()
+    lines = fields.JSONField(default=list)  # [{"orderLineId", "quantity"}]
+    restock = fields.BooleanField(default=True)
+    refund_due = fields.BigIntField()
+    currency = fields.CharField(max_length=3)
+    actor = fields.CharField(max_length=120)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "order_return"
+
+
+class OutboxEvent(Model):
+    """Facts written in the same transaction as the change they describe, published later."""
+
+    id = fields.BigIntField(primary_key=True)
+    topic = fields.CharField(max_length=60, db_index=True)
+    aggregate_id = fields.CharField(max_length=60)
+    payload = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    published_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "outbox_event"

@@ -17,6 +17,11 @@ from tortoise.transactions import in_transaction
 
 from adapters.db import convert
 from adapters.db import models as m
+from adapters.db.order_repositories import (
+    TortoiseCartRepository,
+    TortoiseOrderRepository,
+    TortoiseOutbox,
+)
 from domain.catalog import (
     Category,
     Collection,
@@ -98,6 +103,26 @@ class TortoiseCatalogRepository:
     async def variant(self, variant_id: int) -> Variant | None:
         row = await m.Variant.filter(id=variant_id).using_db(self.conn).first()
         return convert.variant(row) if row else None
+
+    async def variants_with_titles(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[Variant, str]]:
+        rows = await m.Variant.filter(id__in=list(variant_ids)).using_db(self.conn)
+        products = (
+            await m.Product.filter(id__in={r.product_id for r in rows})
+            .using_db(  # type: ignore[attr-defined]
+                self.conn
+            )
+            .values_list("id", "title")
+        )
+        titles = {int(i): str(t) for i, t in products}
+        result = {}
+        for row in rows:
+            title = titles[row.product_id]  # type: ignore[attr-defined]
+            if row.title and row.title != "Default":
+                title = f"{title} - {row.title}"
+            result[row.id] = (convert.variant(row), title)
+        return result
 
     async def variants_of(self, product_id: int) -> list[Variant]:
         rows = await m.Variant.filter(product_id=product_id).using_db(self.conn).order_by("id")
@@ -265,6 +290,12 @@ class TortoiseInventoryRepository:
         )
         return {(r.variant_id, r.location_id): convert.stock_level(r) for r in rows}  # type: ignore[attr-defined]
 
+    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+        result: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
+        for row in await m.Stock.filter(variant_id__in=list(variant_ids)).using_db(self.conn):
+            result[row.variant_id].append(convert.stock_level(row))  # type: ignore[attr-defined]
+        return result
+
     async def save(self, variant_id: int, level: StockLevel) -> None:
         await (
             m.Stock.filter(variant_id=variant_id, location_id=level.location_id)
@@ -380,8 +411,16 @@ class TortoiseLocationRepository:
         row = await m.Location.filter(id=location_id).using_db(self.conn).first()
         return convert.location(row) if row else None
 
+    async def all_locations(self) -> dict[int, Location]:
+        rows = await m.Location.all().using_db(self.conn).order_by("id")
+        return {r.id: convert.location(r) for r in rows}
+
     async def channel(self, handle: str) -> Channel | None:
         row = await m.Channel.filter(handle=handle).using_db(self.conn).first()
+        return await self._channel(row) if row else None
+
+    async def store_channel(self, location_id: int) -> Channel | None:
+        row = await m.Channel.filter(store_id=location_id, kind="STORE").using_db(self.conn).first()
         return await self._channel(row) if row else None
 
     async def channel_by_id(self, channel_id: int) -> Channel | None:
@@ -486,6 +525,9 @@ class TortoiseUnitOfWork:
         self.identity = TortoiseIdentityRepository(conn)
         self.locations = TortoiseLocationRepository(conn)
         self.idempotency = TortoiseIdempotencyStore(conn)
+        self.carts = TortoiseCartRepository(conn)
+        self.orders = TortoiseOrderRepository(conn)
+        self.outbox = TortoiseOutbox(conn)
         return self
 
     async def __aexit__(

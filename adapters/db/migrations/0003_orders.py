@@ -1,0 +1,181 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0002_change_log')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='Cart',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('token', fields.CharField(unique=True, max_length=64)),
+                ('channel', fields.ForeignKeyField('models.Channel', source_field='channel_id', db_constraint=True, to_field='id', related_name='carts', on_delete=OnDelete.RESTRICT)),
+                ('buyer', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('delivery', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('discount_codes', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('order_id', fields.IntField(null=True)),
+            ],
+            options={'table': 'cart', 'app': 'models', 'pk_attr': 'id', 'table_description': "A shopper's cart, whose lines the domain reprices on every read."},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='CartLine',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('cart', fields.ForeignKeyField('models.Cart', source_field='cart_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('variant_id', fields.IntField()),
+                ('quantity', fields.IntField()),
+                ('position', fields.IntField(default=0)),
+            ],
+            options={'table': 'cart_line', 'app': 'models', 'unique_together': (('cart', 'variant_id'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Order',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('number', fields.CharField(unique=True, max_length=32)),
+                ('channel_id', fields.IntField(db_index=True)),
+                ('channel_handle', fields.CharField(max_length=100)),
+                ('source', fields.CharField(max_length=16)),
+                ('external_reference', fields.CharField(null=True, max_length=120)),
+                ('status', fields.CharField(db_index=True, max_length=20)),
+                ('payment_status', fields.CharField(max_length=16)),
+                ('currency', fields.CharField(max_length=3)),
+                ('subtotal', fields.BigIntField()),
+                ('delivery_total', fields.BigIntField()),
+                ('tax_total', fields.BigIntField()),
+                ('total', fields.BigIntField()),
+                ('refunded_total', fields.BigIntField(default=0)),
+                ('buyer', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('member_id', fields.IntField(null=True)),
+                ('delivery', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('routing', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('location_ids', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('attributed_location_id', fields.IntField(null=True)),
+                ('attributed_staff_id', fields.IntField(null=True)),
+                ('access_token', fields.CharField(max_length=64)),
+            ],
+            options={'table': 'order', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One order model for every channel: web, app, store till, marketplace, import.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='Fulfilment',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order', fields.ForeignKeyField('models.Order', source_field='order_id', db_constraint=True, to_field='id', related_name='fulfilments', on_delete=OnDelete.CASCADE)),
+                ('location_id', fields.IntField()),
+                ('method', fields.CharField(max_length=20)),
+                ('status', fields.CharField(max_length=20)),
+                ('lines', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('pickup_code', fields.CharField(null=True, max_length=12)),
+                ('carrier', fields.CharField(null=True, max_length=60)),
+                ('tracking_number', fields.CharField(null=True, max_length=120)),
+            ],
+            options={'table': 'fulfilment', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The part of an order served from one location.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='OrderEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order_id', fields.IntField(db_index=True)),
+                ('kind', fields.CharField(max_length=40)),
+                ('actor', fields.CharField(max_length=120)),
+                ('data', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'order_event', 'app': 'models', 'pk_attr': 'id', 'table_description': "The order's history: who did what, when."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OrderLine',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order', fields.ForeignKeyField('models.Order', source_field='order_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('variant_id', fields.IntField()),
+                ('sku', fields.CharField(max_length=64)),
+                ('title', fields.CharField(max_length=512)),
+                ('quantity', fields.IntField()),
+                ('unit_price', fields.BigIntField()),
+                ('compare_at_price', fields.BigIntField(null=True)),
+                ('line_total', fields.BigIntField()),
+                ('returned_quantity', fields.IntField(default=0)),
+            ],
+            options={'table': 'order_line', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OrderReturn',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order_id', fields.IntField(db_index=True)),
+                ('location_id', fields.IntField()),
+                ('lines', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('restock', fields.BooleanField(default=True)),
+                ('refund_due', fields.BigIntField()),
+                ('currency', fields.CharField(max_length=3)),
+                ('actor', fields.CharField(max_length=120)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'order_return', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Returned lines, where they came back and the refund due.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OutboxEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('topic', fields.CharField(db_index=True, max_length=60)),
+                ('aggregate_id', fields.CharField(max_length=60)),
+                ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('published_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'outbox_event', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Facts written in the same transaction as the change they describe, published later.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Reservation',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('order_id', fields.IntField(db_index=True)),
+                ('variant_id', fields.IntField()),
+                ('location_id', fields.IntField()),
+                ('quantity', fields.IntField()),
+                ('status', fields.CharField(default='ACTIVE', db_index=True, max_length=16)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'reservation', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Stock held for an order at one location until it leaves, is cancelled or expires.'},
+            bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='Channel',
+            name='free_shipping_over',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Channel',
+            name='local_delivery_fee',
+            field=fields.IntField(default=290),
+        ),
+        ops.AddField(
+            model_name='Channel',
+            name='shipping_fee',
+            field=fields.IntField(default=490),
+        ),
+    ]

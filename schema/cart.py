@@ -1,0 +1,354 @@
+"""Storefront cart: cart(id), cartCreate, cartLines*, cartBuyerIdentityUpdate,
+cartDeliveryUpdate, and checkoutComplete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from domain import checkout as svc
+from domain.cart import PricedLine
+from domain.errors import DomainError
+from resolvers.context import Context
+from schema.catalog import Location, ProductVariant
+from schema.common import MoneyV2, UserError
+from schema.relay import expect_id, to_global_id
+
+JSON = strawberry.scalars.JSON
+
+
+@strawberry.type
+class CartCost:
+    subtotal_amount: MoneyV2
+    delivery_amount: MoneyV2
+    total_tax_amount: MoneyV2
+    total_amount: MoneyV2
+
+
+@strawberry.type
+class CartLineCost:
+    amount_per_quantity: MoneyV2 | None
+    compare_at_amount_per_quantity: MoneyV2 | None
+    total_amount: MoneyV2 | None
+
+
+@strawberry.type(description="Where else a line can be picked up, nearest to the chosen store.")
+class StoreSuggestion:
+    location: Location
+    distance_km: float | None
+
+
+@strawberry.type
+class CartLineAvailability:
+    quantity_available_in_channel: int
+    quantity_available_at_store: int | None
+    nearest_stores_with_stock: list[StoreSuggestion]
+
+
+@strawberry.type
+class CartLine:
+    id: strawberry.ID
+    quantity: int
+    title: str
+    sku: str
+    cost: CartLineCost
+    availability: CartLineAvailability
+    problem: str | None = strawberry.field(
+        description="NOT_SOLD_IN_CHANNEL, OUT_OF_STOCK or NOT_AVAILABLE_AT_STORE when the line "
+        "cannot be bought as it is"
+    )
+    _variant_id: strawberry.Private[int]
+    _channel: strawberry.Private[Any]
+
+    @strawberry.field
+    async def merchandise(self, info: Info[Context, None]) -> ProductVariant | None:
+        found = await info.context.loaders.variant_by_id.load(self._variant_id)
+        return ProductVariant(_variant=found, _channel=self._channel) if found else None
+
+
+@strawberry.type
+class BuyerIdentity:
+    email: str | None
+    phone: str | None
+    name: str | None
+
+
+@strawberry.type
+class CartDelivery:
+    method: str | None
+    address: JSON | None
+    _location_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def location(self, info: Info[Context, None]) -> Location | None:
+        if self._location_id is None:
+            return None
+        found = (await info.context.locations()).get(self._location_id)
+        return Location(_location=found) if found else None
+
+
+@strawberry.type(description="A shopper's cart, repriced by the gateway on every read.")
+class Cart:
+    id: strawberry.ID
+    channel: str
+    lines: list[CartLine]
+    total_quantity: int
+    cost: CartCost
+    buyer_identity: BuyerIdentity
+    delivery: CartDelivery
+    expires_at: datetime
+    ready_for_checkout: bool
+
+    @classmethod
+    def of(cls, view: svc.CartView, locations: dict[int, Any]) -> Cart:
+        priced, cart = view.priced, view.cart
+        t = priced.totals
+        return cls(
+            id=strawberry.ID(cart.token),
+            channel=view.channel.handle,
+            lines=[_line(ln, view.channel, locations) for ln in priced.lines],
+            total_quantity=sum(ln.quantity for ln in priced.lines),
+            cost=CartCost(
+                subtotal_amount=MoneyV2.of(t.subtotal),  # type: ignore[arg-type]
+                delivery_amount=MoneyV2.of(t.delivery),  # type: ignore[arg-type]
+                total_tax_amount=MoneyV2.of(t.tax),  # type: ignore[arg-type]
+                total_amount=MoneyV2.of(t.total),  # type: ignore[arg-type]
+            ),
+            buyer_identity=BuyerIdentity(
+                email=cart.buyer.get("email"),
+                phone=cart.buyer.get("phone"),
+                name=cart.buyer.get("name"),
+            ),
+            delivery=CartDelivery(
+                method=cart.delivery.get("method"),
+                address=cart.delivery.get("address"),
+                _location_id=cart.delivery.get("locationId"),
+            ),
+            expires_at=cart.expires_at,
+            ready_for_checkout=bool(priced.lines)
+            and all(ln.problem is None for ln in priced.lines)
+            and bool(cart.delivery.get("method"))
+            and bool(cart.buyer.get("email") or cart.buyer.get("phone")),
+        )
+
+
+def _line(line: PricedLine, channel: Any, locations: dict[int, Any]) -> CartLine:
+    return CartLine(
+        id=strawberry.ID(to_global_id("CartLine", line.variant_id)),
+        quantity=line.quantity,
+        title=line.title,
+        sku=line.sku,
+        cost=CartLineCost(
+            amount_per_quantity=MoneyV2.of(line.unit_price),
+            compare_at_amount_per_quantity=MoneyV2.of(line.compare_at),
+            total_amount=MoneyV2.of(line.line_total),
+        ),
+        availability=CartLineAvailability(
+            quantity_available_in_channel=line.available_in_channel,
+            quantity_available_at_store=line.available_at_store,
+            nearest_stores_with_stock=[
+                StoreSuggestion(location=Location(_location=locations[i]), distance_km=km)
+                for i, km in line.nearest_stores_with_stock
+                if i in locations
+            ],
+        ),
+        problem=line.problem,
+        _variant_id=line.variant_id,
+        _channel=channel,
+    )
+
+
+@strawberry.input
+class CartLineInput:
+    merchandise_id: strawberry.ID = strawberry.field(description="A ProductVariant ID.")
+    quantity: int = 1
+
+
+@strawberry.input
+class CartLineUpdateInput:
+    id: strawberry.ID = strawberry.field(description="A CartLine ID.")
+    quantity: int
+
+
+@strawberry.input
+class BuyerIdentityInput:
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+@strawberry.input
+class AddressInput:
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@strawberry.input
+class CartDeliveryInput:
+    method: str = strawberry.field(description="SHIP, PICKUP or LOCAL_DELIVERY")
+    location_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The store, for PICKUP."
+    )
+    address: AddressInput | None = None
+
+
+@strawberry.input
+class CartInput:
+    channel: str | None = None
+    lines: list[CartLineInput] = strawberry.field(default_factory=list)
+    buyer_identity: BuyerIdentityInput | None = None
+    delivery: CartDeliveryInput | None = None
+
+
+@strawberry.type
+class CartPayload:
+    cart: Cart | None
+    user_errors: list[UserError]
+
+
+def _lines(lines: list[CartLineInput]) -> list[tuple[int, int]]:
+    return [
+        (expect_id(ln.merchandise_id, "ProductVariant", field=f"lines.{i}.merchandiseId"),
+         ln.quantity)
+        for i, ln in enumerate(lines)
+    ]  # fmt: skip
+
+
+def _buyer(data: BuyerIdentityInput | None) -> dict[str, Any]:
+    if data is None:
+        return {}
+    return {"email": data.email, "phone": data.phone, "name": data.name}
+
+
+def _delivery(data: CartDeliveryInput | None) -> dict[str, Any]:
+    if data is None:
+        return {}
+    address = None
+    if data.address is not None:
+        address = {k: v for k, v in vars(data.address).items() if v is not None}
+    return {
+        "method": data.method,
+        "locationId": expect_id(data.location_id, "Location", field="delivery.locationId")
+        if data.location_id
+        else None,
+        "address": address,
+    }
+
+
+async def _payload(info: Info[Context, None], run: Any) -> CartPayload:
+    try:
+        view = await run
+    except DomainError as error:
+        return CartPayload(cart=None, user_errors=[UserError.of(error)])
+    return CartPayload(cart=Cart.of(view, await info.context.locations()), user_errors=[])
+
+
+def _cart_token(cart_id: strawberry.ID) -> str:
+    return str(cart_id)
+
+
+@strawberry.type
+class CartQuery:
+    @strawberry.field(description="A cart by its ID; null when unknown.")
+    async def cart(self, info: Info[Context, None], id: strawberry.ID) -> Cart | None:
+        s = info.context.services
+        view = await svc.read_cart(s.uow, token=_cart_token(id), clock=s.clock)
+        return Cart.of(view, await info.context.locations()) if view else None
+
+
+@strawberry.type
+class CartMutation:
+    @strawberry.mutation
+    async def cart_create(self, info: Info[Context, None], input: CartInput) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.create_cart(
+                s.uow,
+                channel_handle=input.channel,
+                lines=_lines(input.lines),
+                buyer=_buyer(input.buyer_identity),
+                delivery=_delivery(input.delivery),
+                clock=s.clock,
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation
+    async def cart_lines_add(
+        self, info: Info[Context, None], cart_id: strawberry.ID, lines: list[CartLineInput]
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, add=_lines(lines)
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation
+    async def cart_lines_update(
+        self, info: Info[Context, None], cart_id: strawberry.ID, lines: list[CartLineUpdateInput]
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            wanted = [
+                (expect_id(ln.id, "CartLine", field=f"lines.{i}.id"), ln.quantity)
+                for i, ln in enumerate(lines)
+            ]
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, set_quantities=wanted
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation
+    async def cart_lines_remove(
+        self, info: Info[Context, None], cart_id: strawberry.ID, line_ids: list[strawberry.ID]
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            ids = [expect_id(i, "CartLine", field="lineIds") for i in line_ids]
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, remove=ids
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation
+    async def cart_buyer_identity_update(
+        self, info: Info[Context, None], cart_id: strawberry.ID, buyer_identity: BuyerIdentityInput
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, buyer=_buyer(buyer_identity)
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation
+    async def cart_delivery_update(
+        self, info: Info[Context, None], cart_id: strawberry.ID, delivery: CartDeliveryInput
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, delivery=_delivery(delivery)
+            )
+
+        return await _payload(info, run())
