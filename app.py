@@ -34,6 +34,7 @@ from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
 from adapters.web.limits import BodySizeLimit
 from domain.identity import ANONYMOUS
+from domain.order_services import release_expired
 from resolvers.context import Context, Loaders, Services
 from schema import build_schema
 from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -118,9 +119,14 @@ def create_app(
             await open_database(settings.database_url)
             await services.queries.ping()  # fail at start, not at the first request
             await services.kv.ping()
+        sweeper = None
+        if manage_database and settings.reservation_sweep_seconds > 0:
+            sweeper = asyncio.create_task(sweep_reservations(services))
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
             await services.kv.close()
             if manage_database:
                 await close_database()
@@ -141,6 +147,21 @@ def create_app(
     app.state.services = services
     app.state.schema = schema
     return app
+
+
+async def sweep_reservations(services: Services, *, forever: bool = True) -> None:
+    """Release reservations of unpaid orders that expired (every few seconds, in every process:
+    the order row lock makes two sweepers harmless)."""
+    while True:
+        try:
+            released = await release_expired(services.uow, clock=services.clock)
+            if released:
+                log.info("released the reservations of %d expired orders", released)
+        except Exception:  # a sweep failure must not kill the server; the next one retries
+            log.exception("reservation sweep failed")
+        if not forever:
+            return
+        await asyncio.sleep(services.settings.reservation_sweep_seconds)
 
 
 def export_schema() -> str:
@@ -224,6 +245,22 @@ def seed() -> None:
         await migrate_database(settings.database_url)
         await seed_demo(settings)
         await close_database()
+
+    asyncio.run(run())
+
+
+@cli.command()
+def worker() -> None:
+    """Background work without serving: the reservation sweeper (scale it separately)."""
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        await open_database(settings.database_url)
+        services = build_services(settings)
+        try:
+            await sweep_reservations(services)
+        finally:
+            await close_database()
 
     asyncio.run(run())
 

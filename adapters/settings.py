@@ -47,6 +47,7 @@ class Settings:
     access_token_ttl_seconds: int = 3600
     cache_ttl_seconds: int = 300
     seed_on_start: bool = False
+    reservation_sweep_seconds: float = 30.0
 
     @property
     def production(self) -> bool:
@@ -76,6 +77,7 @@ class Settings:
             max_page_size=int(env.get("MAX_PAGE_SIZE", "100")),
             anonymous_rate_limit_per_minute=int(env.get("RATE_LIMIT_ANONYMOUS", "1200")),
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
+            reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
         )
 
 

@@ -163,14 +163,24 @@ class TortoiseOrderRepository:
             await m.Reservation.filter(id__in=list(ids)).using_db(self.conn).update(status=status)
 
     async def expired_reservation_orders(self, *, now: datetime, limit: int) -> list[int]:
-        rows = (
+        """Unpaid, unserved orders holding a reservation past its expiry."""
+        candidates = (
             await m.Reservation.filter(status="ACTIVE", expires_at__lte=now)
             .using_db(self.conn)
-            .order_by("order_id")
-            .limit(limit)
             .values_list("order_id", flat=True)
         )
-        return sorted({int(r) for r in rows})
+        rows = (
+            await m.Order.filter(
+                id__in=sorted({int(c) for c in candidates}),
+                payment_status="PENDING",
+                status__in=["PLACED", "READY_FOR_PICKUP"],
+            )
+            .using_db(self.conn)
+            .order_by("id")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
+        return [int(r) for r in rows]
 
     async def add_event(
         self, order_id: int, *, kind: str, actor: str, data: dict[str, Any]
