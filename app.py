@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from starlette.applications import Starlette
@@ -41,6 +42,7 @@ from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
 
 log = logging.getLogger("o2o")
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
+T = TypeVar("T")
 
 
 def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
@@ -178,16 +180,28 @@ def cli() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
+def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Migrate, run ``work``, and always close the pools: a failure exits instead of hanging
+    on the database driver's threads."""
+
+    async def run() -> T:
+        try:
+            await migrate_database(settings.database_url)
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(run())
+
+
 @cli.command()
 def migrate() -> None:
     """Apply every pending database migration (existing data is kept)."""
-    settings = Settings.from_env()
 
-    async def run() -> None:
-        await migrate_database(settings.database_url)
-        await close_database()
+    async def nothing() -> None:
+        return None
 
-    asyncio.run(run())
+    run_with_database(Settings.from_env(), nothing)
     click.echo("migrations applied")
 
 
@@ -214,14 +228,12 @@ def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
     settings = Settings.from_env()
 
     async def prepare() -> None:
-        await migrate_database(settings.database_url)
         if seed_if_empty:
             from adapters.db.seed import seed_if_database_empty
 
             await seed_if_database_empty(settings)
-        await close_database()
 
-    asyncio.run(prepare())
+    run_with_database(settings, prepare)
     click.echo(f"GraphQL API on http://{host}:{port}/graphql (GraphiQL in a browser)")
     uvicorn.run(
         "app:create_app",
@@ -240,13 +252,7 @@ def seed() -> None:
     from adapters.db.seed import seed_demo
 
     settings = Settings.from_env()
-
-    async def run() -> None:
-        await migrate_database(settings.database_url)
-        await seed_demo(settings)
-        await close_database()
-
-    asyncio.run(run())
+    run_with_database(settings, lambda: seed_demo(settings))
 
 
 @cli.command()
@@ -254,15 +260,11 @@ def worker() -> None:
     """Background work without serving: the reservation sweeper (scale it separately)."""
     settings = Settings.from_env()
 
-    async def run() -> None:
+    async def sweep() -> None:
         await open_database(settings.database_url)
-        services = build_services(settings)
-        try:
-            await sweep_reservations(services)
-        finally:
-            await close_database()
+        await sweep_reservations(build_services(settings))
 
-    asyncio.run(run())
+    run_with_database(settings, sweep)
 
 
 @cli.command("import-catalog")
@@ -272,17 +274,11 @@ def import_catalog_command(path: Path) -> None:
     from adapters.db.importer import import_file
 
     settings = Settings.from_env()
-
-    async def run() -> int:
-        await migrate_database(settings.database_url)
-        report = await import_file(path, settings=settings)
-        await close_database()
-        for problem in report.problems:
-            click.echo(f"row {problem.row}: {problem.field}: {problem.message}", err=True)
-        click.echo(f"imported {report.imported} rows, {len(report.problems)} rejected")
-        return 0 if report.imported or not report.problems else 1
-
-    sys.exit(asyncio.run(run()))
+    report = run_with_database(settings, lambda: import_file(path, settings=settings))
+    for problem in report.problems:
+        click.echo(f"row {problem.row}: {problem.field}: {problem.message}", err=True)
+    click.echo(f"imported {report.imported} rows, {len(report.problems)} rejected")
+    sys.exit(0 if report.imported or not report.problems else 1)
 
 
 @cli.command("create-owner")
@@ -292,14 +288,10 @@ def create_owner(email: str, password: str) -> None:
     """Create the first owner account of a new installation."""
     from adapters.db.seed import create_staff_account
 
-    settings = Settings.from_env()
-
-    async def run() -> None:
-        await migrate_database(settings.database_url)
-        await create_staff_account(email=email, password=password, role="OWNER", location_ids=[])
-        await close_database()
-
-    asyncio.run(run())
+    run_with_database(
+        Settings.from_env(),
+        lambda: create_staff_account(email=email, password=password, role="OWNER", location_ids=[]),
+    )
     click.echo(f"owner {email} created")
 
 

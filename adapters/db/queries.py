@@ -19,8 +19,13 @@ from adapters.db import models as m
 from domain.catalog import Category, Collection, Product, ProductStatus, Variant
 from domain.channels import Channel, Location
 from domain.inventory import StockLevel
-from domain.pricing import PriceRule
+from domain.money import Money
+from domain.pricing import PriceKind, PriceRule
 
+_VARIANT_COLUMNS = (
+    "id", "product_id", "sku", "title", "option_values", "barcode", "weight_grams", "position",
+    "archived",
+)  # fmt: skip
 SORT_FIELDS = {"ID": "id", "TITLE": "title", "CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
 
 
@@ -113,11 +118,13 @@ class TortoiseCatalogQueries:
 
     async def variants_by_product_ids(self, ids: Sequence[int]) -> dict[int, list[Variant]]:
         result: dict[int, list[Variant]] = defaultdict(list)
-        rows = await m.Variant.filter(product_id__in=list(ids), archived=False).order_by(
-            "position", "id"
+        rows = (
+            await m.Variant.filter(product_id__in=list(ids), archived=False)
+            .order_by("position", "id")
+            .values(*_VARIANT_COLUMNS)
         )
         for row in rows:
-            result[row.product_id].append(convert.variant(row))  # type: ignore[attr-defined]
+            result[row["product_id"]].append(Variant(**row))
         return result
 
     async def variants_by_ids(self, ids: Sequence[int]) -> dict[int, Variant]:
@@ -128,14 +135,24 @@ class TortoiseCatalogQueries:
         self, ids: Sequence[int], currency: str
     ) -> dict[int, list[PriceRule]]:
         result: dict[int, list[PriceRule]] = defaultdict(list)
-        for row in await m.Price.filter(variant_id__in=list(ids), currency=currency):
-            result[row.variant_id].append(convert.price_rule(row))  # type: ignore[attr-defined]
+        rows = await m.Price.filter(variant_id__in=list(ids), currency=currency).values_list(
+            "variant_id", "kind", "amount", "channel", "tier", "starts_at", "ends_at"
+        )
+        for variant_id, kind, amount, channel, tier, starts_at, ends_at in rows:
+            result[variant_id].append(
+                PriceRule(PriceKind(kind), Money(int(amount), currency), channel, tier,
+                          starts_at, ends_at)
+            )  # fmt: skip
         return result
 
     async def stock_by_variant_ids(self, ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+        """Only the numbers: no model objects, no timestamps to parse (the hot path)."""
         result: dict[int, list[StockLevel]] = defaultdict(list)
-        for row in await m.Stock.filter(variant_id__in=list(ids)):
-            result[row.variant_id].append(convert.stock_level(row))  # type: ignore[attr-defined]
+        rows = await m.Stock.filter(variant_id__in=list(ids)).values_list(
+            "variant_id", "location_id", "on_hand", "reserved", "safety_stock"
+        )
+        for variant_id, location_id, on_hand, reserved, safety in rows:
+            result[variant_id].append(StockLevel(location_id, on_hand, reserved, safety))
         return result
 
     async def channels(self) -> dict[str, Channel]:

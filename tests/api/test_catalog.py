@@ -15,7 +15,7 @@ query($first: Int, $after: String, $last: Int, $before: String, $query: String, 
       handle availableForSale
       priceRange { minVariantPrice { amount currencyCode } }
       variants(first: 10) { nodes {
-        sku price { amount currencyCode } compareAtPrice { amount }
+        sku selectedOptions { name value } price { amount currencyCode } compareAtPrice { amount }
         availableForSale quantityAvailable
       } }
     }
@@ -32,6 +32,7 @@ async def test_products_show_price_and_stock_per_channel(gql):
     assert [n["handle"] for n in nodes] == ["linen-shirt-000", "linen-shirt-001"]
     variant = nodes[0]["variants"]["nodes"][0]
     assert variant["price"] == {"amount": "29.90", "currencyCode": "EUR"}
+    assert variant["selectedOptions"] == [{"name": "Size", "value": "S"}]
     assert variant["compareAtPrice"] is None
     # web is served by the warehouse (10) and two stores (3 and 0)
     assert variant["quantityAvailable"] == 13
