@@ -21,6 +21,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain
 	$(BIN)/python tools/check_schema.py
+	$(BIN)/python tools/check_migrations.py
 
 test: lint
 	$(BIN)/python -m pytest

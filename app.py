@@ -187,6 +187,8 @@ def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T
     async def run() -> T:
         try:
             await migrate_database(settings.database_url)
+            await close_database()
+            await open_database(settings.database_url)
             return await work()
         finally:
             await close_database()
@@ -260,11 +262,7 @@ def worker() -> None:
     """Background work without serving: the reservation sweeper (scale it separately)."""
     settings = Settings.from_env()
 
-    async def sweep() -> None:
-        await open_database(settings.database_url)
-        await sweep_reservations(build_services(settings))
-
-    run_with_database(settings, sweep)
+    run_with_database(settings, lambda: sweep_reservations(build_services(settings)))
 
 
 @cli.command("import-catalog")
@@ -277,7 +275,7 @@ def import_catalog_command(path: Path) -> None:
     report = run_with_database(settings, lambda: import_file(path, settings=settings))
     for problem in report.problems:
         click.echo(f"row {problem.row}: {problem.field}: {problem.message}", err=True)
-    click.echo(f"imported {report.imported} rows, {len(report.problems)} rejected")
+    click.echo(f"imported {report.imported} products, {len(report.problems)} rows rejected")
     sys.exit(0 if report.imported or not report.problems else 1)
 
 
