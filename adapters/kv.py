@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from domain.ports import RateDecision
 
 VERSION_KEY = "o2o:catalog:version"
+CACHE_PREFIX = "o2o:gql:"
 
 
 class KeyValue(Protocol):
@@ -109,14 +110,19 @@ class RedisKeyValue:
         self.client = aioredis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
 
     async def get(self, key: str) -> bytes | None:
-        value = await self.client.get(key)
+        value = await self.client.get(CACHE_PREFIX + key)
         return bytes(value) if value is not None else None
 
     async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None:
-        await self.client.set(key, value, ex=ttl_seconds)
+        await self.client.set(CACHE_PREFIX + key, value, ex=ttl_seconds)
 
     async def version(self) -> str:
         value = await self.client.get(VERSION_KEY)
+        if value is None:
+            # Lost (restart, eviction): start from a value never used before, so that bodies
+            # cached under an old version can never be served again.
+            await self.client.set(VERSION_KEY, time.time_ns(), nx=True)
+            value = await self.client.get(VERSION_KEY)
         return value.decode() if value else "0"
 
     async def bump_version(self) -> None:

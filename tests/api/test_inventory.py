@@ -153,3 +153,16 @@ async def test_anonymous_reads_are_cached_and_invalidated_by_changes(gql, settin
     # staff reads are never served from the shared cache
     staff = await gql.raw(QTY, token=token)
     assert staff.headers.get("x-cache") is None
+
+
+async def test_a_lost_cache_version_never_serves_old_bodies(services):
+    kv = services.kv
+    first = await kv.version()
+    await kv.set("probe", b"old", ttl_seconds=60)
+    if hasattr(kv, "client"):  # Redis: the version key is lost (restart without persistence)
+        from adapters.kv import VERSION_KEY
+
+        await kv.client.delete(VERSION_KEY)
+        assert await kv.version() != first
+    await kv.bump_version()
+    assert await kv.version() != first
