@@ -50,6 +50,11 @@ class ChannelDraft:
     share_percent: int | None = None
     buffer: int | None = None
     location_ids: list[int] | None = None
+    prices_include_tax: bool | None = None
+    tax_rate_bp: int | None = None
+    shipping_fee: int | None = None
+    free_shipping_over: int | None = None
+    local_delivery_fee: int | None = None
 
 
 def _check_hours(hours: list[dict[str, Any]]) -> None:
@@ -132,6 +137,12 @@ async def save_channel(
     currency = draft.currency
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
         raise DomainError("INVALID", "an ISO 4217 code such as EUR", field="currency")
+    if draft.tax_rate_bp is not None and not 0 <= draft.tax_rate_bp <= 10_000:
+        raise DomainError("INVALID", "0 to 10000 basis points", field="taxRateBp")
+    for name in ("shipping_fee", "free_shipping_over", "local_delivery_fee"):
+        value = getattr(draft, name)
+        if value is not None and value < 0:
+            raise DomainError("INVALID", "fees are 0 or more", field=name)
     if draft.share_percent is not None or draft.buffer is not None:
         AllocationRule(share_percent=draft.share_percent or 100, buffer=draft.buffer or 0)
     async with uow_factory() as uow:

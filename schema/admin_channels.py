@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from domain import channel_services as svc
 from domain.errors import DomainError
+from domain.money import Money
 from resolvers.context import Context
 from schema.catalog import Channel, Location
 from schema.common import UserError
@@ -44,6 +45,11 @@ class ChannelInput:
     location_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="The locations whose stock this channel sells (replaces)."
     )
+    prices_include_tax: bool | None = None
+    tax_rate_bp: int | None = strawberry.field(default=None, description="2000 = 20 %")
+    shipping_fee: str | None = strawberry.field(default=None, description="Decimal, e.g. 4.90")
+    free_shipping_over: str | None = None
+    local_delivery_fee: str | None = None
 
 
 @strawberry.type
@@ -77,8 +83,23 @@ def _location_draft(data: LocationInput) -> svc.LocationDraft:
     )
 
 
+def _minor(value: str | None, currency: str | None, field: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return Money.from_decimal_string(value, (currency or "EUR").upper()).amount
+    except (ValueError, ArithmeticError):
+        raise DomainError("INVALID", "a decimal amount such as 4.90", field=field) from None
+
+
 def _channel_draft(data: ChannelInput) -> svc.ChannelDraft:
+    currency = data.currency_code
     return svc.ChannelDraft(
+        prices_include_tax=data.prices_include_tax,
+        tax_rate_bp=data.tax_rate_bp,
+        shipping_fee=_minor(data.shipping_fee, currency, "shippingFee"),
+        free_shipping_over=_minor(data.free_shipping_over, currency, "freeShippingOver"),
+        local_delivery_fee=_minor(data.local_delivery_fee, currency, "localDeliveryFee"),
         handle=data.handle,
         name=data.name,
         kind=data.kind,

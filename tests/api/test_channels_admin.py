@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schema.relay import to_global_id
 from tests.factories import make_world, staff_token
 
 LOC = """mutation($input: LocationInput!) { locationCreate(input: $input) {
@@ -62,3 +63,31 @@ async def test_store_manager_cannot_create_locations(gql, settings):
     )
     body = await gql(LOC, {"input": {"handle": "x", "name": "X", "kind": "STORE"}}, token=token)
     assert body["data"]["locationCreate"]["userErrors"][0]["code"] == "PERMISSION_DENIED"
+
+
+async def test_channel_tax_and_fees_reach_the_cart(gql, settings):
+    world = await make_world(products=1)
+    gql.token = await staff_token(settings.secret_key)
+    update = """mutation($id: ID!) { channelUpdate(id: $id, input: {pricesIncludeTax: false,
+      taxRateBp: 2000, shippingFee: "5.00", freeShippingOver: "100.00"}) {
+      channel { handle } userErrors { field code } } }"""
+    channel_id = to_global_id("Channel", world.web.id)
+    assert (await gql(update, {"id": channel_id}))["data"]["channelUpdate"]["userErrors"] == []
+    bad = update.replace('"5.00"', '"-1"')
+    assert (await gql(bad, {"id": channel_id}))["data"]["channelUpdate"]["userErrors"][0][
+        "code"
+    ] == "INVALID"
+    gql.token = None
+    create = """mutation($v: ID!) { cartCreate(input: {lines: [{merchandiseId: $v, quantity: 2}],
+      delivery: {method: "SHIP", address: {city: "Lyon"}}}) { cart { cost {
+      subtotalAmount { amount } deliveryAmount { amount } totalTaxAmount { amount } totalAmount { amount } } } } }"""
+    cost = (await gql(create, {"v": world.gid(world.variants[0])}))["data"]["cartCreate"]["cart"][
+        "cost"
+    ]
+    # 2 x 29.90 + 5.00 shipping = 64.80, 20 % on top = 12.96
+    assert cost == {
+        "subtotalAmount": {"amount": "59.80"},
+        "deliveryAmount": {"amount": "5.00"},
+        "totalTaxAmount": {"amount": "12.96"},
+        "totalAmount": {"amount": "77.76"},
+    }
