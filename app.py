@@ -178,6 +178,7 @@ def export_schema() -> str:
 def cli() -> None:
     """O2O commerce gateway."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
 def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
