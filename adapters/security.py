@@ -36,7 +36,7 @@ class JwtTokenSigner:
     """HS256 tokens with an expiry, an issuer and an audience."""
 
     ISSUER = "o2o-gateway"
-    AUDIENCE = "o2o-gateway:staff"
+    AUDIENCE = "o2o-gateway:api"
 
     def __init__(self, secret: str) -> None:
         self._secret = secret

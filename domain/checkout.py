@@ -166,20 +166,28 @@ async def create_cart(
     buyer: dict[str, Any],
     delivery: dict[str, Any],
     clock: Clock,
+    member_id: int | None = None,
 ) -> CartView:
-    """A new cart in a channel (default web), optionally with lines, buyer and delivery."""
+    """A new cart in a channel (default web), optionally with lines, buyer and delivery; a
+    logged-in member's cart starts with their email and phone."""
     _check_lines(lines)
     async with uow_factory() as uow:
         channel = await uow.locations.channel(channel_handle or "web")
         if channel is None:
             raise DomainError("UNKNOWN_CHANNEL", "no such channel", field="channel")
         await _check_variants(uow, [v for v, _ in lines])
+        if member_id is not None:
+            member = await uow.members.by_id(member_id)
+            known = {"email": member.email, "phone": member.phone, "name": member.name}
+            given = {k: v for k, v in buyer.items() if v}
+            buyer = {**{k: v for k, v in known.items() if v}, **given}
         cart = await uow.carts.create(
             token=new_token(),
             channel_id=channel.id,
             buyer=clean_buyer(buyer),
             delivery=await clean_delivery(uow, delivery),
             expires_at=clock.now() + CART_LIFETIME,
+            member_id=member_id,
         )
         merged = _merge([], lines)
         await uow.carts.set_lines(cart.id, merged)
@@ -248,6 +256,39 @@ async def change_cart(
             changes["delivery"] = await clean_delivery(uow, delivery)
         await uow.carts.update(cart.id, **changes)
         return await view(uow, await _load(uow, token, clock), clock)
+
+
+async def adopt_cart(
+    uow_factory: UnitOfWorkFactory, *, token: str, member: Any, clock: Clock
+) -> str:
+    """At login: the anonymous cart joins the member's open cart of its channel (lines added),
+    or becomes the member's cart; returns the cart to use from now on."""
+    async with uow_factory() as uow:
+        cart = await _load(uow, token, clock, lock=True)
+        if cart.member_id not in (None, member.id):
+            raise NotFound("cart", field="cartId")
+        channel = await uow.locations.channel(cart.channel_handle)
+        assert channel is not None
+        mine = await uow.members.open_cart_token(member.id, channel_id=channel.id, now=clock.now())
+        buyer = {
+            **{"email": member.email, "phone": member.phone, "name": member.name},
+            **cart.buyer,
+        }
+        if mine is None or mine == token:
+            await uow.carts.update(
+                cart.id,
+                member_id=member.id,
+                buyer=clean_buyer(buyer),
+                expires_at=clock.now() + CART_LIFETIME,
+            )
+            return token
+        target = await _load(uow, mine, clock, lock=True)
+        merged = _merge(target.lines, [(ln.variant_id, ln.quantity) for ln in cart.lines])
+        await uow.carts.set_lines(target.id, merged)
+        await uow.carts.set_lines(cart.id, [])
+        await uow.carts.update(target.id, expires_at=clock.now() + CART_LIFETIME)
+        await uow.carts.update(cart.id, expires_at=clock.now())
+        return mine
 
 
 async def read_cart(uow_factory: UnitOfWorkFactory, *, token: str, clock: Clock) -> CartView | None:
@@ -389,6 +430,7 @@ async def _place(
         location_ids=list(decision.location_ids),
         attributed_location_id=_store_of(cart.delivery),
         access_token=secrets.token_urlsafe(24),
+        member_id=cart.member_id,
     )
     await uow.orders.add_lines(
         order_id,

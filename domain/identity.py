@@ -52,6 +52,7 @@ class PrincipalKind(StrEnum):
     ANONYMOUS = "ANONYMOUS"
     STAFF = "STAFF"
     PARTNER = "PARTNER"
+    MEMBER = "MEMBER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,20 @@ class Principal:
     @property
     def is_anonymous(self) -> bool:
         return self.kind is PrincipalKind.ANONYMOUS
+
+    @property
+    def member_id(self) -> int | None:
+        """The member behind a member token, else None."""
+        if self.kind is not PrincipalKind.MEMBER:
+            return None
+        return int(self.subject.split(":", 1)[1])
+
+    @property
+    def staff_id(self) -> int | None:
+        """The staff account behind a staff token, else None."""
+        if self.kind is not PrincipalKind.STAFF or not self.subject.startswith("staff:"):
+            return None
+        return int(self.subject.split(":", 1)[1])
 
     @property
     def brand_wide(self) -> bool:

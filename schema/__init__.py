@@ -22,15 +22,17 @@ from schema.catalog import Category, Channel, Collection, Location, Product, Pro
 from schema.errors import ErrorShaping
 from schema.identity import IdentityMutation
 from schema.inventory import InventoryMutation
+from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.query import CatalogQuery
 
-Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery))
+Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery, MemberQuery))
 Mutation = merge_types(
     "Mutation",
     (
         CartMutation,
         OrderMutation,
+        MemberMutation,
         CatalogMutation,
         ChannelMutation,
         InventoryMutation,

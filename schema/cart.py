@@ -279,6 +279,7 @@ class CartMutation:
                 buyer=_buyer(input.buyer_identity),
                 delivery=_delivery(input.delivery),
                 clock=s.clock,
+                member_id=info.context.principal.member_id,
             )
 
         return await _payload(info, run())

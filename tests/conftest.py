@@ -28,6 +28,8 @@ TABLES = [
     "category", "channel_location", "channel", "location", "member_tier", "idempotency_record",
     "api_key", "partner", "staff_user", "change_log", "cart_line", "cart", "order_line",
     "fulfilment", "reservation", "order_event", "order_return", "outbox_event", '"order"',
+    "member", "member_session", "verification", "points_lot", "points_entry", "tier_change",
+    "promotion", "promotion_use", "voucher",
 ]  # fmt: skip
 
 

@@ -294,6 +294,8 @@ class Cart(Timestamped):
     discount_codes = fields.JSONField(default=list)
     expires_at = fields.DatetimeField()
     order_id = fields.IntField(null=True)
+    member_id = fields.IntField(null=True, db_index=True)
+    points_to_redeem = fields.IntField(default=0)
 
     class Meta:
         table = "cart"
@@ -439,3 +441,155 @@ class OutboxEvent(Model):
 
     class Meta:
         table = "outbox_event"
+
+
+class Member(Timestamped):
+    """One identity across channels: normalised email and phone, a code scanned at the till."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True, null=True)
+    phone = fields.CharField(max_length=20, unique=True, null=True)
+    email_verified = fields.BooleanField(default=False)
+    phone_verified = fields.BooleanField(default=False)
+    name = fields.CharField(max_length=200, default="")
+    password_hash = fields.CharField(max_length=255)
+    member_code = fields.CharField(max_length=20, unique=True)
+    tier = fields.CharField(max_length=32, default="BRONZE")
+    referral_location_id = fields.IntField(null=True)
+    referral_staff_id = fields.IntField(null=True)
+    tags = fields.JSONField(default=list)
+    addresses = fields.JSONField(default=list)
+    consents = fields.JSONField(default=dict)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "member"
+
+
+class MemberSession(Model):
+    """A refresh token (stored hashed), rotated on every use and revocable."""
+
+    id = fields.IntField(primary_key=True)
+    member_id = fields.IntField(db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "member_session"
+
+
+class Verification(Model):
+    """A one-time token proving an email or phone belongs to a member (stored hashed)."""
+
+    id = fields.IntField(primary_key=True)
+    member_id = fields.IntField(db_index=True)
+    channel = fields.CharField(max_length=8)  # EMAIL | PHONE
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "verification"
+
+
+class PointsLot(Model):
+    """Points that can be spent: created by an earn (or a positive adjustment, or points given
+    back after a return), consumed oldest-expiring first."""
+
+    id = fields.IntField(primary_key=True)
+    member_id = fields.IntField(db_index=True)
+    points = fields.IntField()
+    remaining = fields.IntField()
+    earned_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+    order_id = fields.IntField(null=True)
+
+    class Meta:
+        table = "points_lot"
+
+
+class PointsEntry(Model):
+    """The append-only points ledger, from which the balance is derived."""
+
+    id = fields.BigIntField(primary_key=True)
+    member_id = fields.IntField(db_index=True)
+    kind = fields.CharField(max_length=16)
+    points = fields.IntField()  # signed
+    balance_after = fields.IntField()
+    order_id = fields.IntField(null=True, db_index=True)
+    lot_id = fields.IntField(null=True)
+    dedupe_key = fields.CharField(max_length=80, unique=True, null=True)
+    reason = fields.CharField(max_length=255, default="")
+    actor = fields.CharField(max_length=120, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "points_entry"
+
+
+class TierChange(Model):
+    """Tier history of a member."""
+
+    id = fields.IntField(primary_key=True)
+    member_id = fields.IntField(db_index=True)
+    from_tier = fields.CharField(max_length=32)
+    to_tier = fields.CharField(max_length=32)
+    spend_12m = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tier_change"
+
+
+class Promotion(Timestamped):
+    """A promotion rule (its terms in `terms`), automatic or by code, with usage limits."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=20)
+    terms = fields.JSONField(default=dict)
+    code = fields.CharField(max_length=64, unique=True, null=True)
+    usage_limit = fields.IntField(null=True)
+    per_member_limit = fields.IntField(null=True)
+    used_count = fields.IntField(default=0)
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+    exclusive = fields.BooleanField(default=False)
+    priority = fields.IntField(default=0)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "promotion"
+
+
+class PromotionUse(Model):
+    """One use of a promotion by an order (for usage limits per code and per member)."""
+
+    id = fields.IntField(primary_key=True)
+    promotion_id = fields.IntField(db_index=True)
+    order_id = fields.IntField()
+    member_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "promotion_use"
+        unique_together = (("promotion_id", "order_id"),)
+
+
+class Voucher(Timestamped):
+    """A single-use voucher owned by a member, transferable, usable online or at the till."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    member_id = fields.IntField(db_index=True)
+    amount = fields.BigIntField()
+    currency = fields.CharField(max_length=3)
+    status = fields.CharField(max_length=16, default="ACTIVE")  # ACTIVE | USED | EXPIRED
+    issued_by = fields.CharField(max_length=120, default="")
+    order_id = fields.IntField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "voucher"

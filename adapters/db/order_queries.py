@@ -21,6 +21,7 @@ class OrderFilter:
     location_ids: tuple[int, ...] | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    member_id: int | None = None
 
 
 class TortoiseOrderQueries:
@@ -38,6 +39,8 @@ class TortoiseOrderQueries:
             query = query.filter(channel_handle=filters.channel)
         if filters.status:
             query = query.filter(status=filters.status)
+        if filters.member_id is not None:
+            query = query.filter(member_id=filters.member_id)
         if filters.created_from:
             query = query.filter(created_at__gte=filters.created_from)
         if filters.created_to:

@@ -48,6 +48,7 @@ class TortoiseCartRepository:
         buyer: dict[str, Any],
         delivery: dict[str, Any],
         expires_at: datetime,
+        member_id: int | None = None,
     ) -> CartRecord:
         await m.Cart.create(
             using_db=self.conn,
@@ -56,6 +57,7 @@ class TortoiseCartRepository:
             buyer=buyer,
             delivery=delivery,
             expires_at=expires_at,
+            member_id=member_id,
         )
         found = await self.get(token)
         assert found is not None
@@ -82,6 +84,8 @@ class TortoiseCartRepository:
             expires_at=row.expires_at,
             order_id=row.order_id,
             lines=tuple(CartLineRecord(ln.variant_id, ln.quantity) for ln in lines),
+            member_id=row.member_id,
+            points_to_redeem=row.points_to_redeem,
         )
 
     async def set_lines(self, cart_id: int, lines: Sequence[CartLineRecord]) -> None:

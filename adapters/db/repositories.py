@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from adapters.db import convert
 from adapters.db import models as m
+from adapters.db.member_repositories import TortoiseMemberRepository
 from adapters.db.order_repositories import (
     TortoiseCartRepository,
     TortoiseOrderRepository,
@@ -528,6 +529,7 @@ class TortoiseUnitOfWork:
         self.carts = TortoiseCartRepository(conn)
         self.orders = TortoiseOrderRepository(conn)
         self.outbox = TortoiseOutbox(conn)
+        self.members = TortoiseMemberRepository(conn)
         return self
 
     async def __aexit__(

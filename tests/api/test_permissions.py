@@ -17,6 +17,11 @@ PUBLIC_MUTATIONS = {
     "cartDeliveryUpdate",
     "checkoutComplete",
     "orderCancel",  # the buyer, with the order's access token
+    "memberCreate",
+    "memberVerify",
+    "memberLogin",
+    "memberTokenRefresh",
+    "memberLogout",
 }
 
 

@@ -1,0 +1,170 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0003_orders')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='Member',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('email', fields.CharField(null=True, unique=True, max_length=254)),
+                ('phone', fields.CharField(null=True, unique=True, max_length=20)),
+                ('email_verified', fields.BooleanField(default=False)),
+                ('phone_verified', fields.BooleanField(default=False)),
+                ('name', fields.CharField(default='', max_length=200)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('member_code', fields.CharField(unique=True, max_length=20)),
+                ('tier', fields.CharField(default='BRONZE', max_length=32)),
+                ('referral_location_id', fields.IntField(null=True)),
+                ('referral_staff_id', fields.IntField(null=True)),
+                ('tags', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('addresses', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('consents', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('active', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'member', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One identity across channels: normalised email and phone, a code scanned at the till.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='MemberSession',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'member_session', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A refresh token (stored hashed), rotated on every use and revocable.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PointsEntry',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('kind', fields.CharField(max_length=16)),
+                ('points', fields.IntField()),
+                ('balance_after', fields.IntField()),
+                ('order_id', fields.IntField(null=True, db_index=True)),
+                ('lot_id', fields.IntField(null=True)),
+                ('dedupe_key', fields.CharField(null=True, unique=True, max_length=80)),
+                ('reason', fields.CharField(default='', max_length=255)),
+                ('actor', fields.CharField(default='', max_length=120)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'points_entry', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The append-only points ledger, from which the balance is derived.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PointsLot',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('points', fields.IntField()),
+                ('remaining', fields.IntField()),
+                ('earned_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('order_id', fields.IntField(null=True)),
+            ],
+            options={'table': 'points_lot', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Points that can be spent: created by an earn (or a positive adjustment, or points given'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Promotion',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=200)),
+                ('kind', fields.CharField(max_length=20)),
+                ('terms', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('code', fields.CharField(null=True, unique=True, max_length=64)),
+                ('usage_limit', fields.IntField(null=True)),
+                ('per_member_limit', fields.IntField(null=True)),
+                ('used_count', fields.IntField(default=0)),
+                ('starts_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('ends_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('exclusive', fields.BooleanField(default=False)),
+                ('priority', fields.IntField(default=0)),
+                ('active', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'promotion', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A promotion rule (its terms in `terms`), automatic or by code, with usage limits.'},
+            bases=['Timestamped'],
+        ),
+        ops.CreateModel(
+            name='PromotionUse',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('promotion_id', fields.IntField(db_index=True)),
+                ('order_id', fields.IntField()),
+                ('member_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'promotion_use', 'app': 'models', 'unique_together': (('promotion_id', 'order_id'),), 'pk_attr': 'id', 'table_description': 'One use of a promotion by an order (for usage limits per code and per member).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TierChange',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('from_tier', fields.CharField(max_length=32)),
+                ('to_tier', fields.CharField(max_length=32)),
+                ('spend_12m', fields.BigIntField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'tier_change', 'app': 'models', 'pk_attr': 'id', 'table_description': 'Tier history of a member.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Verification',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('channel', fields.CharField(max_length=8)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'verification', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A one-time token proving an email or phone belongs to a member (stored hashed).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Voucher',
+            fields=[
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('code', fields.CharField(unique=True, max_length=32)),
+                ('member_id', fields.IntField(db_index=True)),
+                ('amount', fields.BigIntField()),
+                ('currency', fields.CharField(max_length=3)),
+                ('status', fields.CharField(default='ACTIVE', max_length=16)),
+                ('issued_by', fields.CharField(default='', max_length=120)),
+                ('order_id', fields.IntField(null=True)),
+                ('expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'voucher', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A single-use voucher owned by a member, transferable, usable online or at the till.'},
+            bases=['Timestamped'],
+        ),
+        ops.AddField(
+            model_name='Cart',
+            name='member_id',
+            field=fields.IntField(null=True, db_index=True),
+        ),
+        ops.AddField(
+            model_name='Cart',
+            name='points_to_redeem',
+            field=fields.IntField(default=0),
+        ),
+    ]

@@ -1,0 +1,283 @@
+"""Member use cases: sign up (through a store's or clerk's code), verify, log in with short-lived
+access tokens and rotated refresh tokens, log out, and staff look-ups at the till.
+
+Sign-up answers the same whether or not the email or phone is already registered, and login
+answers the same (in message and in time) for an unknown account and a wrong password, so
+neither reveals who is a member."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from domain.errors import DomainError
+from domain.identity import Principal, Role, check_password_strength
+from domain.members import (
+    MemberErrorCode,
+    MemberRecord,
+    check_member_code,
+    new_member_code,
+    normalize_email,
+    normalize_phone,
+    parse_referral,
+)
+from domain.ports import (
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    TokenSigner,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+REFRESH_LIFETIME = timedelta(days=30)
+VERIFICATION_LIFETIME = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What a successful login or refresh hands the member's app."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    member: MemberRecord
+    cart_token: str | None = None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _new_verification(uow: UnitOfWork, member: MemberRecord, clock: Clock) -> None:
+    for channel, address in (("EMAIL", member.email), ("PHONE", member.phone)):
+        if address is None:
+            continue
+        token = secrets.token_urlsafe(24)
+        await uow.members.add_verification(
+            member.id,
+            channel=channel,
+            token_hash=_hash(token),
+            expires_at=clock.now() + VERIFICATION_LIFETIME,
+        )
+        # the notifier (a later outbox consumer) sends the token by email or SMS
+        await uow.outbox.publish(
+            "member.verification_requested",
+            aggregate_id=str(member.id),
+            payload={"memberId": member.id, "channel": channel, "to": address, "token": token},
+        )
+
+
+async def register(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    email: str | None,
+    phone: str | None,
+    password: str,
+    name: str,
+    referral: str | None,
+    hasher: PasswordHasher,
+    clock: Clock,
+) -> None:
+    """Create a member (or, when the email/phone is taken, quietly notify its owner)."""
+    clean_email, clean_phone = normalize_email(email), normalize_phone(phone)
+    if clean_email is None and clean_phone is None:
+        raise DomainError(
+            MemberErrorCode.IDENTIFIER_REQUIRED,
+            "an email or a phone number is needed",
+            field="email",
+        )
+    check_password_strength(password)
+    referred = parse_referral(referral)
+    password_hash = hasher.hash(password)  # hashed on every path: same time either way
+    async with uow_factory() as uow:
+        if referred is not None:
+            await _check_referral(uow, referred)
+        taken = (clean_email and await uow.members.by_email(clean_email)) or (
+            clean_phone and await uow.members.by_phone(clean_phone)
+        )
+        if taken:
+            await uow.outbox.publish(
+                "member.duplicate_signup",
+                aggregate_id=str(taken.id),
+                payload={"memberId": taken.id},
+            )
+            return
+        tags = [f"store:{referred[1]}"] if referred and referred[0] == "STORE" else []
+        tags += [f"clerk:{referred[1]}"] if referred and referred[0] == "CLERK" else []
+        member = await uow.members.add(
+            email=clean_email,
+            phone=clean_phone,
+            name=name.strip()[:200],
+            password_hash=password_hash,
+            member_code=new_member_code(),
+            referral_location_id=referred[1] if referred and referred[0] == "STORE" else None,
+            referral_staff_id=referred[1] if referred and referred[0] == "CLERK" else None,
+            tags=tags,
+        )
+        await _new_verification(uow, member, clock)
+        await uow.outbox.publish(
+            "member.registered",
+            aggregate_id=str(member.id),
+            payload={"memberId": member.id, "referral": referral},
+        )
+
+
+async def _check_referral(uow: UnitOfWork, referred: tuple[str, int]) -> None:
+    kind, ident = referred
+    found = (
+        await uow.locations.location(ident)
+        if kind == "STORE"
+        else await uow.identity.staff_by_id(ident)
+    )
+    if found is None:
+        raise DomainError(
+            MemberErrorCode.INVALID_CODE, "unknown referral code", field="referralCode"
+        )
+
+
+async def verify(uow_factory: UnitOfWorkFactory, *, token: str, clock: Clock) -> int:
+    """Mark an email or phone verified; guest orders placed with it join the member."""
+    async with uow_factory() as uow:
+        used = await uow.members.use_verification(_hash(token.strip()), at=clock.now())
+        if used is None:
+            raise DomainError(
+                MemberErrorCode.INVALID_TOKEN, "invalid or expired token", field="token"
+            )
+        member_id, channel = used
+        member = await uow.members.by_id(member_id)
+        if channel == "EMAIL":
+            await uow.members.update(member_id, email_verified=True)
+            return await uow.members.attach_guest_orders(member_id, email=member.email, phone=None)
+        await uow.members.update(member_id, phone_verified=True)
+        return await uow.members.attach_guest_orders(member_id, email=None, phone=member.phone)
+
+
+async def _issue(
+    uow: UnitOfWork, member: MemberRecord, *, signer: TokenSigner, ttl: int, clock: Clock
+) -> Session:
+    refresh = secrets.token_urlsafe(32)
+    await uow.members.add_session(
+        member.id, token_hash=_hash(refresh), expires_at=clock.now() + REFRESH_LIFETIME
+    )
+    access = signer.issue(
+        subject=f"member:{member.id}",
+        claims={"kind": "member", "tier": member.tier},
+        ttl_seconds=ttl,
+    )
+    return Session(access, refresh, ttl, member)
+
+
+async def login(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    identifier: str,
+    password: str,
+    client: str,
+    hasher: PasswordHasher,
+    signer: TokenSigner,
+    limiter: RateLimiter,
+    clock: Clock,
+    ttl_seconds: int = 900,
+) -> Session:
+    """Email or phone and password → a 15-minute access token and a refresh token."""
+    invalid = DomainError(
+        MemberErrorCode.INVALID_CREDENTIALS,
+        "the identifier or the password is wrong",
+        field="password",
+    )
+    key = identifier.strip().lower()
+    for name, limit in ((f"login:member:{key}", 10), (f"login:client:{client}", 100)):
+        decision = await limiter.hit(name, limit=limit, window_seconds=300)
+        if not decision.allowed:
+            raise DomainError(
+                MemberErrorCode.THROTTLED,
+                f"too many attempts; try again in {decision.retry_after_seconds} s",
+            )
+    async with uow_factory() as uow:
+        member = await _find(uow, identifier)
+        if member is None or not member.active:
+            hasher.dummy_verify()
+            raise invalid
+        if not hasher.verify(member.password_hash, password):
+            raise invalid
+        return await _issue(uow, member, signer=signer, ttl=ttl_seconds, clock=clock)
+
+
+async def _find(uow: UnitOfWork, identifier: str) -> MemberRecord | None:
+    try:
+        if "@" in identifier:
+            email = normalize_email(identifier)
+            return await uow.members.by_email(email) if email else None
+        phone = normalize_phone(identifier)
+        return await uow.members.by_phone(phone) if phone else None
+    except DomainError:
+        return None
+
+
+async def refresh(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    token: str,
+    signer: TokenSigner,
+    clock: Clock,
+    ttl_seconds: int = 900,
+) -> Session:
+    """Rotate a refresh token; a token used twice revokes every session (it was stolen)."""
+    log_in_again = DomainError(MemberErrorCode.INVALID_TOKEN, "log in again", field="refreshToken")
+    stolen = False
+    async with uow_factory() as uow:
+        session = await uow.members.session(_hash(token), for_update=True)
+        if session is None or session.expires_at <= clock.now():
+            raise log_in_again
+        if session.revoked_at is not None:
+            # committed before refusing: the revocation must survive the refusal
+            await uow.members.revoke_sessions(session.member_id, at=clock.now())
+            await uow.outbox.publish(
+                "member.token_reuse",
+                aggregate_id=str(session.member_id),
+                payload={"memberId": session.member_id},
+            )
+            stolen = True
+        else:
+            await uow.members.revoke_session(_hash(token), at=clock.now())
+            member = await uow.members.by_id(session.member_id)
+            return await _issue(uow, member, signer=signer, ttl=ttl_seconds, clock=clock)
+    assert stolen
+    raise log_in_again
+
+
+async def logout(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    token: str,
+    everywhere: bool,
+    principal: Principal,
+    clock: Clock,
+) -> None:
+    """End this session (or, with ``everywhere``, every session of the member)."""
+    async with uow_factory() as uow:
+        session = await uow.members.session(_hash(token))
+        if session is None:
+            return  # logging out twice is fine
+        if everywhere:
+            await uow.members.revoke_sessions(session.member_id, at=clock.now())
+        else:
+            await uow.members.revoke_session(_hash(token), at=clock.now())
+
+
+async def lookup(
+    uow_factory: UnitOfWorkFactory, principal: Principal, *, code: str | None, phone: str | None
+) -> MemberRecord | None:
+    """Staff at the till: the member behind a scanned code or a phone number."""
+    principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
+    async with uow_factory() as uow:
+        if code:
+            found: MemberRecord | None = await uow.members.by_code(check_member_code(code))
+            return found
+        if phone:
+            clean = normalize_phone(phone)
+            return await uow.members.by_phone(clean) if clean else None
+    raise DomainError(MemberErrorCode.IDENTIFIER_REQUIRED, "give a code or a phone", field="code")

@@ -1,0 +1,123 @@
+"""Members: one identity across channels, found by normalised email or phone, and by the member
+code a clerk scans at the till; referral codes tag a member with a store or a clerk."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from domain.errors import DomainError
+
+
+class MemberErrorCode(StrEnum):
+    """Stable codes of member userErrors."""
+
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    IDENTIFIER_REQUIRED = "IDENTIFIER_REQUIRED"
+    ALREADY_REGISTERED = "ALREADY_REGISTERED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    THROTTLED = "THROTTLED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_REFERRAL = re.compile(r"^REF-([SC])(\d{1,9})$")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    """A member as stored (with the password hash, for login only)."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    email_verified: bool
+    phone_verified: bool
+    name: str
+    password_hash: str
+    member_code: str
+    tier: str
+    referral_location_id: int | None
+    referral_staff_id: int | None
+    tags: tuple[str, ...]
+    addresses: tuple[dict[str, Any], ...]
+    created_at: datetime
+    active: bool = True
+    consents: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Trimmed and lower-cased, or None; refuses what is not an address."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise DomainError(MemberErrorCode.INVALID_EMAIL, "not an email address", field="email")
+    return email
+
+
+def normalize_phone(phone: str | None, *, default_country: str = "33") -> str | None:
+    """E.164 digits with a leading +; a national number (leading 0) gets the default country."""
+    if phone is None or not phone.strip():
+        return None
+    digits = re.sub(r"[\s().-]", "", phone.strip())
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("0"):
+        digits = f"+{default_country}{digits[1:]}"
+    elif not digits.startswith("+"):
+        digits = "+" + digits
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", digits):
+        raise DomainError(MemberErrorCode.INVALID_PHONE, "not a phone number", field="phone")
+    return digits
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit of a string of digits (catches one mistyped digit at the till)."""
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def new_member_code() -> str:
+    """A 12-digit member code with a Luhn check digit, printed as a QR code or typed."""
+    body = f"{secrets.randbelow(10**11):011d}"
+    return body + luhn_digit(body)
+
+
+def check_member_code(code: str) -> str:
+    """Normalise a typed or scanned member code; INVALID_CODE when its check digit is wrong."""
+    code = re.sub(r"\D", "", code)
+    if len(code) != 12 or luhn_digit(code[:11]) != code[11]:
+        raise DomainError(MemberErrorCode.INVALID_CODE, "not a member code", field="memberCode")
+    return code
+
+
+def parse_referral(code: str | None) -> tuple[str, int] | None:
+    """A store's or a clerk's referral code (REF-S<location id> / REF-C<staff id>)."""
+    if not code:
+        return None
+    match = _REFERRAL.match(code.strip().upper())
+    if match is None:
+        raise DomainError(
+            MemberErrorCode.INVALID_CODE, "unknown referral code", field="referralCode"
+        )
+    return ("STORE" if match.group(1) == "S" else "CLERK", int(match.group(2)))
+
+
+def referral_code(kind: str, ident: int) -> str:
+    """The code a store or a clerk shows to sign members up."""
+    return f"REF-{'S' if kind == 'STORE' else 'C'}{ident}"

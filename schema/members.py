@@ -1,0 +1,248 @@
+"""Members: sign-up, verification, login with refresh tokens, `me`, and staff look-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from adapters.db.order_queries import OrderFilter
+from domain import checkout
+from domain import member_services as svc
+from domain.errors import DomainError
+from domain.members import MemberRecord, referral_code
+from resolvers.context import Context
+from schema.common import Connection, UserError, connection
+from schema.errors import authenticated
+from schema.orders import Order
+from schema.relay import decode_cursor, to_global_id
+
+JSON = strawberry.scalars.JSON
+
+
+@strawberry.type(description="A member as they see themselves, and as staff see them.")
+class Member:
+    id: strawberry.ID
+    email: str | None
+    phone: str | None
+    email_verified: bool
+    phone_verified: bool
+    name: str
+    member_code: str = strawberry.field(description="Scanned at the till.")
+    qr_payload: str
+    tier: str
+    tags: list[str]
+    addresses: JSON
+    created_at: datetime
+    _id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, record: MemberRecord) -> Member:
+        return cls(
+            id=strawberry.ID(to_global_id("Member", record.id)), email=record.email,
+            phone=record.phone, email_verified=record.email_verified,
+            phone_verified=record.phone_verified, name=record.name,
+            member_code=record.member_code, qr_payload=f"o2o:member:{record.member_code}",
+            tier=record.tier, tags=list(record.tags), addresses=list(record.addresses),
+            created_at=record.created_at, _id=record.id,
+        )  # fmt: skip
+
+    @strawberry.field(description="Orders of every channel: web, app, stores' tills.")
+    async def orders(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[Order]:
+        if not 1 <= first <= info.context.services.settings.max_page_size:
+            raise DomainError("MAX_PAGE_SIZE_EXCEEDED", "first is out of range", field="first")
+        before = decode_cursor(after, field="after")[1] if after else None
+        found, more = await info.context.services.orders.page(
+            OrderFilter(member_id=self._id), limit=first, before_id=before
+        )
+        staff = info.context.principal.role is not None
+        return connection(found, wrap=lambda o: Order.of(o, staff=staff),
+                          cursor_of=lambda o: ("id", o.id), has_next=more,
+                          has_previous=after is not None)  # fmt: skip
+
+
+@strawberry.type
+class MemberCreatePayload:
+    accepted: bool = strawberry.field(
+        description="True once the request is taken; a verification message follows. The "
+        "same answer whether or not the address was already registered."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MemberSessionPayload:
+    access_token: str | None
+    refresh_token: str | None
+    expires_in: int | None
+    member: Member | None
+    cart_id: str | None = strawberry.field(
+        description="The member's cart after merging the anonymous one given at login."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MemberVerifyPayload:
+    verified: bool
+    orders_attached: int
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool
+
+
+@strawberry.input
+class MemberCreateInput:
+    email: str | None = None
+    phone: str | None = None
+    password: str
+    name: str = ""
+    referral_code: str | None = strawberry.field(
+        default=None, description="A store's or a clerk's code, e.g. REF-S3 (scanned in store)."
+    )
+
+
+def _failed_session(error: DomainError) -> MemberSessionPayload:
+    return MemberSessionPayload(
+        access_token=None,
+        refresh_token=None,
+        expires_in=None,
+        member=None,
+        cart_id=None,
+        user_errors=[UserError.of(error)],
+    )
+
+
+async def _session(
+    info: Info[Context, None], session: svc.Session, cart_id: str | None
+) -> MemberSessionPayload:
+    s = info.context.services
+    merged = None
+    if cart_id:
+        try:
+            merged = await checkout.adopt_cart(
+                s.uow, token=cart_id, member=session.member, clock=s.clock
+            )
+        except DomainError:
+            merged = None  # a stale anonymous cart must not block the login
+    return MemberSessionPayload(
+        access_token=session.access_token,
+        refresh_token=session.refresh_token,
+        expires_in=session.expires_in,
+        member=Member.of(session.member),
+        cart_id=merged,
+        user_errors=[],
+    )
+
+
+@strawberry.type
+class MemberQuery:
+    @strawberry.field(description="The logged-in member; null for anyone else.")
+    async def me(self, info: Info[Context, None]) -> Member | None:
+        member_id = info.context.principal.member_id
+        if member_id is None:
+            return None
+        s = info.context.services
+        async with s.uow() as uow:
+            record = await uow.members.by_id(member_id)
+        return Member.of(record) if record else None
+
+    @strawberry.field(
+        extensions=[authenticated()],
+        description="Staff at the till: a member by scanned code or phone.",
+    )
+    async def member_lookup(
+        self, info: Info[Context, None], code: str | None = None, phone: str | None = None
+    ) -> Member | None:
+        ctx = info.context
+        found = await svc.lookup(ctx.services.uow, ctx.principal, code=code, phone=phone)
+        return Member.of(found) if found else None
+
+    @strawberry.field(description="The code a store shows so shoppers sign up through it.")
+    def store_referral_code(self, location_id: strawberry.ID) -> str:
+        from schema.relay import expect_id
+
+        return referral_code("STORE", expect_id(location_id, "Location", field="locationId"))
+
+
+@strawberry.type
+class MemberMutation:
+    @strawberry.mutation(description="Sign up (shoppers); then verify with the token sent.")
+    async def member_create(
+        self, info: Info[Context, None], input: MemberCreateInput
+    ) -> MemberCreatePayload:
+        s = info.context.services
+        try:
+            await svc.register(
+                s.uow,
+                email=input.email,
+                phone=input.phone,
+                password=input.password,
+                name=input.name,
+                referral=input.referral_code,
+                hasher=s.hasher,
+                clock=s.clock,
+            )
+        except DomainError as error:
+            return MemberCreatePayload(accepted=False, user_errors=[UserError.of(error)])
+        return MemberCreatePayload(accepted=True, user_errors=[])
+
+    @strawberry.mutation(description="Confirm an email or phone with the token sent to it.")
+    async def member_verify(self, info: Info[Context, None], token: str) -> MemberVerifyPayload:
+        s = info.context.services
+        try:
+            attached = await svc.verify(s.uow, token=token, clock=s.clock)
+        except DomainError as error:
+            return MemberVerifyPayload(verified=False, orders_attached=0,
+                                       user_errors=[UserError.of(error)])  # fmt: skip
+        return MemberVerifyPayload(verified=True, orders_attached=attached, user_errors=[])
+
+    @strawberry.mutation(description="Email or phone + password; merges an anonymous cart.")
+    async def member_login(
+        self,
+        info: Info[Context, None],
+        identifier: str,
+        password: str,
+        cart_id: str | None = None,
+    ) -> MemberSessionPayload:
+        s = info.context.services
+        try:
+            session = await svc.login(
+                s.uow,
+                identifier=identifier,
+                password=password,
+                client=info.context.client,
+                hasher=s.hasher,
+                signer=s.signer,
+                limiter=s.kv,
+                clock=s.clock,
+            )
+        except DomainError as error:
+            return _failed_session(error)
+        return await _session(info, session, cart_id)
+
+    @strawberry.mutation(description="A new access token for a refresh token (rotated).")
+    async def member_token_refresh(
+        self, info: Info[Context, None], refresh_token: str
+    ) -> MemberSessionPayload:
+        s = info.context.services
+        try:
+            session = await svc.refresh(s.uow, token=refresh_token, signer=s.signer, clock=s.clock)
+        except DomainError as error:
+            return _failed_session(error)
+        return await _session(info, session, None)
+
+    @strawberry.mutation(description="End this session, or every session with everywhere.")
+    async def member_logout(
+        self, info: Info[Context, None], refresh_token: str, everywhere: bool = False
+    ) -> LogoutPayload:
+        s = info.context.services
+        await svc.logout(s.uow, token=refresh_token, everywhere=everywhere,
+                         principal=info.context.principal, clock=s.clock)  # fmt: skip
+        return LogoutPayload(ok=True)
