@@ -36,6 +36,7 @@ from adapters.web.auth import AuthMiddleware
 from adapters.web.limits import BodySizeLimit
 from domain.identity import ANONYMOUS
 from domain.order_services import release_expired
+from domain.points_services import expire_due
 from resolvers.context import Context, Loaders, Services
 from schema import build_schema
 from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -159,6 +160,9 @@ async def sweep_reservations(services: Services, *, forever: bool = True) -> Non
             released = await release_expired(services.uow, clock=services.clock)
             if released:
                 log.info("released the reservations of %d expired orders", released)
+            expired = await expire_due(services.uow, clock=services.clock)
+            if expired:
+                log.info("recorded expired points of %d members", expired)
         except Exception:  # a sweep failure must not kill the server; the next one retries
             log.exception("reservation sweep failed")
         if not forever:

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from domain import points_services as points
 from domain.cart import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
 from domain.channels import Channel, Location, check_coordinates
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity import Principal
 from domain.inventory import MovementKind, StockLevel, available_to_sell
+from domain.money import Money
 from domain.orders import OrderErrorCode, OrderSource, OrderStatus, PaymentStatus, pickup_code
+from domain.points import balance, check_redemption, redemption_value
 from domain.ports import CartLineRecord, CartRecord, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.routing import DeliveryMethod, RoutingDecision, Site, route
 
@@ -37,11 +40,18 @@ SOURCES = {
 
 @dataclass(frozen=True, slots=True)
 class CartView:
-    """A cart as stored plus its repricing."""
+    """A cart as stored plus its repricing, and what its points will pay."""
 
     cart: CartRecord
     channel: Channel
     priced: PricedCart
+    points_value: Money | None = None
+
+    @property
+    def amount_due(self) -> Money:
+        """What remains to pay in money after points."""
+        total = self.priced.totals.total
+        return total - self.points_value if self.points_value else total
 
 
 def new_token() -> str:
@@ -150,7 +160,13 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
         store_id=_store_of(cart.delivery),
         at=clock.now(),
     )
-    return CartView(cart, channel, priced)
+    points_value = None
+    if cart.points_to_redeem > 0:
+        rules = await points.program(uow)
+        points_value = redemption_value(
+            cart.points_to_redeem, rule=rules.redeem, currency=channel.currency
+        )
+    return CartView(cart, channel, priced, points_value)
 
 
 def _store_of(delivery: dict[str, Any]) -> int | None:
@@ -291,6 +307,37 @@ async def adopt_cart(
         return mine
 
 
+async def apply_points(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    token: str,
+    points_wanted: int,
+    clock: Clock,
+) -> CartView:
+    """A logged-in member chooses how many points pay this cart (0 clears); checked against
+    the balance and the cap now, and again under lock at checkout."""
+    member_id = principal.member_id
+    if member_id is None:
+        raise PermissionDenied("log in as a member to use points", field="cartId")
+    async with uow_factory() as uow:
+        cart = await _load(uow, token, clock, lock=True)
+        if cart.member_id != member_id:
+            raise PermissionDenied("not your cart", field="cartId")
+        if points_wanted:
+            current = await view(uow, cart, clock)
+            rules = await points.program(uow)
+            lots = await uow.points.lots(member_id)
+            check_redemption(
+                points_wanted,
+                order_total=current.priced.totals.total,
+                available=balance(lots, at=clock.now()),
+                rule=rules.redeem,
+            )
+        await uow.carts.update(cart.id, points_to_redeem=max(points_wanted, 0))
+        return await view(uow, await _load(uow, token, clock), clock)
+
+
 async def read_cart(uow_factory: UnitOfWorkFactory, *, token: str, clock: Clock) -> CartView | None:
     """The repriced cart, or None when there is no such (live) cart."""
     async with uow_factory() as uow:
@@ -384,6 +431,19 @@ async def checkout_complete(
             destination=_destination(cart.delivery),
         )
         order_id = await _place(uow, principal, cart, current, decision, levels, clock)
+        if cart.points_to_redeem > 0 and cart.member_id is not None:
+            value = await points.redeem(
+                uow,
+                member_id=cart.member_id,
+                order_id=order_id,
+                points=cart.points_to_redeem,
+                order_total=current.priced.totals.total,
+                at=clock.now(),
+                actor=principal.subject,
+            )
+            await uow.orders.update(
+                order_id, points_redeemed=cart.points_to_redeem, points_value=value.amount
+            )
         await uow.carts.update(cart.id, order_id=order_id)
         order = await uow.orders.get(order_id)
         assert order is not None

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from domain import points_services as points
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity import Principal, PrincipalKind, Role, Scope
 from domain.inventory import MovementKind, StockLevel
+from domain.members import check_member_code
 from domain.money import Money
 from domain.orders import (
     OrderErrorCode,
@@ -75,6 +78,10 @@ async def _move(
         aggregate_id=str(order_id),
         payload={"orderId": order_id, "status": status.value, **(data or {})},
     )
+    if status is OrderStatus.COMPLETED:
+        order = await uow.orders.get(order_id)
+        assert order is not None
+        await points.earn_for_order(uow, order, at=datetime.now(UTC), actor=actor)
 
 
 async def _sell_reserved(uow: UnitOfWork, order_id: int, location_id: int, actor: str) -> None:
@@ -234,6 +241,13 @@ async def fulfil(
                     actor=actor,
                     kind="DELIVERED",
                 )
+                await _move(
+                    uow,
+                    order_id=order.id,
+                    status=OrderStatus.COMPLETED,
+                    actor=actor,
+                    kind="COMPLETED",
+                )
         else:
             raise DomainError("INVALID", "unknown fulfilment action", field="action")
         return _result(order.id)
@@ -294,6 +308,7 @@ async def cancel(
             raise PermissionDenied("not your order", field="orderId")
         status = transition(OrderStatus(order.status), OrderStatus.CANCELLED)
         await _release_all(uow, order.id, principal.subject, reason or "cancelled")
+        await points.give_back_for_cancel(uow, order, at=datetime.now(UTC), actor=principal.subject)
         paid = order.payment_status == PaymentStatus.PAID.value
         money = {"payment_status": PaymentStatus.REFUND_DUE.value} if paid else {}
         await _move(
@@ -373,6 +388,16 @@ async def create_return(
             currency=order.currency,
             actor=principal.subject,
         )
+        _, _, points_money = await points.reverse_for_order_return(
+            uow,
+            order,
+            returned_value=refund.amount,
+            return_id=return_id,
+            at=datetime.now(UTC),
+            actor=principal.subject,
+        )
+        refund = Money(max(0, refund.amount - points_money.amount), refund.currency)
+        await uow.orders.set_return_refund(return_id, refund.amount)
         await uow.orders.add_line_returns(lines)
         all_back = all(
             ln.returned_quantity + lines.get(ln.id, 0) >= ln.quantity for ln in order.lines
@@ -414,8 +439,11 @@ async def pos_sale(
     tender: str,
     idempotency_key: str | None,
     clock: Clock,
+    member_code: str | None = None,
+    points_to_redeem: int = 0,
 ) -> dict[str, Any]:
-    """A sale at a store's till: a completed order of the store's channel, stock taken there."""
+    """A sale at a store's till: a completed order of the store's channel, stock taken there;
+    with a scanned member code the member earns (and may spend) points like online."""
     _require_store_staff(principal, location_id)
     if tender not in ("CASH", "CARD_TERMINAL"):
         raise DomainError("INVALID", "tender is CASH or CARD_TERMINAL", field="tender")
@@ -435,6 +463,13 @@ async def pos_sale(
                     OrderErrorCode.INVALID_QUANTITY, "1 to 999", field=f"lines.{i}.quantity"
                 )
             wanted[variant_id] = wanted.get(variant_id, 0) + qty
+        member = None
+        if member_code:
+            member = await uow.members.by_code(check_member_code(member_code))
+            if member is None:
+                raise NotFound("member", field="memberCode")
+        elif points_to_redeem:
+            raise DomainError("INVALID", "scan the member's code to use points", field="memberCode")
         titles = await uow.catalog.variants_with_titles(list(wanted))
         rules = await uow.prices.rules_for(list(wanted))
         levels = await uow.inventory.lock([(v, location_id) for v in wanted])
@@ -446,7 +481,7 @@ async def pos_sale(
                 rules.get(variant_id, []),
                 currency=channel.currency,
                 channel=channel.handle,
-                tier=None,
+                tier=member.tier if member else None,
                 at=clock.now(),
             )
             if quote is None:
@@ -491,6 +526,7 @@ async def pos_sale(
             attributed_location_id=location_id,
             attributed_staff_id=staff_id,
             access_token=secrets.token_urlsafe(24),
+            member_id=member.id if member else None,
         )
         await uow.orders.add_lines(
             order_id,
@@ -546,6 +582,23 @@ async def pos_sale(
                 "source": "STORE_TILL",
             },
         )
+        if member is not None:
+            if points_to_redeem:
+                value = await points.redeem(
+                    uow,
+                    member_id=member.id,
+                    order_id=order_id,
+                    points=points_to_redeem,
+                    order_total=t.total,
+                    at=clock.now(),
+                    actor=principal.subject,
+                )
+                await uow.orders.update(
+                    order_id, points_redeemed=points_to_redeem, points_value=value.amount
+                )
+            order = await uow.orders.get(order_id)
+            assert order is not None
+            await points.earn_for_order(uow, order, at=clock.now(), actor=principal.subject)
         uow.touched.add("stock")
         return _result(order_id)
 
@@ -553,7 +606,14 @@ async def pos_sale(
         uow_factory,
         scope=f"pos:{principal.subject}",
         key=idempotency_key,
-        payload={"l": location_id, "lines": list(lines), "b": buyer, "t": tender},
+        payload={
+            "l": location_id,
+            "lines": list(lines),
+            "b": buyer,
+            "t": tender,
+            "m": member_code,
+            "p": points_to_redeem,
+        },
         work=work,
     )
 

@@ -26,6 +26,8 @@ class CartCost:
     delivery_amount: MoneyV2
     total_tax_amount: MoneyV2
     total_amount: MoneyV2
+    points_amount: MoneyV2 | None = strawberry.field(description="Paid with points.")
+    amount_due: MoneyV2 = strawberry.field(description="What remains to pay in money.")
 
 
 @strawberry.type
@@ -101,6 +103,7 @@ class Cart:
     delivery: CartDelivery
     expires_at: datetime
     ready_for_checkout: bool
+    points_to_redeem: int
 
     @classmethod
     def of(cls, view: svc.CartView, locations: dict[int, Any]) -> Cart:
@@ -116,7 +119,10 @@ class Cart:
                 delivery_amount=MoneyV2.of(t.delivery),  # type: ignore[arg-type]
                 total_tax_amount=MoneyV2.of(t.tax),  # type: ignore[arg-type]
                 total_amount=MoneyV2.of(t.total),  # type: ignore[arg-type]
+                points_amount=MoneyV2.of(view.points_value),
+                amount_due=MoneyV2.of(view.amount_due),  # type: ignore[arg-type]
             ),
+            points_to_redeem=cart.points_to_redeem,
             buyer_identity=BuyerIdentity(
                 email=cart.buyer.get("email"),
                 phone=cart.buyer.get("phone"),
@@ -337,6 +343,23 @@ class CartMutation:
         async def run() -> svc.CartView:
             return await svc.change_cart(
                 s.uow, token=_cart_token(cart_id), clock=s.clock, buyer=_buyer(buyer_identity)
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation(description="A logged-in member pays part of the cart with points.")
+    async def cart_points_apply(
+        self, info: Info[Context, None], cart_id: strawberry.ID, points: int
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.apply_points(
+                s.uow,
+                info.context.principal,
+                token=_cart_token(cart_id),
+                points_wanted=points,
+                clock=s.clock,
             )
 
         return await _payload(info, run())

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import checkout
+from domain import checkout, points_services
 from domain import member_services as svc
 from domain.errors import DomainError
 from domain.members import MemberRecord, referral_code
@@ -16,9 +16,19 @@ from resolvers.context import Context
 from schema.common import Connection, UserError, connection
 from schema.errors import authenticated
 from schema.orders import Order
-from schema.relay import decode_cursor, to_global_id
+from schema.relay import decode_cursor, expect_id, to_global_id
 
 JSON = strawberry.scalars.JSON
+
+
+@strawberry.type(description="One line of the points ledger.")
+class PointsEntry:
+    kind: str
+    points: int
+    balance_after: int
+    reason: str
+    order_id: strawberry.ID | None
+    created_at: datetime
 
 
 @strawberry.type(description="A member as they see themselves, and as staff see them.")
@@ -47,6 +57,28 @@ class Member:
             tier=record.tier, tags=list(record.tags), addresses=list(record.addresses),
             created_at=record.created_at, _id=record.id,
         )  # fmt: skip
+
+    @strawberry.field(description="Spendable points now (the ledger's live lots).")
+    async def points_balance(self, info: Info[Context, None]) -> int:
+        s = info.context.services
+        return await points_services.member_balance(s.uow, self._id, clock=s.clock)
+
+    @strawberry.field(description="The points ledger, newest first.")
+    async def points_ledger(self, info: Info[Context, None], first: int = 50) -> list[PointsEntry]:
+        if not 1 <= first <= info.context.services.settings.max_page_size:
+            raise DomainError("MAX_PAGE_SIZE_EXCEEDED", "first is out of range", field="first")
+        rows = await info.context.services.orders.points_entries(self._id, limit=first)
+        return [
+            PointsEntry(
+                kind=r.kind,
+                points=r.points,
+                balance_after=r.balance_after,
+                reason=r.reason,
+                order_id=strawberry.ID(to_global_id("Order", r.order_id)) if r.order_id else None,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Orders of every channel: web, app, stores' tills.")
     async def orders(
@@ -172,7 +204,89 @@ class MemberQuery:
 
 
 @strawberry.type
+class PointsAdjustPayload:
+    points_balance: int | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class LoyaltyProgramInput:
+    points_per_unit: int | None = strawberry.field(
+        default=None, description="Points per whole currency unit spent."
+    )
+    channel_multipliers: JSON | None = strawberry.field(
+        default=None, description='Percent per channel handle, e.g. {"app": 200}'
+    )
+    tier_multipliers: JSON | None = strawberry.field(
+        default=None, description='Percent per tier, e.g. {"GOLD": 150}'
+    )
+    category_bonus: JSON | None = strawberry.field(
+        default=None, description="Extra percent per category id."
+    )
+    campaign_bonus_percent: int | None = None
+    lot_lifetime_days: int | None = None
+    points_per_currency_unit: int | None = strawberry.field(
+        default=None, description="Redemption: points worth one currency unit (100)."
+    )
+    max_share_percent: int | None = strawberry.field(
+        default=None, description="Redemption cap: at most this share of an order (50)."
+    )
+
+
+@strawberry.type
+class LoyaltyProgramPayload:
+    ok: bool
+    user_errors: list[UserError]
+
+
+@strawberry.type
 class MemberMutation:
+    @strawberry.mutation(extensions=[authenticated()], description="Staff: add or remove points.")
+    async def points_adjust(
+        self, info: Info[Context, None], member_id: strawberry.ID, points: int, reason: str
+    ) -> PointsAdjustPayload:
+        ctx = info.context
+        try:
+            after = await points_services.adjust(
+                ctx.services.uow,
+                ctx.principal,
+                member_id=expect_id(member_id, "Member", field="memberId"),
+                points=points,
+                reason=reason,
+                clock=ctx.services.clock,
+            )
+        except DomainError as error:
+            return PointsAdjustPayload(points_balance=None, user_errors=[UserError.of(error)])
+        return PointsAdjustPayload(points_balance=after, user_errors=[])
+
+    @strawberry.mutation(extensions=[authenticated()], description="Owner/admin: points rules.")
+    async def loyalty_program_update(
+        self, info: Info[Context, None], input: LoyaltyProgramInput
+    ) -> LoyaltyProgramPayload:
+        ctx = info.context
+        earn = {
+            "pointsPerUnit": input.points_per_unit,
+            "channelMultipliers": input.channel_multipliers,
+            "tierMultipliers": input.tier_multipliers,
+            "categoryBonus": input.category_bonus,
+            "campaignBonusPercent": input.campaign_bonus_percent,
+            "lotLifetimeDays": input.lot_lifetime_days,
+        }
+        redeem = {
+            "pointsPerCurrencyUnit": input.points_per_currency_unit,
+            "maxSharePercent": input.max_share_percent,
+        }
+        try:
+            await points_services.update_program(
+                ctx.services.uow,
+                ctx.principal,
+                earn={k: v for k, v in earn.items() if v is not None},
+                redeem={k: v for k, v in redeem.items() if v is not None},
+            )
+        except DomainError as error:
+            return LoyaltyProgramPayload(ok=False, user_errors=[UserError.of(error)])
+        return LoyaltyProgramPayload(ok=True, user_errors=[])
+
     @strawberry.mutation(description="Sign up (shoppers); then verify with the token sent.")
     async def member_create(
         self, info: Info[Context, None], input: MemberCreateInput

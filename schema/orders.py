@@ -91,6 +91,9 @@ class Order:
     tax_total: MoneyV2
     total: MoneyV2
     refunded_total: MoneyV2
+    points_redeemed: int
+    points_value: MoneyV2 = strawberry.field(description="Part of `total` paid with points.")
+    points_earned: int
     buyer: JSON
     delivery: JSON
     routing_reason: str | None
@@ -129,7 +132,10 @@ class Order:
             ],
             subtotal=_money(order.subtotal, c), delivery_total=_money(order.delivery_total, c),
             tax_total=_money(order.tax_total, c), total=_money(order.total, c),
-            refunded_total=_money(order.refunded_total, c), buyer=order.buyer,
+            refunded_total=_money(order.refunded_total, c),
+            points_redeemed=order.points_redeemed,
+            points_value=_money(order.points_value, c),
+            points_earned=order.points_earned, buyer=order.buyer,
             delivery=order.delivery,
             routing_reason=order.routing.get("reason") if staff else None,
             fulfilments=[_fulfilment(f, order) for f in order.fulfilments],
@@ -182,6 +188,8 @@ class PosOrderInput:
     tender: str = strawberry.field(description="CASH or CARD_TERMINAL")
     buyer_email: str | None = None
     buyer_phone: str | None = None
+    member_code: str | None = strawberry.field(default=None, description="Scanned at the till.")
+    points_to_redeem: int = 0
     idempotency_key: str | None = None
 
 
@@ -404,6 +412,8 @@ class OrderMutation:
                 lines=lines,
                 buyer=buyer,
                 tender=input.tender.upper(),
+                member_code=input.member_code,
+                points_to_redeem=input.points_to_redeem,
                 idempotency_key=input.idempotency_key,
                 clock=ctx.services.clock,
             )

@@ -29,7 +29,7 @@ TABLES = [
     "api_key", "partner", "staff_user", "change_log", "cart_line", "cart", "order_line",
     "fulfilment", "reservation", "order_event", "order_return", "outbox_event", '"order"',
     "member", "member_session", "verification", "points_lot", "points_entry", "tier_change",
-    "promotion", "promotion_use", "voucher",
+    "promotion", "promotion_use", "voucher", "loyalty_program",
 ]  # fmt: skip
 
 

@@ -340,6 +340,11 @@ class Order(Timestamped):
     attributed_location_id = fields.IntField(null=True)
     attributed_staff_id = fields.IntField(null=True)
     access_token = fields.CharField(max_length=64)  # lets a guest buyer read their order
+    discount_total = fields.BigIntField(default=0)
+    discounts = fields.JSONField(default=list)  # [{"promotionId", "lineId", "amount", "why"}]
+    points_redeemed = fields.IntField(default=0)
+    points_value = fields.BigIntField(default=0)  # paid with points, part of `total`
+    points_earned = fields.IntField(default=0)
 
     class Meta:
         table = "order"
@@ -523,6 +528,7 @@ class PointsEntry(Model):
     dedupe_key = fields.CharField(max_length=80, unique=True, null=True)
     reason = fields.CharField(max_length=255, default="")
     actor = fields.CharField(max_length=120, default="")
+    meta = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -593,3 +599,15 @@ class Voucher(Timestamped):
 
     class Meta:
         table = "voucher"
+
+
+class LoyaltyProgram(Model):
+    """The brand's points rules as data: earning and redemption (one row)."""
+
+    id = fields.IntField(primary_key=True)
+    earn = fields.JSONField(default=dict)
+    redeem = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "loyalty_program"

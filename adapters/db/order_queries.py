@@ -75,3 +75,6 @@ class TortoiseOrderQueries:
 
     async def events(self, order_id: int) -> list[m.OrderEvent]:
         return list(await m.OrderEvent.filter(order_id=order_id).order_by("id"))
+
+    async def points_entries(self, member_id: int, *, limit: int) -> list[m.PointsEntry]:
+        return list(await m.PointsEntry.filter(member_id=member_id).order_by("-id").limit(limit))

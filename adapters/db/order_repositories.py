@@ -201,6 +201,9 @@ class TortoiseOrderRepository:
         row = await m.OrderReturn.create(using_db=self.conn, **fields)
         return row.id
 
+    async def set_return_refund(self, return_id: int, refund_due: int) -> None:
+        await m.OrderReturn.filter(id=return_id).using_db(self.conn).update(refund_due=refund_due)
+
     async def add_line_returns(self, returned: dict[int, int]) -> None:
         for line_id, qty in returned.items():
             await (
@@ -252,6 +255,11 @@ def order_record(
             for ln in lines
         ),
         fulfilments=tuple(_fulfilment(f) for f in fulfilments),
+        member_id=row.member_id,
+        discount_total=row.discount_total,
+        points_redeemed=row.points_redeemed,
+        points_value=row.points_value,
+        points_earned=row.points_earned,
     )
 
 

@@ -23,6 +23,7 @@ from adapters.db.order_repositories import (
     TortoiseOrderRepository,
     TortoiseOutbox,
 )
+from adapters.db.points_repositories import TortoisePointsRepository
 from domain.catalog import (
     Category,
     Collection,
@@ -530,6 +531,7 @@ class TortoiseUnitOfWork:
         self.orders = TortoiseOrderRepository(conn)
         self.outbox = TortoiseOutbox(conn)
         self.members = TortoiseMemberRepository(conn)
+        self.points = TortoisePointsRepository(conn)
         return self
 
     async def __aexit__(

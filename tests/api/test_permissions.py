@@ -22,6 +22,7 @@ PUBLIC_MUTATIONS = {
     "memberLogin",
     "memberTokenRefresh",
     "memberLogout",
+    "cartPointsApply",  # a logged-in member on their own cart
 }
 
 

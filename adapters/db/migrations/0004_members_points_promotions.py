@@ -11,6 +11,17 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='LoyaltyProgram',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('earn', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('redeem', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'loyalty_program', 'app': 'models', 'pk_attr': 'id', 'table_description': "The brand's points rules as data: earning and redemption (one row)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Member',
             fields=[
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
@@ -60,6 +71,7 @@ class Migration(migrations.Migration):
                 ('dedupe_key', fields.CharField(null=True, unique=True, max_length=80)),
                 ('reason', fields.CharField(default='', max_length=255)),
                 ('actor', fields.CharField(default='', max_length=120)),
+                ('meta', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'points_entry', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The append-only points ledger, from which the balance is derived.'},
@@ -166,5 +178,30 @@ class Migration(migrations.Migration):
             model_name='Cart',
             name='points_to_redeem',
             field=fields.IntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='discount_total',
+            field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='discounts',
+            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='points_earned',
+            field=fields.IntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='points_redeemed',
+            field=fields.IntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Order',
+            name='points_value',
+            field=fields.BigIntField(default=0),
         ),
     ]
