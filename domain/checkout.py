@@ -145,6 +145,10 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
     if channel is None:
         raise DomainError("UNKNOWN_CHANNEL", "the cart's channel is gone", field="cartId")
     ids = [line.variant_id for line in cart.lines]
+    tier = None
+    if cart.member_id is not None:
+        member = await uow.members.by_id(cart.member_id)
+        tier = member.tier if member else None
     titles = await uow.catalog.variants_with_titles(ids)
     priced = price_cart(
         [
@@ -159,6 +163,7 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
         delivery_method=cart.delivery.get("method"),
         store_id=_store_of(cart.delivery),
         at=clock.now(),
+        tier=tier,
     )
     points_value = None
     if cart.points_to_redeem > 0:

@@ -65,6 +65,7 @@ class Principal:
     location_ids: frozenset[int] = field(default_factory=frozenset)
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     rate_limit_per_minute: int | None = None
+    tier: str | None = None  # a member's tier, for tier prices
 
     @property
     def is_anonymous(self) -> bool:

@@ -180,7 +180,12 @@ async def revoke_api_key(
 def principal_from_claims(claims: dict[str, object]) -> Principal:
     """The caller that a verified access token names."""
     if claims.get("kind") == "member" and str(claims.get("sub", "")).startswith("member:"):
-        return Principal(kind=PrincipalKind.MEMBER, subject=str(claims["sub"]))
+        tier = claims.get("tier")
+        return Principal(
+            kind=PrincipalKind.MEMBER,
+            subject=str(claims["sub"]),
+            tier=str(tier) if tier else None,
+        )
     if claims.get("kind") != "staff":
         return ANONYMOUS
     locations = claims.get("loc")

@@ -29,7 +29,7 @@ async def quote(ctx: Context, variant_id: int, channel: Channel) -> PriceQuote |
         rules,
         currency=channel.currency,
         channel=channel.handle,
-        tier=None,
+        tier=ctx.principal.tier,
         at=ctx.services.clock.now(),
     )
 
@@ -41,7 +41,9 @@ async def quotes(ctx: Context, variant_ids: list[int], channel: Channel) -> list
     )
     now = ctx.services.clock.now()
     return [
-        price_for(r, currency=channel.currency, channel=channel.handle, tier=None, at=now)
+        price_for(
+            r, currency=channel.currency, channel=channel.handle, tier=ctx.principal.tier, at=now
+        )
         for r in rules
     ]
 
