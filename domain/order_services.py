@@ -13,6 +13,7 @@ from domain import points_services as points
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity import Principal, PrincipalKind, Role, Scope
+from domain.insight_services import refresh_tags
 from domain.inventory import MovementKind, StockLevel
 from domain.members import check_member_code
 from domain.money import Money
@@ -29,6 +30,14 @@ from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import price_for
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+_UTC_CLOCK = _UtcClock()
 
 
 def may_see(principal: Principal, order: OrderRecord, access_token: str | None) -> bool:
@@ -82,6 +91,7 @@ async def _move(
         order = await uow.orders.get(order_id)
         assert order is not None
         await points.earn_for_order(uow, order, at=datetime.now(UTC), actor=actor)
+        await refresh_tags(uow, order, clock=_UTC_CLOCK)
 
 
 async def _sell_reserved(uow: UnitOfWork, order_id: int, location_id: int, actor: str) -> None:
@@ -599,6 +609,7 @@ async def pos_sale(
             order = await uow.orders.get(order_id)
             assert order is not None
             await points.earn_for_order(uow, order, at=clock.now(), actor=principal.subject)
+            await refresh_tags(uow, order, clock=clock)
         uow.touched.add("stock")
         return _result(order_id)
 

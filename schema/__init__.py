@@ -21,12 +21,13 @@ from schema.cart import CartMutation, CartQuery
 from schema.catalog import Category, Channel, Collection, Location, Product, ProductVariant
 from schema.errors import ErrorShaping
 from schema.identity import IdentityMutation
+from schema.insights import InsightQuery
 from schema.inventory import InventoryMutation
 from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.query import CatalogQuery
 
-Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery, MemberQuery))
+Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery, MemberQuery, InsightQuery))
 Mutation = merge_types(
     "Mutation",
     (

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.db import models as m
+from adapters.db.points_repositories import SPEND_STATUSES
+from domain.insights import OrderSummary
 from domain.members import MemberRecord
+
+
+def _tags_text(tags: Sequence[str]) -> str:
+    return " " + " ".join(t.lower() for t in tags) + " "
 
 
 def member_record(row: m.Member) -> MemberRecord:
@@ -46,8 +53,71 @@ class TortoiseMemberRepository:
         return await self._one(member_code=code)
 
     async def add(self, **fields: Any) -> MemberRecord:
-        row = await m.Member.create(using_db=self.conn, **fields)
+        tags = fields.get("tags") or []
+        row = await m.Member.create(using_db=self.conn, tags_text=_tags_text(tags), **fields)
         return member_record(row)
+
+    async def set_tags(self, member_id: int, tags: Sequence[str]) -> None:
+        await (
+            m.Member.filter(id=member_id)
+            .using_db(self.conn)
+            .update(tags=list(tags), tags_text=_tags_text(tags))
+        )
+
+    async def by_tag(self, tag: str, *, limit: int, after_id: int | None) -> list[MemberRecord]:
+        query = m.Member.filter(tags_text__contains=f" {tag.strip().lower()} ").using_db(self.conn)
+        if after_id is not None:
+            query = query.filter(id__gt=after_id)
+        return [member_record(r) for r in await query.order_by("id").limit(limit)]
+
+    async def category_handles(self) -> dict[int, str]:
+        rows = await m.Category.all().using_db(self.conn).values_list("id", "handle")
+        return {int(i): str(h) for i, h in rows}
+
+    async def order_summaries(
+        self, *, member_ids: Sequence[int] | None, location_ids: Sequence[int] | None
+    ) -> list[OrderSummary]:
+        query = m.Order.filter(member_id__not_isnull=True, status__in=SPEND_STATUSES)
+        if member_ids is not None:
+            query = query.filter(member_id__in=list(member_ids))
+        if location_ids is not None:
+            members = (
+                await m.Member.filter(referral_location_id__in=list(location_ids))
+                .using_db(self.conn)
+                .values_list("id", flat=True)
+            )
+            attributed = (
+                await m.Order.filter(
+                    attributed_location_id__in=list(location_ids), member_id__not_isnull=True
+                )
+                .using_db(self.conn)
+                .values_list("member_id", flat=True)
+            )
+            query = query.filter(member_id__in=sorted({*members, *attributed}))
+        orders = await query.using_db(self.conn).values_list(
+            "id", "member_id", "created_at", "total", "refunded_total", "channel_handle"
+        )
+        ids = [o[0] for o in orders]
+        lines = (
+            await m.OrderLine.filter(order_id__in=ids)
+            .using_db(self.conn)
+            .values_list("order_id", "variant_id")
+        )
+        variants = {v for _, v in lines}
+        categories = dict(
+            await m.Variant.filter(id__in=list(variants))
+            .using_db(self.conn)
+            .values_list("id", "product__category_id")
+        )
+        by_order: dict[int, set[int]] = {}
+        for order_id, variant_id in lines:
+            if categories.get(variant_id) is not None:
+                by_order.setdefault(order_id, set()).add(int(categories[variant_id]))
+        return [
+            OrderSummary(int(member), created, int(total) - int(refunded), str(channel),
+                         tuple(sorted(by_order.get(oid, ()))))
+            for oid, member, created, total, refunded, channel in orders
+        ]  # fmt: skip
 
     async def update(self, member_id: int, **fields: Any) -> None:
         await m.Member.filter(id=member_id).using_db(self.conn).update(**fields)

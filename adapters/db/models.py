@@ -463,6 +463,7 @@ class Member(Timestamped):
     referral_location_id = fields.IntField(null=True)
     referral_staff_id = fields.IntField(null=True)
     tags = fields.JSONField(default=list)
+    tags_text = fields.TextField(default=" ")  # " tag1 tag2 ": staff find members by tag
     addresses = fields.JSONField(default=list)
     consents = fields.JSONField(default=dict)
     active = fields.BooleanField(default=True)

@@ -38,6 +38,7 @@ class Migration(migrations.Migration):
                 ('referral_location_id', fields.IntField(null=True)),
                 ('referral_staff_id', fields.IntField(null=True)),
                 ('tags', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('tags_text', fields.TextField(default=' ', unique=False)),
                 ('addresses', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('consents', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('active', fields.BooleanField(default=True)),

@@ -1,0 +1,80 @@
+"""Member tags and insight for staff: who a member was brought by, what they like, how they buy,
+and how a store's or the brand's members come back month after month."""
+
+from __future__ import annotations
+
+from domain.errors import NotFound, PermissionDenied
+from domain.identity import Principal, Role
+from domain.insights import Cohort, Insight, member_insight, preference_tags, retention
+from domain.members import MemberRecord
+from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+
+STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
+
+
+async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, clock: Clock) -> None:
+    """After a completed order: tag the member with the store and clerk it went through, and
+    with their preferred categories from their whole history."""
+    if order.member_id is None:
+        return
+    member = await uow.members.by_id(order.member_id)
+    kept = [t for t in member.tags if not t.startswith("likes:")]
+    if order.attributed_location_id is not None:
+        kept.append(f"store:{order.attributed_location_id}")
+    if order.attributed_staff_id is not None:
+        kept.append(f"clerk:{order.attributed_staff_id}")
+    history = await uow.members.order_summaries(member_ids=[order.member_id], location_ids=None)
+    likes = preference_tags(
+        member_insight(history, now=clock.now()), await uow.members.category_handles()
+    )
+    tags = list(dict.fromkeys([*kept, *likes]))
+    if tags != list(member.tags):
+        await uow.members.set_tags(order.member_id, tags)
+
+
+async def insight(
+    uow_factory: UnitOfWorkFactory, principal: Principal, *, member_id: int, clock: Clock
+) -> Insight:
+    """Staff: RFM segment, frequency, last purchase, channels and churn risk of a member."""
+    principal.require_staff(*STAFF)
+    async with uow_factory() as uow:
+        if await uow.members.by_id(member_id) is None:
+            raise NotFound("member", field="memberId")
+        history = await uow.members.order_summaries(member_ids=[member_id], location_ids=None)
+    return member_insight(history, now=clock.now())
+
+
+async def retention_report(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    location_id: int | None,
+    horizon_months: int = 6,
+) -> tuple[Cohort, ...]:
+    """Monthly cohorts and repeat rate for one store's members, or the brand's (owners)."""
+    principal.require_staff(*STAFF)
+    if location_id is None and not principal.brand_wide:
+        raise PermissionDenied("name one of your stores", field="locationId")
+    if location_id is not None and not principal.brand_wide:
+        if location_id not in principal.location_ids:
+            raise PermissionDenied("not one of your stores", field="locationId")
+    async with uow_factory() as uow:
+        orders = await uow.members.order_summaries(
+            member_ids=None, location_ids=[location_id] if location_id is not None else None
+        )
+    return retention(orders, horizon_months=min(max(horizon_months, 1), 24))
+
+
+async def members_by_tag(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    tag: str,
+    limit: int,
+    after_id: int | None,
+) -> list[MemberRecord]:
+    """Staff: members carrying a tag (store:3, clerk:12, likes:dresses …)."""
+    principal.require_staff(*STAFF)
+    async with uow_factory() as uow:
+        found: list[MemberRecord] = await uow.members.by_tag(tag, limit=limit, after_id=after_id)
+        return found
