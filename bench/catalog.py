@@ -18,32 +18,36 @@ See bench/README.md for what the numbers mean and their limits.
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextlib
 import json
-import math
 import os
 import platform
-import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import click
 import httpx
-import redis.asyncio as aioredis
+from common import (
+    CpuMeter,
+    base_env,
+    database_name,
+    flush_redis,
+    fmt,
+    percentile,
+    recreate_database,
+    redis_db,
+    round_or_none,
+    run_seed,
+    serving,
+    tail,
+    write_json,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "bench"
@@ -65,7 +69,6 @@ HEADERS = {"content-type": "application/json", "accept": "application/json"}
 OWNER_EMAIL = "owner@demo.o2o"  # adapters/db/demo_data.py: STAFF
 DEMO_OWNER_PASSWORD = "demo-owner-password"
 STAFF_LIMIT_PER_MINUTE = 6000  # adapters/web/auth.py: staff callers without their own limit
-SERVER_START_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -131,124 +134,6 @@ class Result:
     error: str | None = None
 
 
-# ---------------------------------------------------------------- server processes
-
-_LIVE: set[subprocess.Popen[bytes]] = set()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    _LIVE.discard(proc)
-
-
-@atexit.register
-def _stop_leftovers() -> None:
-    for proc in list(_LIVE):
-        _stop(proc)
-
-
-def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _LIVE.add(proc)
-    return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[bytes]
-
-
-@contextlib.asynccontextmanager
-async def serving(
-    client: httpx.AsyncClient, cmd: list[str], env: dict[str, str], log_path: Path
-) -> AsyncIterator[Server]:
-    """Start ``cmd --host 127.0.0.1 --port N``, wait for /healthz, stop it afterwards."""
-    port = free_port()
-    proc = _spawn([*cmd, "--host", "127.0.0.1", "--port", str(port)], env, log_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{_tail(log_path)}")
-            try:
-                if (await client.get(f"{url}/healthz", timeout=1)).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become healthy:\n{_tail(log_path)}")
-            await asyncio.sleep(0.2)
-        yield Server(url, proc)
-    finally:
-        await asyncio.to_thread(_stop, proc)
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()  # fields[0] is field 3 (state)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu_seconds() -> float | None:
-    """Busy CPU time of the whole machine, all cores (Linux /proc/stat), or None elsewhere."""
-    try:
-        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU used by the load generator, the server and the rest of the machine over a window."""
-
-    def __init__(self, server_pid: int) -> None:
-        self.pid = server_pid
-        self.start = self._sample()
-
-    def _sample(self) -> tuple[float, float | None, float | None]:
-        return time.process_time(), process_cpu_seconds(self.pid), machine_cpu_seconds()
-
-    def percents(self, elapsed: float) -> tuple[float | None, float | None, float | None]:
-        """(client, server, rest) in percent of one core."""
-        end = self._sample()
-        used = [
-            None if a is None or b is None else 100 * (b - a) / elapsed
-            for a, b in zip(self.start, end, strict=True)
-        ]
-        client, server, machine = used
-        rest = None
-        if machine is not None and client is not None and server is not None:
-            rest = max(0.0, machine - client - server)
-        return client, server, rest
-
-
 # ---------------------------------------------------------------- backends
 
 
@@ -257,73 +142,6 @@ class Backend:
     name: str
     env: dict[str, str]
     seed_seconds: float
-
-
-def base_env(data_dir: Path) -> dict[str, str]:
-    """The server environment: ours, minus anything pointing at other databases."""
-    dropped = {"DATABASE_URL", "REDIS_URL", "DATA_DIR", "HOST", "PORT", "WORKERS"}
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(
-        DATA_DIR=str(data_dir),
-        RATE_LIMIT_ANONYMOUS="100000000",
-        WORKERS="1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def run_seed(env: dict[str, str], log_path: Path, timeout: float) -> float:
-    """``python app.py seed``; returns how long it took."""
-    started = time.perf_counter()
-    proc = _spawn([sys.executable, "app.py", "seed"], env, log_path)
-    try:
-        returncode = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"`app.py seed` still running after {timeout:g} s (killed):\n{_tail(log_path)}"
-        ) from None
-    finally:
-        _stop(proc)
-    if returncode != 0:
-        raise RuntimeError(f"`app.py seed` failed ({returncode}):\n{_tail(log_path)}")
-    return time.perf_counter() - started
-
-
-def _database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise click.UsageError(f"unsupported database name in {url!r}")
-    if name in {"test", "postgres", "template0", "template1"}:
-        raise click.UsageError(f"refusing to drop the database {name!r}; use e.g. /bench")
-    return name
-
-
-async def recreate_database(url: str) -> None:
-    """DROP and CREATE the database named in ``url`` (connecting to its server's `postgres`)."""
-    name = _database_name(url)
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-def _redis_db(url: str) -> int:
-    path = urlsplit(url).path.lstrip("/")
-    return int(path) if path else 0
-
-
-async def flush_redis(url: str) -> None:
-    """Empty the bench's Redis database: response cache, catalog version, rate-limit counters."""
-    if _redis_db(url) == 0:
-        raise click.UsageError("refusing to FLUSHDB Redis db 0; give the bench its own, e.g. /1")
-    client = aioredis.Redis.from_url(url)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
 
 
 async def prepare_backend(kind: str, opts: Options, scratch: Path) -> Backend:
@@ -430,12 +248,6 @@ async def drive(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     run.elapsed = time.perf_counter() - started
     return run
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    index = max(0, math.ceil(p / 100 * len(sorted_values)) - 1)
-    return sorted_values[index]
 
 
 def summarize(config: Config, run: Run, result: Result) -> None:
@@ -578,12 +390,12 @@ class Bench:
             )
             if run.elapsed > 0:
                 client, server_cpu, rest = cpu.percents(run.elapsed)
-                result.client_cpu_percent = _round(client)
-                result.server_cpu_percent = _round(server_cpu)
-                result.rest_cpu_percent = _round(rest)
+                result.client_cpu_percent = round_or_none(client)
+                result.server_cpu_percent = round_or_none(server_cpu)
+                result.rest_cpu_percent = round_or_none(rest)
             summarize(config, run, result)
             if server.proc.poll() is not None:
-                result.error = f"server exited with {server.proc.returncode}:\n{_tail(log)}"
+                result.error = f"server exited with {server.proc.returncode}:\n{tail(log)}"
         click.echo(
             f"  {result.ok} ok, {result.errors} errors, {result.requests_per_second} req/s",
             err=True,
@@ -591,14 +403,6 @@ class Bench:
 
 
 # ---------------------------------------------------------------- report
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def _fmt(value: float | int | None, spec: str = ".1f") -> str:
-    return "-" if value is None else format(value, spec)
 
 
 def table(results: list[Result]) -> str:
@@ -612,12 +416,12 @@ def table(results: list[Result]) -> str:
             lines.append(f"{r.name:<18} FAILED: {r.error.splitlines()[0][:80]}")
             continue
         lines.append(
-            f"{r.name:<18} {r.requests:>8} {_fmt(r.requests_per_second):>8} "
-            f"{_fmt(r.p50_ms, '.2f'):>8} {_fmt(r.p99_ms, '.2f'):>8} {r.errors:>6} "
+            f"{r.name:<18} {r.requests:>8} {fmt(r.requests_per_second):>8} "
+            f"{fmt(r.p50_ms, '.2f'):>8} {fmt(r.p99_ms, '.2f'):>8} {r.errors:>6} "
             f"{r.rate_limited:>5} {r.cache_hits:>6} "
-            f"{_fmt(r.client_cpu_percent, '.0f') + '%':>7} "
-            f"{_fmt(r.server_cpu_percent, '.0f') + '%':>7} "
-            f"{_fmt(r.rest_cpu_percent, '.0f') + '%':>8}"
+            f"{fmt(r.client_cpu_percent, '.0f') + '%':>7} "
+            f"{fmt(r.server_cpu_percent, '.0f') + '%':>7} "
+            f"{fmt(r.rest_cpu_percent, '.0f') + '%':>8}"
         )
     notes = []
     for r in results:
@@ -639,13 +443,6 @@ def table(results: list[Result]) -> str:
     if notes:
         lines += ["", *(f"note: {n}" for n in notes)]
     return "\n".join(lines)
-
-
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def _selected(only: tuple[str, ...]) -> list[Config]:
@@ -747,8 +544,8 @@ def main(
         seed_timeout=seed_timeout,
     )
     if any(c.backend == "postgres" for c in configs):
-        _database_name(postgres_url)
-        if _redis_db(redis_url) == 0:
+        database_name(postgres_url)
+        if redis_db(redis_url) == 0:
             raise click.BadParameter("Redis db 0 is refused; use e.g. /1", param_hint="--redis-url")
     # SIGTERM unwinds like Ctrl-C, so the finally blocks stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -25,9 +25,11 @@ def is_postgres(url: str) -> bool:
     return normalize_url(url).startswith(("postgres://", "asyncpg://", "psycopg://"))
 
 
-def tortoise_config(url: str) -> dict[str, Any]:
-    """The tortoise configuration for one database URL."""
+def tortoise_config(url: str, *, pool_max: int = 20) -> dict[str, Any]:
+    """The tortoise configuration for one database URL (PostgreSQL pools up to ``pool_max``)."""
     url = normalize_url(url)
+    if is_postgres(url) and "maxsize=" not in url:
+        url += ("&" if "?" in url else "?") + f"minsize=1&maxsize={pool_max}"
     if url.startswith("sqlite://") and not url.startswith("sqlite://:memory:"):
         Path(url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
     credentials: dict[str, Any] = {}
@@ -55,9 +57,26 @@ async def open_database(url: str) -> None:
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
+MIGRATION_LOCK = 0x6F326F  # any constant shared by every process of this application
+
+
 async def migrate_database(url: str) -> None:
-    """Apply every migration not yet applied; existing data is kept."""
-    await tortoise_migrate(config=tortoise_config(url))
+    """Apply every migration not yet applied; existing data is kept. On PostgreSQL an advisory
+    lock makes processes that start together migrate one after the other, not at once."""
+    if not is_postgres(url):
+        await tortoise_migrate(config=tortoise_config(url))
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(normalize_url(url).replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await tortoise_migrate(config=tortoise_config(url))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    finally:
+        await conn.close()
 
 
 async def close_database() -> None:
