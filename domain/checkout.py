@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from domain import points_services as points
+from domain import promotion_services as promotions
 from domain.cart import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
 from domain.channels import Channel, Location, check_coordinates
 from domain.errors import DomainError, NotFound, PermissionDenied
@@ -18,9 +19,17 @@ from domain.idempotency import run_once
 from domain.identity import Principal
 from domain.inventory import MovementKind, StockLevel, available_to_sell
 from domain.money import Money
-from domain.orders import OrderErrorCode, OrderSource, OrderStatus, PaymentStatus, pickup_code
+from domain.orders import (
+    OrderErrorCode,
+    OrderSource,
+    OrderStatus,
+    PaymentStatus,
+    Totals,
+    pickup_code,
+)
 from domain.points import balance, check_redemption, redemption_value
 from domain.ports import CartLineRecord, CartRecord, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.promotion_services import Discounts
 from domain.routing import DeliveryMethod, RoutingDecision, Site, route
 
 CART_LIFETIME = timedelta(days=10)
@@ -45,12 +54,18 @@ class CartView:
     cart: CartRecord
     channel: Channel
     priced: PricedCart
+    discounts: Discounts
     points_value: Money | None = None
+
+    @property
+    def totals(self) -> Totals:
+        """The cart's totals after promotions."""
+        return self.discounts.totals
 
     @property
     def amount_due(self) -> Money:
         """What remains to pay in money after points."""
-        total = self.priced.totals.total
+        total = self.totals.total
         return total - self.points_value if self.points_value else total
 
 
@@ -165,13 +180,23 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
         at=clock.now(),
         tier=tier,
     )
+    found = await promotions.discounts(
+        uow,
+        channel=channel,
+        priced=priced,
+        codes=cart.discount_codes,
+        member_id=cart.member_id,
+        tier=tier,
+        store_id=_store_of(cart.delivery),
+        at=clock.now(),
+    )
     points_value = None
     if cart.points_to_redeem > 0:
         rules = await points.program(uow)
         points_value = redemption_value(
             cart.points_to_redeem, rule=rules.redeem, currency=channel.currency
         )
-    return CartView(cart, channel, priced, points_value)
+    return CartView(cart, channel, priced, found, points_value)
 
 
 def _store_of(delivery: dict[str, Any]) -> int | None:
@@ -244,8 +269,9 @@ async def change_cart(
     remove: Sequence[int] = (),
     buyer: dict[str, Any] | None = None,
     delivery: dict[str, Any] | None = None,
+    codes: Sequence[str] | None = None,
 ) -> CartView:
-    """Add, update or remove lines, or change the buyer or the delivery choice."""
+    """Add, update or remove lines, or change the buyer, the delivery or the discount codes."""
     _check_lines(add)
     for i, (_, quantity) in enumerate(set_quantities):
         if not 0 <= quantity <= MAX_LINE_QUANTITY:
@@ -275,6 +301,13 @@ async def change_cart(
             changes["buyer"] = clean_buyer(buyer)
         if delivery is not None:
             changes["delivery"] = await clean_delivery(uow, delivery)
+        if codes is not None:
+            clean = list(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
+            if len(clean) > 10 or any(len(c) > 64 for c in clean):
+                raise DomainError(
+                    "INVALID", "at most 10 codes of 64 characters", field="discountCodes"
+                )
+            changes["discount_codes"] = clean
         await uow.carts.update(cart.id, **changes)
         return await view(uow, await _load(uow, token, clock), clock)
 
@@ -335,7 +368,7 @@ async def apply_points(
             lots = await uow.points.lots(member_id)
             check_redemption(
                 points_wanted,
-                order_total=current.priced.totals.total,
+                order_total=current.totals.total,
                 available=balance(lots, at=clock.now()),
                 rule=rules.redeem,
             )
@@ -436,13 +469,16 @@ async def checkout_complete(
             destination=_destination(cart.delivery),
         )
         order_id = await _place(uow, principal, cart, current, decision, levels, clock)
+        await promotions.claim(
+            uow, current.discounts.evaluation, order_id=order_id, member_id=cart.member_id
+        )
         if cart.points_to_redeem > 0 and cart.member_id is not None:
             value = await points.redeem(
                 uow,
                 member_id=cart.member_id,
                 order_id=order_id,
                 points=cart.points_to_redeem,
-                order_total=current.priced.totals.total,
+                order_total=current.totals.total,
                 at=clock.now(),
                 actor=principal.subject,
             )
@@ -481,10 +517,20 @@ async def _place(
         status=OrderStatus.PLACED.value,
         payment_status=PaymentStatus.PENDING.value,
         currency=channel.currency,
-        subtotal=priced.totals.subtotal.amount,
-        delivery_total=priced.totals.delivery.amount,
-        tax_total=priced.totals.tax.amount,
-        total=priced.totals.total.amount,
+        subtotal=current.totals.subtotal.amount,
+        delivery_total=current.totals.delivery.amount,
+        tax_total=current.totals.tax.amount,
+        total=current.totals.total.amount,
+        discount_total=current.discounts.evaluation.total_discount.amount,
+        discounts=[
+            {
+                "promotionId": d.promotion_id,
+                "variantId": d.line_id,
+                "amount": d.amount.amount,
+                "why": d.explanation,
+            }
+            for d in current.discounts.evaluation.line_discounts
+        ],
         buyer=cart.buyer,
         delivery=cart.delivery,
         routing={
@@ -508,6 +554,7 @@ async def _place(
                 "unit_price": ln.unit_price.amount if ln.unit_price else 0,
                 "compare_at_price": ln.compare_at.amount if ln.compare_at else None,
                 "line_total": ln.line_total.amount if ln.line_total else 0,
+                "discount": current.discounts.by_line.get(ln.variant_id, 0),
             }
             for ln in priced.lines
         ],
@@ -555,7 +602,7 @@ async def _place(
         order_id,
         kind="PLACED",
         actor=principal.subject,
-        data={"routing": decision.reason, "total": priced.totals.total.amount},
+        data={"routing": decision.reason, "total": current.totals.total.amount},
     )
     await uow.outbox.publish(
         "order.placed",
@@ -563,7 +610,7 @@ async def _place(
         payload={
             "orderId": order_id,
             "channel": channel.handle,
-            "total": priced.totals.total.amount,
+            "total": current.totals.total.amount,
             "currency": channel.currency,
         },
     )

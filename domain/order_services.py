@@ -362,7 +362,10 @@ async def create_return(
             raise NotFound("location", field="locationId")
         by_id = {ln.id: ln for ln in order.lines}
         refund = refund_for_return(
-            unit_prices={i: Money(ln.unit_price, order.currency) for i, ln in by_id.items()},
+            unit_prices={
+                i: Money((ln.line_total - ln.discount) // ln.quantity, order.currency)
+                for i, ln in by_id.items()
+            },
             returned=lines,
             ordered={i: ln.quantity for i, ln in by_id.items()},
             already_returned={i: ln.returned_quantity for i, ln in by_id.items()},

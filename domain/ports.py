@@ -191,6 +191,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     members: MemberRepository
     points: PointsRepository
+    promotions: PromotionRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...
@@ -282,6 +283,7 @@ class OrderLineRecord:
     compare_at_price: int | None
     line_total: int
     returned_quantity: int
+    discount: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +331,7 @@ class OrderRecord:
     fulfilments: tuple[FulfilmentRecord, ...]
     member_id: int | None = None
     discount_total: int = 0
+    discounts: tuple[dict[str, Any], ...] = ()
     points_redeemed: int = 0
     points_value: int = 0
     points_earned: int = 0
@@ -454,3 +457,49 @@ class PointsRepository(Protocol):
     async def add_tier_change(self, member_id: int, **fields: Any) -> None: ...
     async def category_ids(self, variant_ids: Sequence[int]) -> dict[int, tuple[int, ...]]: ...
     async def order_reversals(self, order_id: int) -> tuple[int, int, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRecord:
+    """A stored promotion: its rule and its usage limits."""
+
+    promotion: Any  # domain.promotions.Promotion
+    usage_limit: int | None
+    per_member_limit: int | None
+    used_count: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherRecord:
+    """A single-use voucher owned by a member."""
+
+    id: int
+    code: str
+    member_id: int
+    amount: int
+    currency: str
+    status: str
+    expires_at: datetime | None
+    order_id: int | None
+
+
+class PromotionRepository(Protocol):
+    """Promotions, their uses, and members' vouchers."""
+
+    async def live(self, *, at: datetime, codes: Sequence[str]) -> list[PromotionRecord]: ...
+    async def get(
+        self, promotion_id: int, *, for_update: bool = False
+    ) -> PromotionRecord | None: ...
+    async def code_taken(self, code: str, *, exclude_id: int | None) -> bool: ...
+    async def save(self, promotion_id: int | None, **fields: Any) -> int: ...
+    async def member_uses(self, promotion_id: int, member_id: int) -> int: ...
+    async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None: ...
+    async def line_facts(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]]: ...
+    async def voucher(self, code: str, *, for_update: bool = False) -> VoucherRecord | None: ...
+    async def voucher_by_id(self, voucher_id: int) -> VoucherRecord | None: ...
+    async def add_voucher(self, **fields: Any) -> VoucherRecord: ...
+    async def update_voucher(self, voucher_id: int, **fields: Any) -> None: ...
+    async def vouchers_of(self, member_id: int) -> list[VoucherRecord]: ...

@@ -25,6 +25,7 @@ from schema.insights import InsightQuery
 from schema.inventory import InventoryMutation
 from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery
+from schema.promotions import PromotionMutation
 from schema.query import CatalogQuery
 
 Query = merge_types("Query", (CatalogQuery, CartQuery, OrderQuery, MemberQuery, InsightQuery))
@@ -34,6 +35,7 @@ Mutation = merge_types(
         CartMutation,
         OrderMutation,
         MemberMutation,
+        PromotionMutation,
         CatalogMutation,
         ChannelMutation,
         InventoryMutation,

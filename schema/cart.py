@@ -21,6 +21,22 @@ JSON = strawberry.scalars.JSON
 
 
 @strawberry.type
+class CartDiscountCode:
+    code: str
+    applicable: bool
+    reason: str | None = strawberry.field(
+        description="INVALID_CODE, CODE_EXPIRED or CODE_NOT_APPLICABLE when it does not apply"
+    )
+
+
+@strawberry.type
+class DiscountAllocation:
+    line_id: strawberry.ID
+    amount: MoneyV2
+    explanation: str
+
+
+@strawberry.type
 class CartCost:
     subtotal_amount: MoneyV2
     delivery_amount: MoneyV2
@@ -104,11 +120,17 @@ class Cart:
     expires_at: datetime
     ready_for_checkout: bool
     points_to_redeem: int
+    discount_codes: list[CartDiscountCode]
+    discount_allocations: list[DiscountAllocation] = strawberry.field(
+        description="Every discount, explained per cart line."
+    )
 
     @classmethod
     def of(cls, view: svc.CartView, locations: dict[int, Any]) -> Cart:
         priced, cart = view.priced, view.cart
-        t = priced.totals
+        t = view.totals
+        evaluation = view.discounts.evaluation
+        rejected = dict(evaluation.rejected_codes)
         return cls(
             id=strawberry.ID(cart.token),
             channel=view.channel.handle,
@@ -123,6 +145,18 @@ class Cart:
                 amount_due=MoneyV2.of(view.amount_due),  # type: ignore[arg-type]
             ),
             points_to_redeem=cart.points_to_redeem,
+            discount_codes=[
+                CartDiscountCode(code=c, applicable=c not in rejected, reason=rejected.get(c))
+                for c in cart.discount_codes
+            ],
+            discount_allocations=[
+                DiscountAllocation(
+                    line_id=strawberry.ID(to_global_id("CartLine", d.line_id)),
+                    amount=MoneyV2.of(d.amount),  # type: ignore[arg-type]
+                    explanation=d.explanation,
+                )
+                for d in evaluation.line_discounts
+            ],
             buyer_identity=BuyerIdentity(
                 email=cart.buyer.get("email"),
                 phone=cart.buyer.get("phone"),
@@ -360,6 +394,19 @@ class CartMutation:
                 token=_cart_token(cart_id),
                 points_wanted=points,
                 clock=s.clock,
+            )
+
+        return await _payload(info, run())
+
+    @strawberry.mutation(description="Replace the cart's discount codes (and vouchers).")
+    async def cart_discount_codes_update(
+        self, info: Info[Context, None], cart_id: strawberry.ID, discount_codes: list[str]
+    ) -> CartPayload:
+        s = info.context.services
+
+        async def run() -> svc.CartView:
+            return await svc.change_cart(
+                s.uow, token=_cart_token(cart_id), clock=s.clock, codes=discount_codes
             )
 
         return await _payload(info, run())

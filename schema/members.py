@@ -16,6 +16,7 @@ from resolvers.context import Context
 from schema.common import Connection, UserError, connection
 from schema.errors import authenticated
 from schema.orders import Order
+from schema.promotions import Voucher
 from schema.relay import decode_cursor, expect_id, to_global_id
 
 JSON = strawberry.scalars.JSON
@@ -79,6 +80,11 @@ class Member:
             )
             for r in rows
         ]
+
+    @strawberry.field(description="Vouchers owned by the member (usable online or at the till).")
+    async def vouchers(self, info: Info[Context, None]) -> list[Voucher]:
+        async with info.context.services.uow() as uow:
+            return [Voucher.of(v) for v in await uow.promotions.vouchers_of(self._id)]
 
     @strawberry.field(description="Orders of every channel: web, app, stores' tills.")
     async def orders(

@@ -91,6 +91,8 @@ class Order:
     tax_total: MoneyV2
     total: MoneyV2
     refunded_total: MoneyV2
+    discount_total: MoneyV2
+    discounts: JSON = strawberry.field(description="Each discount with its explanation.")
     points_redeemed: int
     points_value: MoneyV2 = strawberry.field(description="Part of `total` paid with points.")
     points_earned: int
@@ -133,6 +135,8 @@ class Order:
             subtotal=_money(order.subtotal, c), delivery_total=_money(order.delivery_total, c),
             tax_total=_money(order.tax_total, c), total=_money(order.total, c),
             refunded_total=_money(order.refunded_total, c),
+            discount_total=_money(order.discount_total, c),
+            discounts=list(order.discounts),
             points_redeemed=order.points_redeemed,
             points_value=_money(order.points_value, c),
             points_earned=order.points_earned, buyer=order.buyer,

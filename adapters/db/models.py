@@ -362,6 +362,7 @@ class OrderLine(Model):
     unit_price = fields.BigIntField()
     compare_at_price = fields.BigIntField(null=True)
     line_total = fields.BigIntField()
+    discount = fields.BigIntField(default=0)  # promotions on this line, inside line_total
     returned_quantity = fields.IntField(default=0)
 
     class Meta:

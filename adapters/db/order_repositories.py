@@ -251,12 +251,14 @@ def order_record(
                 ln.compare_at_price,
                 ln.line_total,
                 ln.returned_quantity,
+                ln.discount,
             )
             for ln in lines
         ),
         fulfilments=tuple(_fulfilment(f) for f in fulfilments),
         member_id=row.member_id,
         discount_total=row.discount_total,
+        discounts=tuple(row.discounts or ()),
         points_redeemed=row.points_redeemed,
         points_value=row.points_value,
         points_earned=row.points_earned,

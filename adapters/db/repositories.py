@@ -24,6 +24,7 @@ from adapters.db.order_repositories import (
     TortoiseOutbox,
 )
 from adapters.db.points_repositories import TortoisePointsRepository
+from adapters.db.promotion_repositories import TortoisePromotionRepository
 from domain.catalog import (
     Category,
     Collection,
@@ -532,6 +533,7 @@ class TortoiseUnitOfWork:
         self.outbox = TortoiseOutbox(conn)
         self.members = TortoiseMemberRepository(conn)
         self.points = TortoisePointsRepository(conn)
+        self.promotions = TortoisePromotionRepository(conn)
         return self
 
     async def __aexit__(

@@ -23,6 +23,8 @@ PUBLIC_MUTATIONS = {
     "memberTokenRefresh",
     "memberLogout",
     "cartPointsApply",  # a logged-in member on their own cart
+    "cartDiscountCodesUpdate",
+    "voucherTransfer",  # a logged-in member gives their own voucher
 }
 
 

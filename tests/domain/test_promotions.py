@@ -260,11 +260,8 @@ def test_a_later_narrow_promotion_cannot_make_an_extra_one_cost_a_cent() -> None
     first_two = percent(3, 100, scope=Scope(product_ids=(1, 2)))
     extra = fixed(1, 1, scope=Scope(product_ids=(3,)), priority=2)
     without = run(lines, everything, first_two)
-    assert per_line(without) == {
-        1: 1,
-        2: 1,
-        3: 1,
-    }  # F: a cent each on lines 3 and 1; then Q: line 2
+    # "everything" takes a cent each off lines 3 and 1, then "first_two" empties line 2
+    assert per_line(without) == {1: 1, 2: 1, 3: 1}
     assert run(lines, extra, everything, first_two).total_discount == without.total_discount
 
 

@@ -205,4 +205,9 @@ class Migration(migrations.Migration):
             name='points_value',
             field=fields.BigIntField(default=0),
         ),
+        ops.AddField(
+            model_name='OrderLine',
+            name='discount',
+            field=fields.BigIntField(default=0),
+        ),
     ]
