@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain import points_services as points
+from domain import promotion_services as promotions
+from domain.cart import PricedCart, PricedLine
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity import Principal, PrincipalKind, Role, Scope
@@ -454,9 +456,11 @@ async def pos_sale(
     clock: Clock,
     member_code: str | None = None,
     points_to_redeem: int = 0,
+    discount_codes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A sale at a store's till: a completed order of the store's channel, stock taken there;
-    with a scanned member code the member earns (and may spend) points like online."""
+    with a scanned member code the member earns (and may spend) points like online, and coupon
+    codes and the member's vouchers apply as in the web shop."""
     _require_store_staff(principal, location_id)
     if tender not in ("CASH", "CARD_TERMINAL"):
         raise DomainError("INVALID", "tender is CASH or CARD_TERMINAL", field="tender")
@@ -518,6 +522,32 @@ async def pos_sale(
             tax_rate_bp=channel.tax_rate_bp,
             prices_include_tax=channel.prices_include_tax,
         )
+        cart_lines = tuple(
+            PricedLine(
+                variant_id=v,
+                title=titles[v][1],
+                sku=titles[v][0].sku,
+                quantity=q,
+                unit_price=quote.price,
+                compare_at=quote.compare_at,
+                line_total=quote.price.times(q),
+                available_in_channel=q,
+                available_at_store=None,
+                nearest_stores_with_stock=(),
+            )
+            for v, q, quote in priced
+        )
+        found = await promotions.discounts(
+            uow,
+            channel=channel,
+            priced=PricedCart(cart_lines, t),
+            codes=[c.strip().upper() for c in discount_codes if c.strip()],
+            member_id=member.id if member else None,
+            tier=member.tier if member else None,
+            store_id=location_id,
+            at=clock.now(),
+        )
+        t = found.totals
         staff_id = (
             int(principal.subject.split(":")[1]) if principal.subject.startswith("staff:") else None
         )
@@ -540,6 +570,16 @@ async def pos_sale(
             attributed_staff_id=staff_id,
             access_token=secrets.token_urlsafe(24),
             member_id=member.id if member else None,
+            discount_total=found.evaluation.total_discount.amount,
+            discounts=[
+                {
+                    "promotionId": d.promotion_id,
+                    "variantId": d.line_id,
+                    "amount": d.amount.amount,
+                    "why": d.explanation,
+                }
+                for d in found.evaluation.line_discounts
+            ],
         )
         await uow.orders.add_lines(
             order_id,
@@ -552,9 +592,13 @@ async def pos_sale(
                     "unit_price": quote.price.amount,
                     "compare_at_price": quote.compare_at.amount if quote.compare_at else None,
                     "line_total": quote.price.amount * q,
+                    "discount": found.by_line.get(v, 0),
                 }
                 for v, q, quote in priced
             ],
+        )
+        await promotions.claim(
+            uow, found.evaluation, order_id=order_id, member_id=member.id if member else None
         )
         await uow.orders.add_fulfilment(
             order_id,
@@ -627,6 +671,7 @@ async def pos_sale(
             "t": tender,
             "m": member_code,
             "p": points_to_redeem,
+            "d": sorted(discount_codes),
         },
         work=work,
     )

@@ -194,6 +194,9 @@ class PosOrderInput:
     buyer_phone: str | None = None
     member_code: str | None = strawberry.field(default=None, description="Scanned at the till.")
     points_to_redeem: int = 0
+    discount_codes: list[str] = strawberry.field(
+        default_factory=list, description="Coupons and the member's vouchers."
+    )
     idempotency_key: str | None = None
 
 
@@ -418,6 +421,7 @@ class OrderMutation:
                 tender=input.tender.upper(),
                 member_code=input.member_code,
                 points_to_redeem=input.points_to_redeem,
+                discount_codes=input.discount_codes,
                 idempotency_key=input.idempotency_key,
                 clock=ctx.services.clock,
             )

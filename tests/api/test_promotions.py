@@ -167,3 +167,39 @@ async def test_voucher_issued_transferred_and_used_once(gql, settings):
     assert placed["order"] and (await gql(vouchers, token=bo["accessToken"]))["data"]["me"][
         "vouchers"
     ] == [{"code": voucher["code"], "status": "USED"}]
+
+
+async def test_a_voucher_pays_at_the_till(gql, settings):
+    world = await make_world(products=1)
+    till = await m.Channel.create(
+        handle="store-part-dieu", name="Till", kind="STORE", currency="EUR", store=world.part_dieu
+    )
+    await m.ChannelLocation.create(channel=till, location=world.part_dieu)
+    await gql(SIGNUP, {"i": {"email": "ada@example.com", "password": "a long enough secret"}})
+    ada = (await gql(LOGIN, {"id": "ada@example.com", "p": "a long enough secret"}))["data"][
+        "memberLogin"
+    ]
+    clerk = await staff_token(settings.secret_key, role="CLERK", location_ids=[world.part_dieu.id])
+    manager = await staff_token(
+        settings.secret_key, role="STORE_MANAGER", location_ids=[world.part_dieu.id]
+    )
+    ada_id = to_global_id("Member", (await m.Member.get(email="ada@example.com")).id)
+    issue = 'mutation($m: ID!) { voucherIssue(memberId: $m, amount: "5.00") { voucher { code } } }'
+    code = (await gql(issue, {"m": ada_id}, token=manager))["data"]["voucherIssue"]["voucher"][
+        "code"
+    ]
+    pos = """mutation($i: PosOrderInput!) { posOrderCreate(input: $i) { order { total { amount } discountTotal { amount } } userErrors { field code } } }"""
+    sale = {
+        "locationId": world.gid(world.part_dieu),
+        "tender": "CASH",
+        "memberCode": ada["member"]["memberCode"],
+        "discountCodes": [code],
+        "lines": [{"variantId": world.gid(world.variants[0]), "quantity": 1}],
+    }
+    body = await gql(pos, {"i": {**sale, "idempotencyKey": "t1"}}, token=clerk)
+    assert body["data"]["posOrderCreate"]["order"] == {
+        "total": {"amount": "24.90"},
+        "discountTotal": {"amount": "5.00"},
+    }
+    again = await gql(pos, {"i": {**sale, "idempotencyKey": "t2"}}, token=clerk)
+    assert again["data"]["posOrderCreate"]["order"]["discountTotal"]["amount"] == "0.00"  # spent
