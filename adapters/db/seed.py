@@ -292,6 +292,7 @@ async def _seed() -> None:
         await _write_collections(conn, members, products)
         prices = await _write_prices(conn, rules, variants)
         stock_rows = await _write_stock(conn, rng, variants, locations)
+        await _write_loyalty(conn)
     staff = await _create_demo_staff(locations, passwords)
     click.echo(
         f"Seeded {d.BRAND} ({d.CITY}, {d.CURRENCY}): {len(products)} products, "
@@ -300,6 +301,38 @@ async def _seed() -> None:
         f"{len(d.MEMBER_TIERS)} member tiers, {prices} price rules, {stock_rows} stock rows."
     )
     _echo_staff(staff)
+    codes = ", ".join(f"{handle} REF-S{ident}" for handle, ident in sorted(locations.items()))
+    click.echo(f"Store sign-up codes: {codes}")
+    click.echo(
+        "Loyalty: 1 point per euro, 100 points = 1.00 EUR (at most 50 % of an order);\n"
+        '  automatic "spend 100, save 10" (per each 100); coupon WELCOME10 (10 % off, once each).'
+    )
+
+
+async def _write_loyalty(conn: BaseDBAsyncClient) -> None:
+    """The points program and two promotions, so the member flows work on a fresh demo."""
+    await m.LoyaltyProgram.create(
+        using_db=conn,
+        earn={"pointsPerUnit": 1, "lotLifetimeDays": 365, "channelMultipliers": {"app": 150},
+              "tierMultipliers": {"SILVER": 125, "GOLD": 150}},
+        redeem={"pointsPerCurrencyUnit": 100, "maxSharePercent": 50},
+    )  # fmt: skip
+    await m.Promotion.create(
+        using_db=conn,
+        name="Spend 100, save 10",
+        kind="SPEND_THRESHOLD",
+        terms={"amount": 1000, "threshold": 10000, "currency": d.CURRENCY, "repeat": True},
+        priority=10,
+    )
+    await m.Promotion.create(
+        using_db=conn,
+        name="Welcome 10 %",
+        kind="PERCENTAGE",
+        code="WELCOME10",
+        terms={"percent": 10},
+        per_member_limit=1,
+        usage_limit=1000,
+    )
 
 
 def _demo_passwords() -> dict[str, str]:
