@@ -35,6 +35,8 @@ STAFF = (
      "DEMO_MANAGER_PASSWORD", "demo-manager-password"),
     ("clerk.partdieu@demo.o2o", "Inès Clerk", "CLERK", "part-dieu",
      "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
+    ("clerk.bellecour@demo.o2o", "Hugo Clerk", "CLERK", "bellecour",
+     "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
 )  # fmt: skip
 
 MEMBER_TIERS = (
