@@ -281,3 +281,33 @@ async def lookup(
             clean = normalize_phone(phone)
             return await uow.members.by_phone(clean) if clean else None
     raise DomainError(MemberErrorCode.IDENTIFIER_REQUIRED, "give a code or a phone", field="code")
+
+
+async def update_profile(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    name: str | None,
+    addresses: list[dict[str, object]] | None,
+    consents: dict[str, bool] | None,
+) -> MemberRecord:
+    """A member changes their name, addresses (at most 10) or consents (marketing, ...)."""
+    member_id = principal.member_id
+    if member_id is None:
+        raise DomainError(MemberErrorCode.NOT_FOUND, "log in as a member", field="input")
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = name.strip()[:200]
+    if addresses is not None:
+        if len(addresses) > 10 or not all(isinstance(a, dict) for a in addresses):
+            raise DomainError("INVALID", "at most 10 address objects", field="addresses")
+        changes["addresses"] = addresses
+    if consents is not None:
+        if not all(isinstance(v, bool) for v in consents.values()):
+            raise DomainError("INVALID", "consents are true or false", field="consents")
+        changes["consents"] = consents
+    async with uow_factory() as uow:
+        if changes:
+            await uow.members.update(member_id, **changes)
+        record: MemberRecord = await uow.members.by_id(member_id)
+        return record

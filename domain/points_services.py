@@ -47,6 +47,8 @@ class Program:
 async def program(uow: UnitOfWork) -> Program:
     """The loyalty program as stored (defaults where nothing is set)."""
     earn, redeem = await uow.points.program()
+    tiers = {code: multiplier for code, _, multiplier in await uow.points.tier_thresholds()}
+    earn = {**earn, "tierMultipliers": {**tiers, **earn.get("tierMultipliers", {})}}
     return Program(
         earn=EarnRule(
             points_per_unit=int(earn.get("pointsPerUnit", 1)),

@@ -245,8 +245,44 @@ class LoyaltyProgramPayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class MemberUpdateInput:
+    name: str | None = None
+    addresses: JSON | None = strawberry.field(
+        default=None, description='Replaces them: [{"line1", "city", "postalCode", ...}]'
+    )
+    consents: JSON | None = strawberry.field(default=None, description='{"marketingEmail": true}')
+
+
+@strawberry.type
+class MemberUpdatePayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class MemberMutation:
+    @strawberry.mutation(description="The logged-in member edits their profile.")
+    async def member_update(
+        self, info: Info[Context, None], input: MemberUpdateInput
+    ) -> MemberUpdatePayload:
+        s = info.context.services
+        try:
+            if input.addresses is not None and not isinstance(input.addresses, list):
+                raise DomainError("INVALID", "addresses is a list", field="addresses")
+            if input.consents is not None and not isinstance(input.consents, dict):
+                raise DomainError("INVALID", "consents is an object", field="consents")
+            record = await svc.update_profile(
+                s.uow,
+                info.context.principal,
+                name=input.name,
+                addresses=input.addresses,
+                consents=input.consents,
+            )
+        except DomainError as error:
+            return MemberUpdatePayload(member=None, user_errors=[UserError.of(error)])
+        return MemberUpdatePayload(member=Member.of(record), user_errors=[])
+
     @strawberry.mutation(extensions=[authenticated()], description="Staff: add or remove points.")
     async def points_adjust(
         self, info: Info[Context, None], member_id: strawberry.ID, points: int, reason: str

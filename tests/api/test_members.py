@@ -147,3 +147,31 @@ async def test_anonymous_cart_merges_into_the_members_cart_at_login(gql, setting
     typo = found["memberCode"][:-1] + str((int(found["memberCode"][-1]) + 1) % 10)
     body = await gql.raw(lookup, {"c": typo}, token=clerk)
     assert body.json()["errors"][0]["extensions"]["code"] == "INVALID_CODE"
+
+
+async def test_member_edits_profile_and_addresses(gql):
+    await make_world(products=0)
+    await gql(SIGNUP, {"i": {"email": "ed@example.com", "password": "a long enough secret"}})
+    token = (await gql(LOGIN, {"id": "ed@example.com", "p": "a long enough secret"}))["data"][
+        "memberLogin"
+    ]["accessToken"]
+    update = """mutation($i: MemberUpdateInput!) { memberUpdate(input: $i) { member { name addresses } userErrors { field code } } }"""
+    body = await gql(
+        update,
+        {
+            "i": {
+                "name": "Ed",
+                "addresses": [{"line1": "1 quai", "city": "Lyon"}],
+                "consents": {"marketingEmail": True},
+            }
+        },
+        token=token,
+    )
+    assert body["data"]["memberUpdate"]["member"] == {
+        "name": "Ed",
+        "addresses": [{"line1": "1 quai", "city": "Lyon"}],
+    }
+    bad = await gql(update, {"i": {"consents": {"marketingEmail": "yes"}}}, token=token)
+    assert bad["data"]["memberUpdate"]["userErrors"][0]["field"] == ["consents"]
+    anonymous = await gql(update, {"i": {"name": "X"}})
+    assert anonymous["data"]["memberUpdate"]["userErrors"][0]["code"] == "NOT_FOUND"

@@ -25,6 +25,7 @@ PUBLIC_MUTATIONS = {
     "cartPointsApply",  # a logged-in member on their own cart
     "cartDiscountCodesUpdate",
     "voucherTransfer",  # a logged-in member gives their own voucher
+    "memberUpdate",  # a logged-in member edits their own profile
 }
 
 
