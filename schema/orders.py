@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import checkout
+from domain import checkout, pos, returns
 from domain import order_services as svc
 from domain.errors import DomainError
 from domain.identity import Role
@@ -412,7 +412,7 @@ class OrderMutation:
             lines = [(expect_id(ln.variant_id, "ProductVariant", field=f"lines.{i}.variantId"),
                       ln.quantity) for i, ln in enumerate(input.lines)]  # fmt: skip
             buyer = checkout.clean_buyer({"email": input.buyer_email, "phone": input.buyer_phone})
-            run = svc.pos_sale(
+            run = pos.pos_sale(
                 ctx.services.uow,
                 ctx.principal,
                 location_id=expect_id(input.location_id, "Location", field="locationId"),
@@ -439,7 +439,7 @@ class OrderMutation:
             for i, ln in enumerate(input.lines):
                 key = expect_id(ln.order_line_id, "OrderLine", field=f"lines.{i}.orderLineId")
                 lines[key] = lines.get(key, 0) + ln.quantity
-            result = await svc.create_return(
+            result = await returns.create_return(
                 ctx.services.uow,
                 ctx.principal,
                 order_id=expect_id(input.order_id, "Order", field="orderId"),
