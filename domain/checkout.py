@@ -450,6 +450,14 @@ async def checkout_complete(
                     field=f"lines.{i}",
                 )
         wanted = {ln.variant_id: ln.quantity for ln in current.priced.lines}
+        for i, line in enumerate(current.priced.lines):
+            # refused without waiting for the stock locks when already sold out (flash sales)
+            if line.available_in_channel < line.quantity:
+                raise DomainError(
+                    OrderErrorCode.OUT_OF_STOCK,
+                    "not enough stock for this line",
+                    field=f"lines.{i}.quantity",
+                )
         keys = [(v, loc) for v in wanted for loc in channel.location_ids]
         levels = await uow.inventory.lock(keys)  # row locks in primary-key order
         for i, (variant_id, quantity) in enumerate(wanted.items()):
