@@ -3,6 +3,8 @@ and how a store's or the brand's members come back month after month."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.errors import NotFound, PermissionDenied
 from domain.identity import Principal, Role
 from domain.insights import Cohort, Insight, member_insight, preference_tags, retention
@@ -12,7 +14,7 @@ from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
 
 
-async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, clock: Clock) -> None:
+async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, at: datetime) -> None:
     """After a completed order: tag the member with the store and clerk it went through, and
     with their preferred categories from their whole history."""
     if order.member_id is None:
@@ -24,9 +26,7 @@ async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, clock: Clock) -> 
     if order.attributed_staff_id is not None:
         kept.append(f"clerk:{order.attributed_staff_id}")
     history = await uow.members.order_summaries(member_ids=[order.member_id], location_ids=None)
-    likes = preference_tags(
-        member_insight(history, now=clock.now()), await uow.members.category_handles()
-    )
+    likes = preference_tags(member_insight(history, now=at), await uow.members.category_handles())
     tags = list(dict.fromkeys([*kept, *likes]))
     if tags != list(member.tags):
         await uow.members.set_tags(order.member_id, tags)

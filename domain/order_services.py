@@ -4,7 +4,7 @@ sell in store, and release expired reservations. Every stock effect is a ledger 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain import points_services as points
@@ -22,14 +22,6 @@ from domain.orders import (
 from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-_UTC_CLOCK = _UtcClock()
 
 
 def may_see(principal: Principal, order: OrderRecord, access_token: str | None) -> bool:
@@ -65,6 +57,7 @@ async def load_order(uow: UnitOfWork, order_id: int) -> OrderRecord:
 async def move(
     uow: UnitOfWork,
     *,
+    at: datetime,
     order_id: int,
     status: OrderStatus,
     actor: str,
@@ -82,8 +75,8 @@ async def move(
     if status is OrderStatus.COMPLETED:
         order = await uow.orders.get(order_id)
         assert order is not None
-        await points.earn_for_order(uow, order, at=datetime.now(UTC), actor=actor)
-        await refresh_tags(uow, order, clock=_UTC_CLOCK)
+        await points.earn_for_order(uow, order, at=at, actor=actor)
+        await refresh_tags(uow, order, at=at)
 
 
 async def _sell_reserved(uow: UnitOfWork, order_id: int, location_id: int, actor: str) -> None:
@@ -156,6 +149,7 @@ async def fulfil(
     fulfilment_id: int,
     action: str,
     idempotency_key: str | None,
+    clock: Clock,
     code: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
@@ -164,6 +158,7 @@ async def fulfil(
     DISPATCHED (local delivery) or DELIVERED."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        now = clock.now()
         f = await uow.orders.fulfilment(fulfilment_id)
         if f is None:
             raise NotFound("fulfilment", field="fulfilmentId")
@@ -176,6 +171,7 @@ async def fulfil(
             await uow.orders.update_fulfilment(f.id, status="READY")
             await move(
                 uow,
+                at=now,
                 order_id=order.id,
                 status=transition(status, OrderStatus.READY_FOR_PICKUP),
                 actor=actor,
@@ -194,6 +190,7 @@ async def fulfil(
             await uow.orders.update_fulfilment(f.id, status="PICKED_UP")
             await move(
                 uow,
+                at=now,
                 order_id=order.id,
                 status=transition(status, OrderStatus.PICKED_UP),
                 actor=actor,
@@ -203,6 +200,7 @@ async def fulfil(
             paid: dict[str, Any] = {"payment_status": PaymentStatus.PAID.value}  # paid at the till
             await move(
                 uow,
+                at=now,
                 order_id=order.id,
                 status=OrderStatus.COMPLETED,
                 actor=actor,
@@ -226,6 +224,7 @@ async def fulfil(
             if not others:
                 await move(
                     uow,
+                    at=now,
                     order_id=order.id,
                     status=transition(status, OrderStatus.FULFILLED),
                     actor=actor,
@@ -238,6 +237,7 @@ async def fulfil(
             if not others:
                 await move(
                     uow,
+                    at=now,
                     order_id=order.id,
                     status=transition(status, OrderStatus.DELIVERED),
                     actor=actor,
@@ -245,6 +245,7 @@ async def fulfil(
                 )
                 await move(
                     uow,
+                    at=now,
                     order_id=order.id,
                     status=OrderStatus.COMPLETED,
                     actor=actor,
@@ -269,10 +270,16 @@ def _expect(condition: bool, message: str) -> None:
 
 
 async def mark_paid(
-    uow_factory: UnitOfWorkFactory, principal: Principal, *, order_id: int, reference: str
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    order_id: int,
+    reference: str,
+    clock: Clock,
 ) -> dict[str, Any]:
     """Staff record a payment taken outside the gateway (until payment providers arrive)."""
     principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER)
+    now = clock.now()
     async with uow_factory() as uow:
         order = await load_order(uow, order_id)
         if not may_see(principal, order, None):
@@ -283,6 +290,7 @@ async def mark_paid(
         new = transition(status, OrderStatus.PAID) if status is OrderStatus.PLACED else status
         await move(
             uow,
+            at=now,
             order_id=order.id,
             status=new,
             actor=principal.subject,
@@ -300,21 +308,24 @@ async def cancel(
     order_id: int,
     reason: str,
     idempotency_key: str | None,
+    clock: Clock,
     access_token: str | None = None,
 ) -> dict[str, Any]:
     """Cancel before the goods leave: reservations are released, a paid amount becomes due."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        now = clock.now()
         order = await load_order(uow, order_id)
         if not may_see(principal, order, access_token):
             raise PermissionDenied("not your order", field="orderId")
         status = transition(OrderStatus(order.status), OrderStatus.CANCELLED)
         await _release_all(uow, order.id, principal.subject, reason or "cancelled")
-        await points.give_back_for_cancel(uow, order, at=datetime.now(UTC), actor=principal.subject)
+        await points.give_back_for_cancel(uow, order, at=now, actor=principal.subject)
         paid = order.payment_status == PaymentStatus.PAID.value
         money = {"payment_status": PaymentStatus.REFUND_DUE.value} if paid else {}
         await move(
             uow,
+            at=now,
             order_id=order.id,
             status=status,
             actor=principal.subject,
@@ -340,6 +351,7 @@ async def release_expired(uow_factory: UnitOfWorkFactory, *, clock: Clock, limit
     system = Principal(kind=PrincipalKind.STAFF, role=Role.OWNER, subject="system:expiry")
     released = 0
     for order_id in order_ids:
+        now = clock.now()
         async with uow_factory() as uow:
             order = await load_order(uow, order_id)
             if order.payment_status == PaymentStatus.PAID.value or order.status not in (
@@ -350,6 +362,7 @@ async def release_expired(uow_factory: UnitOfWorkFactory, *, clock: Clock, limit
             await _release_all(uow, order.id, system.subject, "reservation expired")
             await move(
                 uow,
+                at=now,
                 order_id=order.id,
                 status=OrderStatus.CANCELLED,
                 actor=system.subject,

@@ -241,7 +241,7 @@ async def pos_sale(
             order = await uow.orders.get(order_id)
             assert order is not None
             await points.earn_for_order(uow, order, at=clock.now(), actor=principal.subject)
-            await refresh_tags(uow, order, clock=clock)
+            await refresh_tags(uow, order, at=clock.now())
         uow.touched.add("stock")
         return result(order_id)
 

@@ -3,7 +3,6 @@ and the points corrected."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from domain import points_services as points
@@ -20,7 +19,7 @@ from domain.orders import (
     refund_for_return,
     transition,
 )
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 async def create_return(
@@ -32,11 +31,13 @@ async def create_return(
     lines: dict[int, int],
     restock: bool,
     idempotency_key: str | None,
+    clock: Clock,
 ) -> dict[str, Any]:
     """Take goods back at any store: restock there or write off, and record the refund due."""
     require_store_staff(principal, location_id)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        now = clock.now()
         order = await load_order(uow, order_id)
         if order.status not in ("PICKED_UP", "DELIVERED", "COMPLETED"):
             raise DomainError(OrderErrorCode.INVALID_STATE, "only served orders are returned")
@@ -88,7 +89,7 @@ async def create_return(
             order,
             returned_value=refund.amount,
             return_id=return_id,
-            at=datetime.now(UTC),
+            at=now,
             actor=principal.subject,
         )
         refund = Money(max(0, refund.amount - points_money.amount), refund.currency)
@@ -106,6 +107,7 @@ async def create_return(
             transition(OrderStatus(order.status), status)
         await move(
             uow,
+            at=now,
             order_id=order.id,
             status=status,
             actor=principal.subject,

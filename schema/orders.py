@@ -307,6 +307,7 @@ async def _run_fulfil(ctx: Context, fulfilment_id: Any, action: str, key: str | 
         fulfilment_id=expect_id(fulfilment_id, "Fulfilment", field="fulfilmentId"),
         action=action,
         idempotency_key=key,
+        clock=ctx.services.clock,
         **extra,
     )
 
@@ -385,7 +386,7 @@ class OrderMutation:
         ctx = info.context
         return await _order_payload(ctx, svc.mark_paid(
             ctx.services.uow, ctx.principal, order_id=expect_id(order_id, "Order", field="orderId"),
-            reference=reference,
+            reference=reference, clock=ctx.services.clock,
         ))  # fmt: skip
 
     @strawberry.mutation(description="Staff, or the buyer with the order's access token.")
@@ -401,6 +402,7 @@ class OrderMutation:
         return await _order_payload(ctx, svc.cancel(
             ctx.services.uow, ctx.principal, order_id=expect_id(order_id, "Order", field="orderId"),
             reason=reason[:255], idempotency_key=idempotency_key, access_token=access_token,
+            clock=ctx.services.clock,
         ))  # fmt: skip
 
     @strawberry.mutation(extensions=[authenticated()], description="Clerk: a sale at the till.")
@@ -447,6 +449,7 @@ class OrderMutation:
                 lines=lines,
                 restock=input.restock,
                 idempotency_key=input.idempotency_key,
+                clock=ctx.services.clock,
             )
         except DomainError as error:
             return OrderReturnPayload(

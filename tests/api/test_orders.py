@@ -348,3 +348,26 @@ async def test_outbox_event_is_written_exactly_when_the_order_commits(gql):
     events = await m.OutboxEvent.all()
     assert [e.topic for e in events] == ["order.placed"]
     assert events[0].payload["orderId"] == (await m.Order.first()).id
+
+
+async def test_staff_mark_an_order_paid_once(gql, settings):
+    world = await make_world(products=1)
+    cart = await _pickup_cart(gql, world)
+    order = (await gql(CHECKOUT, {"cart": cart["id"], "key": "mp"}))["data"]["checkoutComplete"][
+        "order"
+    ]
+    paid = 'mutation($o: ID!) { orderMarkPaid(orderId: $o, reference: "terminal 42") { order { status paymentStatus } userErrors { code } } }'
+    elsewhere = await staff_token(
+        settings.secret_key, role="STORE_MANAGER", location_ids=[world.bellecour.id]
+    )
+    assert (await gql(paid, {"o": order["id"]}, token=elsewhere))["data"]["orderMarkPaid"][
+        "userErrors"
+    ][0]["code"] == "PERMISSION_DENIED"
+    manager = await staff_token(
+        settings.secret_key, role="STORE_MANAGER", location_ids=[world.part_dieu.id]
+    )
+    first = await gql(paid, {"o": order["id"]}, token=manager)
+    assert first["data"]["orderMarkPaid"]["order"] == {"status": "PAID", "paymentStatus": "PAID"}
+    again = await gql(paid, {"o": order["id"]}, token=manager)
+    assert again["data"]["orderMarkPaid"]["order"] == {"status": "PAID", "paymentStatus": "PAID"}
+    assert await m.OrderEvent.filter(kind="PAID").count() == 1

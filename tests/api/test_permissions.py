@@ -140,3 +140,21 @@ async def test_staff_login_and_partner_keys(gql, settings):
     bad_scope = create.replace("catalog:read", "everything")
     body = await gql(bad_scope, token=token)
     assert body["data"]["apiKeyCreate"]["userErrors"][0]["code"] == "INVALID_SCOPE"
+
+
+async def test_every_mutation_answers_nonsense_without_an_internal_error(app, gql, settings):
+    """Dummy arguments for every mutation, as an owner: userErrors or clear errors, never a 500."""
+    await make_world(products=1)
+    owner = await staff_token(settings.secret_key)
+    schema = app.state.schema._schema
+    for name, field in schema.mutation_type.fields.items():
+        args = ", ".join(
+            f"{arg}: {_dummy(a.type)}"
+            for arg, a in field.args.items()
+            if isinstance(a.type, GraphQLNonNull)
+        )
+        document = f"mutation {{ {name}{f'({args})' if args else ''} {{ __typename }} }}"
+        response = await gql.raw(document, token=owner)
+        assert response.status_code in (200, 400), (name, response.text)
+        codes = [e.get("extensions", {}).get("code") for e in response.json().get("errors", [])]
+        assert "INTERNAL_SERVER_ERROR" not in codes, (name, response.json())
