@@ -129,24 +129,28 @@ def delivery_fee(*, method: str, subtotal: Money, flat_fee: int, free_over: int 
 
 def refund_for_return(
     *,
-    unit_prices: dict[int, Money],
+    line_totals: dict[int, Money],
     returned: dict[int, int],
     ordered: dict[int, int],
     already_returned: dict[int, int],
 ) -> Money:
-    """The refund due for returned quantities per order line; more than ordered is refused."""
-    currency = next(iter(unit_prices.values())).currency
+    """The refund due for returned quantities per order line, from what each line cost after
+    discounts; cumulative, so that several partial returns add up to exactly the line's cost.
+    More than ordered is refused."""
+    currency = next(iter(line_totals.values())).currency
     total = 0
     for line_id, qty in returned.items():
         if qty <= 0:
             raise DomainError(OrderErrorCode.INVALID_QUANTITY, "return at least one", field="lines")
         if line_id not in ordered:
             raise DomainError("NOT_FOUND", f"order line {line_id} not found", field="lines")
-        if already_returned.get(line_id, 0) + qty > ordered[line_id]:
+        before = already_returned.get(line_id, 0)
+        if before + qty > ordered[line_id]:
             raise DomainError(
                 OrderErrorCode.RETURN_EXCEEDS_ORDERED,
                 "more than was ordered (less what was returned before)",
                 field="lines",
             )
-        total += unit_prices[line_id].amount * qty
+        paid, count = line_totals[line_id].amount, ordered[line_id]
+        total += paid * (before + qty) // count - paid * before // count
     return Money(total, currency)

@@ -45,9 +45,8 @@ async def create_return(
             raise NotFound("location", field="locationId")
         by_id = {ln.id: ln for ln in order.lines}
         refund = refund_for_return(
-            unit_prices={
-                i: Money((ln.line_total - ln.discount) // ln.quantity, order.currency)
-                for i, ln in by_id.items()
+            line_totals={
+                i: Money(ln.line_total - ln.discount, order.currency) for i, ln in by_id.items()
             },
             returned=lines,
             ordered={i: ln.quantity for i, ln in by_id.items()},

@@ -50,12 +50,32 @@ def test_twenty_percent_inclusive_tax_of_120_is_20():
 
 
 def test_refund_is_refused_beyond_what_was_ordered():
-    prices = {1: Money(1000, "EUR"), 2: Money(500, "EUR")}
+    lines = {1: Money(1000, "EUR"), 2: Money(1500, "EUR")}
     assert refund_for_return(
-        unit_prices=prices, returned={1: 1, 2: 2}, ordered={1: 1, 2: 3}, already_returned={}
+        line_totals=lines, returned={1: 1, 2: 2}, ordered={1: 1, 2: 3}, already_returned={}
     ) == Money(2000, "EUR")
     with pytest.raises(DomainError) as error:
         refund_for_return(
-            unit_prices=prices, returned={2: 2}, ordered={1: 1, 2: 3}, already_returned={2: 2}
+            line_totals=lines, returned={2: 2}, ordered={1: 1, 2: 3}, already_returned={2: 2}
         )
     assert error.value.code == "RETURN_EXCEEDS_ORDERED"
+
+
+@given(paid=st.integers(0, 10**6), quantity=st.integers(1, 12), data=st.data())
+def test_partial_refunds_add_up_to_exactly_what_the_line_cost(paid, quantity, data):
+    parts, left = [], quantity
+    while left:
+        part = data.draw(st.integers(1, left))
+        parts.append(part)
+        left -= part
+    refunded, before = 0, 0
+    for part in parts:
+        refund = refund_for_return(
+            line_totals={7: Money(paid, "EUR")},
+            returned={7: part},
+            ordered={7: quantity},
+            already_returned={7: before},
+        )
+        refunded += refund.amount
+        before += part
+    assert refunded == paid
