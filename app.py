@@ -29,14 +29,17 @@ from adapters.db.database import close_database, migrate_database, open_database
 from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
 from adapters.db.repositories import TortoiseUnitOfWork
-from adapters.kv import KeyValue, open_key_value
+from adapters.events import LogPublisher, RedisStreamPublisher
+from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
 from adapters.web.limits import BodySizeLimit
 from domain.identity import ANONYMOUS
 from domain.order_services import release_expired
+from domain.outbox import relay
 from domain.points_services import expire_due
+from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
 from schema import build_schema
 from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -55,9 +58,15 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         if touched & {"catalog", "price", "stock"}:
             await store.bump_version()
 
+    publisher: EventPublisher
+    if isinstance(store, RedisKeyValue):
+        publisher = RedisStreamPublisher(store.client)
+    else:
+        publisher = LogPublisher(show_notifications=not settings.production)
     return Services(
         settings=settings,
         uow=lambda: TortoiseUnitOfWork(on_commit=invalidate),
+        publisher=publisher,
         queries=queries,
         orders=TortoiseOrderQueries(),
         kv=store,
@@ -122,14 +131,16 @@ def create_app(
             await open_database(settings.database_url)
             await services.queries.ping()  # fail at start, not at the first request
             await services.kv.ping()
-        sweeper = None
+        background = []
         if manage_database and settings.reservation_sweep_seconds > 0:
-            sweeper = asyncio.create_task(sweep_reservations(services))
+            background.append(asyncio.create_task(sweep_reservations(services)))
+        if manage_database and settings.outbox_relay_seconds > 0:
+            background.append(asyncio.create_task(relay_outbox(services)))
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in background:
+                task.cancel()
             await services.kv.close()
             if manage_database:
                 await close_database()
@@ -168,6 +179,20 @@ async def sweep_reservations(services: Services, *, forever: bool = True) -> Non
         if not forever:
             return
         await asyncio.sleep(services.settings.reservation_sweep_seconds)
+
+
+async def relay_outbox(services: Services, *, forever: bool = True) -> None:
+    """Publish committed outbox events (every second, in every process: rows are taken with
+    SKIP LOCKED, so relays never publish one event twice)."""
+    while True:
+        try:
+            while await relay(services.uow, services.publisher, clock=services.clock) > 0:
+                pass
+        except Exception:  # the next round retries; events stay in the outbox until published
+            log.exception("outbox relay failed")
+        if not forever:
+            return
+        await asyncio.sleep(services.settings.outbox_relay_seconds)
 
 
 def export_schema() -> str:
@@ -264,10 +289,14 @@ def seed() -> None:
 
 @cli.command()
 def worker() -> None:
-    """Background work without serving: the reservation sweeper (scale it separately)."""
+    """Background work without serving: reservation sweeper and outbox relay."""
     settings = Settings.from_env()
 
-    run_with_database(settings, lambda: sweep_reservations(build_services(settings)))
+    async def work() -> None:
+        services = build_services(settings)
+        await asyncio.gather(sweep_reservations(services), relay_outbox(services))
+
+    run_with_database(settings, work)
 
 
 @cli.command("import-catalog")

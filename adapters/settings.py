@@ -48,6 +48,7 @@ class Settings:
     cache_ttl_seconds: int = 300
     seed_on_start: bool = False
     reservation_sweep_seconds: float = 30.0
+    outbox_relay_seconds: float = 1.0
 
     @property
     def production(self) -> bool:
@@ -78,6 +79,7 @@ class Settings:
             anonymous_rate_limit_per_minute=int(env.get("RATE_LIMIT_ANONYMOUS", "1200")),
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
+            outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),
         )
 
 

@@ -192,6 +192,7 @@ class UnitOfWork(Protocol):
     members: MemberRepository
     points: PointsRepository
     promotions: PromotionRepository
+    events: OutboxReader
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...
@@ -503,3 +504,27 @@ class PromotionRepository(Protocol):
     async def add_voucher(self, **fields: Any) -> VoucherRecord: ...
     async def update_voucher(self, voucher_id: int, **fields: Any) -> None: ...
     async def vouchers_of(self, member_id: int) -> list[VoucherRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An event written by a committed change, waiting to be published."""
+
+    id: int
+    topic: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class OutboxReader(Protocol):
+    """Unpublished outbox events; ``take`` skips rows another relay holds."""
+
+    async def take(self, *, limit: int) -> list[OutboxMessage]: ...
+    async def mark_published(self, ids: Sequence[int], *, at: datetime) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Where published events go: a Redis stream, or the log in the embedded default."""
+
+    async def publish(self, message: OutboxMessage) -> None: ...

@@ -18,7 +18,7 @@ from domain.channels import Channel, Location
 from domain.errors import DomainError
 from domain.identity import Principal
 from domain.inventory import StockLevel
-from domain.ports import Clock, PasswordHasher, TokenSigner, UnitOfWorkFactory
+from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
 from domain.pricing import PriceRule
 
 T = TypeVar("T")
@@ -33,6 +33,7 @@ class Services:
     queries: TortoiseCatalogQueries
     orders: TortoiseOrderQueries
     kv: KeyValue
+    publisher: EventPublisher
     hasher: PasswordHasher
     signer: TokenSigner
     clock: Clock

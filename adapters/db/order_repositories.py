@@ -16,6 +16,7 @@ from domain.ports import (
     FulfilmentRecord,
     OrderLineRecord,
     OrderRecord,
+    OutboxMessage,
     ReservationRecord,
 )
 
@@ -275,3 +276,22 @@ class TortoiseOutbox:
         await m.OutboxEvent.create(
             using_db=self.conn, topic=topic, aggregate_id=aggregate_id, payload=payload
         )
+
+
+class TortoiseOutboxReader:
+    """Waiting outbox rows, locked so that two relays never publish the same one twice."""
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.conn = conn
+
+    async def take(self, *, limit: int) -> list[OutboxMessage]:
+        query = m.OutboxEvent.filter(published_at=None).using_db(self.conn).order_by("id")
+        if self.conn.capabilities.dialect == "postgres":
+            query = query.select_for_update(skip_locked=True)
+        rows = await query.limit(limit)
+        return [OutboxMessage(r.id, r.topic, r.aggregate_id, dict(r.payload), r.created_at)
+                for r in rows]  # fmt: skip
+
+    async def mark_published(self, ids: Sequence[int], *, at: datetime) -> None:
+        if ids:
+            await m.OutboxEvent.filter(id__in=list(ids)).using_db(self.conn).update(published_at=at)

@@ -22,6 +22,7 @@ from adapters.db.order_repositories import (
     TortoiseCartRepository,
     TortoiseOrderRepository,
     TortoiseOutbox,
+    TortoiseOutboxReader,
 )
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
@@ -534,6 +535,7 @@ class TortoiseUnitOfWork:
         self.members = TortoiseMemberRepository(conn)
         self.points = TortoisePointsRepository(conn)
         self.promotions = TortoisePromotionRepository(conn)
+        self.events = TortoiseOutboxReader(conn)
         return self
 
     async def __aexit__(
