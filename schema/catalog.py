@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +12,7 @@ from strawberry.types import Info
 from domain import catalog as d
 from domain.channels import Channel as DChannel
 from domain.channels import Location as DLocation
+from domain.pricing import PriceQuote
 from resolvers import catalog as r
 from resolvers.context import Context
 from schema.common import Connection, MoneyV2, offset_connection
@@ -150,10 +153,25 @@ class StoreAvailability:
 class ProductVariant(Node):
     _variant: strawberry.Private[d.Variant]
     _channel: strawberry.Private[DChannel]
+    # filled by Product.variants in one batch, so that price and stock fields need no await
+    _quote: strawberry.Private[object] = None
+    _quantity: strawberry.Private[int | None] = None
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ProductVariant", self._variant.id))
+
+    async def _price(self, info: Info[Context, None]) -> PriceQuote | None:
+        if self._quote is None:
+            self._quote = await r.quote(info.context, self._variant.id, self._channel) or False
+        return self._quote or None  # type: ignore[return-value]
+
+    async def _available(self, info: Info[Context, None]) -> int:
+        if self._quantity is None:
+            self._quantity = await r.quantity_available(
+                info.context, self._variant.id, self._channel
+            )
+        return self._quantity
 
     @strawberry.field
     def sku(self) -> str:
@@ -180,30 +198,44 @@ class ProductVariant(Node):
         found = await info.context.loaders.product_by_id.load(self._variant.product_id)
         return Product(_product=found, _channel=self._channel)
 
+    # Sync resolvers answer at once from what Product.variants loaded in one batch; a variant
+    # reached another way (node, cart line) returns an awaitable that loads through the loaders.
     @strawberry.field(description="The price in the channel now; null when not sold there.")
-    async def price(self, info: Info[Context, None]) -> MoneyV2 | None:
-        found = await r.quote(info.context, self._variant.id, self._channel)
-        return MoneyV2.of(found.price) if found else None
+    def price(self, info: Info[Context, None]) -> MoneyV2 | None:
+        return self._with_quote(info, lambda q: MoneyV2.of(q.price) if q else None)
 
     @strawberry.field(description="The regular price when a sale or tier price is lower.")
-    async def compare_at_price(self, info: Info[Context, None]) -> MoneyV2 | None:
-        found = await r.quote(info.context, self._variant.id, self._channel)
-        return MoneyV2.of(found.compare_at) if found else None
+    def compare_at_price(self, info: Info[Context, None]) -> MoneyV2 | None:
+        return self._with_quote(info, lambda q: MoneyV2.of(q.compare_at) if q else None)
 
     @strawberry.field(description="When the current sale price ends, if one applies.")
-    async def sale_ends_at(self, info: Info[Context, None]) -> datetime | None:
-        found = await r.quote(info.context, self._variant.id, self._channel)
-        return found.ends_at if found else None
+    def sale_ends_at(self, info: Info[Context, None]) -> datetime | None:
+        return self._with_quote(info, lambda q: q.ends_at if q else None)
 
     @strawberry.field(description="Units the channel may sell now (its locations, its rule).")
-    async def quantity_available(self, info: Info[Context, None]) -> int:
-        return await r.quantity_available(info.context, self._variant.id, self._channel)
+    def quantity_available(self, info: Info[Context, None]) -> int:
+        if self._quantity is not None:
+            return self._quantity
+        return self._available(info)  # type: ignore[return-value]
 
     @strawberry.field
-    async def available_for_sale(self, info: Info[Context, None]) -> bool:
-        if await r.quote(info.context, self._variant.id, self._channel) is None:
-            return False
-        return await r.quantity_available(info.context, self._variant.id, self._channel) > 0
+    def available_for_sale(self, info: Info[Context, None]) -> bool:
+        if self._quote is not None and self._quantity is not None:
+            return bool(self._quote) and self._quantity > 0
+
+        async def load() -> bool:
+            return await self._price(info) is not None and await self._available(info) > 0
+
+        return load()  # type: ignore[return-value]
+
+    def _with_quote(self, info: Info[Context, None], pick: Any) -> Any:
+        if self._quote is not None:
+            return pick(self._quote or None)
+
+        async def load() -> Any:
+            return pick(await self._price(info))
+
+        return load()
 
     @strawberry.field(description="Stores of the channel holding this variant, nearest first.")
     async def store_availability(
@@ -344,9 +376,18 @@ class Product(Node):
         self, info: Info[Context, None], first: int = 100
     ) -> Connection[ProductVariant]:
         found = await r.variants(info.context, self._product.id)
+        ids = [v.id for v in found]
+        quotes, quantities = await asyncio.gather(
+            r.quotes(info.context, ids, self._channel),
+            r.quantities(info.context, ids, self._channel),
+        )
+        ready = {
+            v.id: ProductVariant(_variant=v, _channel=self._channel, _quote=q or False, _quantity=n)
+            for v, q, n in zip(found, quotes, quantities, strict=True)
+        }
         return offset_connection(
             found,
-            wrap=lambda v: ProductVariant(_variant=v, _channel=self._channel),
+            wrap=lambda v: ready[v.id],
             first=max(0, min(first, 250)),
         )
 

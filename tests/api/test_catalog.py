@@ -142,3 +142,18 @@ async def test_bad_input_is_a_clear_error_not_a_500(gql):
     assert malformed.status_code == 400
     syntax = await gql.raw("{ products(first: 1) { nodes { id }")
     assert syntax.status_code == 400
+
+
+async def test_a_variant_reached_by_node_loads_its_price_and_stock(gql):
+    world = await make_world(products=1)
+    query = """query($id: ID!) { node(id: $id) { ... on ProductVariant { sku price { amount }
+      compareAtPrice { amount } saleEndsAt quantityAvailable availableForSale } } }"""
+    body = await gql(query, {"id": world.gid(world.variants[0])})
+    assert body["data"]["node"] == {
+        "sku": "LS-000-0",
+        "price": {"amount": "29.90"},
+        "compareAtPrice": None,
+        "saleEndsAt": None,
+        "quantityAvailable": 13,
+        "availableForSale": True,
+    }
