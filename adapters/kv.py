@@ -106,8 +106,17 @@ class MemoryKeyValue:
 class RedisKeyValue:
     """Shared by every process: scale out by adding processes behind a load balancer."""
 
-    def __init__(self, url: str) -> None:
-        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    def __init__(self, url: str, *, max_connections: int = 64) -> None:
+        # A blocking pool: under a burst, requests wait briefly for a connection instead of
+        # failing with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=5,
+            socket_connect_timeout=3,
+            socket_timeout=3,
+        )
+        self.client = aioredis.Redis(connection_pool=pool)
 
     async def get(self, key: str) -> bytes | None:
         value = await self.client.get(CACHE_PREFIX + key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -10,6 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from domain.identity import ANONYMOUS, Principal
 from domain.identity_services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
 from resolvers.context import Services
+
+log = logging.getLogger("o2o.http")
 
 
 def _reply(status: int, message: str, headers: dict[str, str] | None = None) -> Callable:
@@ -55,8 +58,12 @@ class AuthMiddleware:
             services.settings.anonymous_rate_limit_per_minute if principal.is_anonymous else 6000
         )
         key = f"req:{principal.subject if not principal.is_anonymous else 'ip:' + client}"
-        decision = await services.kv.hit(key, limit=limit, window_seconds=60)
-        if not decision.allowed:
+        try:
+            decision = await services.kv.hit(key, limit=limit, window_seconds=60)
+        except Exception:  # the limiter failing must not take the API down: let it through
+            log.warning("rate limiter unavailable; request allowed", exc_info=True)
+            decision = None
+        if decision is not None and not decision.allowed:
             await _reply(
                 429, "rate limit exceeded", {"Retry-After": str(decision.retry_after_seconds)}
             )(send)

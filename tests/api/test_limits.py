@@ -60,3 +60,12 @@ async def test_partner_rate_limit_is_429_with_retry_after(gql, settings):
     assert statuses == [200, 200, 200, 429]
     limited = await gql.raw("{ channels { handle } }", token=secret)
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_a_failing_rate_limiter_lets_requests_through(gql, services, monkeypatch):
+    async def broken(*args, **kwargs):
+        raise ConnectionError("limiter down")
+
+    monkeypatch.setattr(services.kv, "hit", broken)
+    response = await gql.raw("{ channels { handle } }")
+    assert response.status_code == 200
