@@ -55,8 +55,10 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     store = kv or open_key_value(settings.redis_url, change_marker=queries.change_marker)
 
     async def invalidate(touched: set[str]) -> None:
-        if touched & {"catalog", "price", "stock"}:
-            await store.bump_version()
+        if touched & {"catalog", "price"}:
+            await store.bump_version()  # at once: an edit should show on the next read
+        elif "stock" in touched:
+            await store.mark_changed()  # within a second: sales must not empty the cache
 
     publisher: EventPublisher
     if isinstance(store, RedisKeyValue):

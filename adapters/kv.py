@@ -16,6 +16,11 @@ import redis.asyncio as aioredis
 from domain.ports import RateDecision
 
 VERSION_KEY = "o2o:catalog:version"
+DIRTY_KEY = "o2o:catalog:dirty"
+BUMP_LOCK_KEY = "o2o:catalog:bumped"
+# Stock changes (every checkout) are coalesced: the cached catalog is invalidated at most once
+# per COALESCE_SECONDS, and so within that time of any change, instead of on every sale.
+COALESCE_SECONDS = 1.0
 CACHE_PREFIX = "o2o:gql:"
 
 
@@ -26,6 +31,7 @@ class KeyValue(Protocol):
     async def set(self, key: str, value: bytes, *, ttl_seconds: int) -> None: ...
     async def version(self) -> str: ...
     async def bump_version(self) -> None: ...
+    async def mark_changed(self) -> None: ...
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
@@ -61,6 +67,8 @@ class MemoryKeyValue:
         self._change_marker = change_marker
         self._poll_seconds = poll_seconds
         self._marker = (0.0, 0)
+        self._dirty = False
+        self._bumped_at = float("-inf")
 
     async def get(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -74,6 +82,9 @@ class MemoryKeyValue:
         self._data[key] = (time.monotonic() + ttl_seconds, value)
 
     async def version(self) -> str:
+        if self._dirty and time.monotonic() - self._bumped_at >= COALESCE_SECONDS:
+            self._dirty = False
+            await self.bump_version()
         if self._change_marker is None:
             return str(self._version)
         checked_at, marker = self._marker
@@ -84,7 +95,11 @@ class MemoryKeyValue:
 
     async def bump_version(self) -> None:
         self._version += 1
+        self._bumped_at = time.monotonic()
         self._data.clear()
+
+    async def mark_changed(self) -> None:
+        self._dirty = True
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
         window, retry = _window(window_seconds)
@@ -126,7 +141,11 @@ class RedisKeyValue:
         await self.client.set(CACHE_PREFIX + key, value, ex=ttl_seconds)
 
     async def version(self) -> str:
-        value = await self.client.get(VERSION_KEY)
+        value, dirty = await self.client.mget(VERSION_KEY, DIRTY_KEY)
+        lock_ms = int(COALESCE_SECONDS * 1000)
+        if dirty and await self.client.set(BUMP_LOCK_KEY, 1, nx=True, px=lock_ms):
+            await self.client.delete(DIRTY_KEY)
+            value = str(await self.client.incr(VERSION_KEY)).encode()
         if value is None:
             # Lost (restart, eviction): start from a value never used before, so that bodies
             # cached under an old version can never be served again.
@@ -136,6 +155,9 @@ class RedisKeyValue:
 
     async def bump_version(self) -> None:
         await self.client.incr(VERSION_KEY)
+
+    async def mark_changed(self) -> None:
+        await self.client.set(DIRTY_KEY, 1)
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
         window, retry = _window(window_seconds)
