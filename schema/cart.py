@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain import checkout as svc
+from domain import cart_services as svc
 from domain.cart import PricedLine
 from domain.errors import DomainError
 from resolvers.context import Context

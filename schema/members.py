@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import checkout, points_services
+from domain import cart_services, points_services
 from domain import member_services as svc
 from domain.errors import DomainError
 from domain.members import MemberRecord, referral_code
@@ -164,7 +164,7 @@ async def _session(
     merged = None
     if cart_id:
         try:
-            merged = await checkout.adopt_cart(
+            merged = await cart_services.adopt_cart(
                 s.uow, token=cart_id, member=session.member, clock=s.clock
             )
         except DomainError:

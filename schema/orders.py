@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import checkout, pos, returns
+from domain import cart_services, checkout, pos, returns
 from domain import order_services as svc
 from domain.errors import DomainError
 from domain.identity import Role
@@ -413,7 +413,9 @@ class OrderMutation:
         try:
             lines = [(expect_id(ln.variant_id, "ProductVariant", field=f"lines.{i}.variantId"),
                       ln.quantity) for i, ln in enumerate(input.lines)]  # fmt: skip
-            buyer = checkout.clean_buyer({"email": input.buyer_email, "phone": input.buyer_phone})
+            buyer = cart_services.clean_buyer(
+                {"email": input.buyer_email, "phone": input.buyer_phone}
+            )
             run = pos.pos_sale(
                 ctx.services.uow,
                 ctx.principal,
