@@ -164,20 +164,19 @@ async def fulfil(
             raise NotFound("fulfilment", field="fulfilmentId")
         require_store_staff(principal, f.location_id)
         order = await load_order(uow, f.order_id)
-        status = OrderStatus(order.status)
         actor = principal.subject
+        current = OrderStatus(order.status)
+
+        async def step(target: OrderStatus, **fields: Any) -> None:
+            nonlocal current
+            current = transition(current, target)
+            await move(uow, at=now, order_id=order.id, status=current, actor=actor,
+                       kind=target.value, **fields)  # fmt: skip
+
         if action == "READY":
             _expect(f.method == "PICKUP" and f.status == "OPEN", "not an open pick-up")
             await uow.orders.update_fulfilment(f.id, status="READY")
-            await move(
-                uow,
-                at=now,
-                order_id=order.id,
-                status=transition(status, OrderStatus.READY_FOR_PICKUP),
-                actor=actor,
-                kind="READY_FOR_PICKUP",
-                data={"locationId": f.location_id},
-            )
+            await step(OrderStatus.READY_FOR_PICKUP, data={"locationId": f.location_id})
         elif action == "PICKED_UP":
             _expect(f.method == "PICKUP" and f.status == "READY", "not ready for pick-up")
             if (
@@ -188,25 +187,9 @@ async def fulfil(
                 raise DomainError(OrderErrorCode.WRONG_CODE, "wrong pick-up code", field="code")
             await _sell_reserved(uow, order.id, f.location_id, actor)
             await uow.orders.update_fulfilment(f.id, status="PICKED_UP")
-            await move(
-                uow,
-                at=now,
-                order_id=order.id,
-                status=transition(status, OrderStatus.PICKED_UP),
-                actor=actor,
-                kind="PICKED_UP",
-                data={"locationId": f.location_id},
-            )
-            paid: dict[str, Any] = {"payment_status": PaymentStatus.PAID.value}  # paid at the till
-            await move(
-                uow,
-                at=now,
-                order_id=order.id,
-                status=OrderStatus.COMPLETED,
-                actor=actor,
-                kind="COMPLETED",
-                **paid,
-            )
+            await step(OrderStatus.PICKED_UP, data={"locationId": f.location_id})
+            # paid at the counter when it was still pending
+            await step(OrderStatus.COMPLETED, payment_status=PaymentStatus.PAID.value)
         elif action in ("SHIPPED", "DISPATCHED"):
             wanted = "SHIP" if action == "SHIPPED" else "LOCAL_DELIVERY"
             _expect(f.method == wanted and f.status == "OPEN", f"not an open {wanted.lower()}")
@@ -214,43 +197,20 @@ async def fulfil(
             await uow.orders.update_fulfilment(
                 f.id, status=action, carrier=carrier, tracking_number=tracking_number
             )
-            others = [x for x in order.fulfilments if x.id != f.id and x.status == "OPEN"]
             await uow.orders.add_event(
                 order.id,
                 kind=action,
                 actor=actor,
                 data={"fulfilmentId": f.id, "carrier": carrier, "trackingNumber": tracking_number},
             )
-            if not others:
-                await move(
-                    uow,
-                    at=now,
-                    order_id=order.id,
-                    status=transition(status, OrderStatus.FULFILLED),
-                    actor=actor,
-                    kind="FULFILLED",
-                )
+            if not [x for x in order.fulfilments if x.id != f.id and x.status == "OPEN"]:
+                await step(OrderStatus.FULFILLED)
         elif action == "DELIVERED":
             _expect(f.status in ("SHIPPED", "DISPATCHED"), "not on its way")
             await uow.orders.update_fulfilment(f.id, status="DELIVERED")
-            others = [x for x in order.fulfilments if x.id != f.id and x.status != "DELIVERED"]
-            if not others:
-                await move(
-                    uow,
-                    at=now,
-                    order_id=order.id,
-                    status=transition(status, OrderStatus.DELIVERED),
-                    actor=actor,
-                    kind="DELIVERED",
-                )
-                await move(
-                    uow,
-                    at=now,
-                    order_id=order.id,
-                    status=OrderStatus.COMPLETED,
-                    actor=actor,
-                    kind="COMPLETED",
-                )
+            if not [x for x in order.fulfilments if x.id != f.id and x.status != "DELIVERED"]:
+                await step(OrderStatus.DELIVERED)
+                await step(OrderStatus.COMPLETED)
         else:
             raise DomainError("INVALID", "unknown fulfilment action", field="action")
         return result(order.id)
