@@ -3,6 +3,7 @@ cartDeliveryUpdate, and checkoutComplete."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -284,16 +285,24 @@ def _delivery(data: CartDeliveryInput | None) -> dict[str, Any]:
     }
 
 
-async def _payload(info: Info[Context, None], run: Any) -> CartPayload:
+async def _payload(
+    info: Info[Context, None], make: Callable[[], Awaitable[svc.CartView]]
+) -> CartPayload:
+    """Run a cart use case (argument parsing included), turning refusals into userErrors."""
     try:
-        view = await run
+        view = await make()
     except DomainError as error:
         return CartPayload(cart=None, user_errors=[UserError.of(error)])
     return CartPayload(cart=Cart.of(view, await info.context.locations()), user_errors=[])
 
 
-def _cart_token(cart_id: strawberry.ID) -> str:
-    return str(cart_id)
+async def _change(
+    info: Info[Context, None], cart_id: strawberry.ID, changes: Callable[[], dict[str, Any]]
+) -> CartPayload:
+    s = info.context.services
+    return await _payload(
+        info, lambda: svc.change_cart(s.uow, token=str(cart_id), clock=s.clock, **changes())
+    )
 
 
 @strawberry.type
@@ -301,7 +310,7 @@ class CartQuery:
     @strawberry.field(description="A cart by its ID; null when unknown.")
     async def cart(self, info: Info[Context, None], id: strawberry.ID) -> Cart | None:
         s = info.context.services
-        view = await svc.read_cart(s.uow, token=_cart_token(id), clock=s.clock)
+        view = await svc.read_cart(s.uow, token=str(id), clock=s.clock)
         return Cart.of(view, await info.context.locations()) if view else None
 
 
@@ -310,9 +319,9 @@ class CartMutation:
     @strawberry.mutation
     async def cart_create(self, info: Info[Context, None], input: CartInput) -> CartPayload:
         s = info.context.services
-
-        async def run() -> svc.CartView:
-            return await svc.create_cart(
+        return await _payload(
+            info,
+            lambda: svc.create_cart(
                 s.uow,
                 channel_handle=input.channel,
                 lines=_lines(input.lines),
@@ -320,106 +329,62 @@ class CartMutation:
                 delivery=_delivery(input.delivery),
                 clock=s.clock,
                 member_id=info.context.principal.member_id,
-            )
-
-        return await _payload(info, run())
+            ),
+        )
 
     @strawberry.mutation
     async def cart_lines_add(
         self, info: Info[Context, None], cart_id: strawberry.ID, lines: list[CartLineInput]
     ) -> CartPayload:
-        s = info.context.services
+        return await _change(info, cart_id, lambda: {"add": _lines(lines)})
 
-        async def run() -> svc.CartView:
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, add=_lines(lines)
-            )
-
-        return await _payload(info, run())
-
-    @strawberry.mutation
+    @strawberry.mutation(description="Set quantities by CartLine ID; 0 removes the line.")
     async def cart_lines_update(
         self, info: Info[Context, None], cart_id: strawberry.ID, lines: list[CartLineUpdateInput]
     ) -> CartPayload:
-        s = info.context.services
-
-        async def run() -> svc.CartView:
-            wanted = [
-                (expect_id(ln.id, "CartLine", field=f"lines.{i}.id"), ln.quantity)
-                for i, ln in enumerate(lines)
-            ]
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, set_quantities=wanted
-            )
-
-        return await _payload(info, run())
+        return await _change(info, cart_id, lambda: {"set_quantities": [
+            (expect_id(ln.id, "CartLine", field=f"lines.{i}.id"), ln.quantity)
+            for i, ln in enumerate(lines)
+        ]})  # fmt: skip
 
     @strawberry.mutation
     async def cart_lines_remove(
         self, info: Info[Context, None], cart_id: strawberry.ID, line_ids: list[strawberry.ID]
     ) -> CartPayload:
-        s = info.context.services
-
-        async def run() -> svc.CartView:
-            ids = [expect_id(i, "CartLine", field="lineIds") for i in line_ids]
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, remove=ids
-            )
-
-        return await _payload(info, run())
+        return await _change(info, cart_id, lambda: {
+            "remove": [expect_id(i, "CartLine", field="lineIds") for i in line_ids]
+        })  # fmt: skip
 
     @strawberry.mutation
     async def cart_buyer_identity_update(
         self, info: Info[Context, None], cart_id: strawberry.ID, buyer_identity: BuyerIdentityInput
     ) -> CartPayload:
-        s = info.context.services
-
-        async def run() -> svc.CartView:
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, buyer=_buyer(buyer_identity)
-            )
-
-        return await _payload(info, run())
+        return await _change(info, cart_id, lambda: {"buyer": _buyer(buyer_identity)})
 
     @strawberry.mutation(description="A logged-in member pays part of the cart with points.")
     async def cart_points_apply(
         self, info: Info[Context, None], cart_id: strawberry.ID, points: int
     ) -> CartPayload:
         s = info.context.services
-
-        async def run() -> svc.CartView:
-            return await svc.apply_points(
+        return await _payload(
+            info,
+            lambda: svc.apply_points(
                 s.uow,
                 info.context.principal,
-                token=_cart_token(cart_id),
+                token=str(cart_id),
                 points_wanted=points,
                 clock=s.clock,
-            )
-
-        return await _payload(info, run())
+            ),
+        )
 
     @strawberry.mutation(description="Replace the cart's discount codes (and vouchers).")
     async def cart_discount_codes_update(
         self, info: Info[Context, None], cart_id: strawberry.ID, discount_codes: list[str]
     ) -> CartPayload:
-        s = info.context.services
-
-        async def run() -> svc.CartView:
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, codes=discount_codes
-            )
-
-        return await _payload(info, run())
+        return await _change(info, cart_id, lambda: {"codes": discount_codes})
 
     @strawberry.mutation
     async def cart_delivery_update(
         self, info: Info[Context, None], cart_id: strawberry.ID, delivery: CartDeliveryInput
     ) -> CartPayload:
-        s = info.context.services
-
-        async def run() -> svc.CartView:
-            return await svc.change_cart(
-                s.uow, token=_cart_token(cart_id), clock=s.clock, delivery=_delivery(delivery)
-            )
-
-        return await _payload(info, run())
+        return await _change(info, cart_id, lambda: {"delivery": _delivery(delivery)})
