@@ -35,10 +35,10 @@ from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
 from adapters.web.limits import BodySizeLimit
-from domain.identity import ANONYMOUS
-from domain.order_services import release_expired
+from domain.identity.model import ANONYMOUS
+from domain.loyalty.services import expire_due
+from domain.orders.services import release_expired
 from domain.outbox import relay
-from domain.points_services import expire_due
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
 from schema import build_schema

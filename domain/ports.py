@@ -11,10 +11,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from domain.catalog import Category, Collection, Product, ProductDraft, Variant, VariantDraft
-from domain.channels import Channel, Location
-from domain.inventory import StockLevel
-from domain.pricing import PriceRule
+from domain.catalog.model import Category, Collection, Product, ProductDraft, Variant, VariantDraft
+from domain.channels.model import Channel, Location
+from domain.inventory.model import StockLevel
+from domain.pricing.model import PriceRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +464,7 @@ class PointsRepository(Protocol):
 class PromotionRecord:
     """A stored promotion: its rule and its usage limits."""
 
-    promotion: Any  # domain.promotions.Promotion
+    promotion: Any  # domain.promotions.model.Promotion
     usage_limit: int | None
     per_member_limit: int | None
     used_count: int

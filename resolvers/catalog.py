@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.db.queries import PageRequest, ProductFilter
-from domain.catalog import Product, Variant
-from domain.channels import Channel, Location, check_coordinates, check_radius
+from domain.catalog.model import Product, Variant
+from domain.channels.model import Channel, Location, check_coordinates, check_radius
 from domain.errors import DomainError
-from domain.inventory import StockLevel, available_to_sell, distance_km
-from domain.pricing import PriceQuote, price_for
+from domain.inventory.model import StockLevel, available_to_sell, distance_km
+from domain.pricing.model import PriceQuote, price_for
 from resolvers.context import Context
 
 

@@ -13,13 +13,13 @@ from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
 from adapters.kv import KeyValue
 from adapters.settings import Settings
-from domain.catalog import Category, Product, Variant
-from domain.channels import Channel, Location
+from domain.catalog.model import Category, Product, Variant
+from domain.channels.model import Channel, Location
 from domain.errors import DomainError
-from domain.identity import Principal
-from domain.inventory import StockLevel
+from domain.identity.model import Principal
+from domain.inventory.model import StockLevel
 from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
-from domain.pricing import PriceRule
+from domain.pricing.model import PriceRule
 
 T = TypeVar("T")
 

@@ -7,12 +7,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from domain import catalog_services as svc
-from domain import pricing_services as price_svc
-from domain.catalog import ProductDraft, ProductOption, VariantDraft
+from domain.catalog import services as svc
+from domain.catalog.model import ProductDraft, ProductOption, VariantDraft
 from domain.errors import DomainError
 from domain.money import Money
-from domain.pricing import PriceKind, PriceRule
+from domain.pricing import services as price_svc
+from domain.pricing.model import PriceKind, PriceRule
 from resolvers.context import Context
 from schema.catalog import Category, Collection, Product, ProductVariant
 from schema.common import UserError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from domain import channel_services as svc
+from domain.channels import services as svc
 from domain.errors import DomainError
 from domain.money import Money
 from resolvers.context import Context

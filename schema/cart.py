@@ -10,8 +10,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain import cart_services as svc
-from domain.cart import PricedLine
+from domain.cart import services as svc
+from domain.cart.model import PricedLine
 from domain.errors import DomainError
 from resolvers.context import Context
 from schema.catalog import Location, ProductVariant

@@ -9,10 +9,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain import catalog as d
-from domain.channels import Channel as DChannel
-from domain.channels import Location as DLocation
-from domain.pricing import PriceQuote
+from domain.catalog import model as d
+from domain.channels.model import Channel as DChannel
+from domain.channels.model import Location as DLocation
+from domain.pricing.model import PriceQuote
 from resolvers import catalog as r
 from resolvers.context import Context
 from schema.common import Connection, MoneyV2, offset_connection

@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from domain import identity_services as svc
 from domain.errors import DomainError
+from domain.identity import services as svc
 from domain.ports import ApiKeyRecord, StaffRecord
 from resolvers.context import Context
 from schema.common import UserError

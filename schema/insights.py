@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from domain import insight_services as svc
 from domain.errors import DomainError
+from domain.insights import services as svc
 from resolvers.context import Context
 from schema.errors import authenticated
 from schema.members import Member

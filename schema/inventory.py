@@ -8,9 +8,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from domain import inventory_services as svc
 from domain.errors import DomainError
-from domain.identity import Role, Scope
+from domain.identity.model import Role, Scope
+from domain.inventory import services as svc
 from resolvers.context import Context
 from schema.common import UserError
 from schema.errors import authenticated

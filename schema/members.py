@@ -8,10 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import cart_services, points_services
-from domain import member_services as svc
+from domain.cart import services as cart_services
 from domain.errors import DomainError
-from domain.members import MemberRecord, referral_code
+from domain.loyalty import services as points_services
+from domain.members import services as svc
+from domain.members.model import MemberRecord, referral_code
 from resolvers.context import Context
 from schema.common import Connection, UserError, connection
 from schema.errors import authenticated

@@ -10,11 +10,14 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.order_queries import OrderFilter
-from domain import cart_services, checkout, pos, returns
-from domain import order_services as svc
+from domain.cart import services as cart_services
 from domain.errors import DomainError
-from domain.identity import Role
+from domain.identity.model import Role
 from domain.money import Money
+from domain.orders import checkout as checkout
+from domain.orders import pos as pos
+from domain.orders import returns as returns
+from domain.orders import services as svc
 from domain.ports import FulfilmentRecord, OrderRecord
 from resolvers.context import Context
 from schema.catalog import Location

@@ -7,11 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from domain import promotion_services as svc
 from domain.errors import DomainError
 from domain.money import Money
 from domain.ports import VoucherRecord
-from domain.promotions import Promotion, PromotionKind, Scope
+from domain.promotions import services as svc
+from domain.promotions.model import Promotion, PromotionKind, Scope
 from resolvers.context import Context
 from schema.common import MoneyV2, UserError
 from schema.errors import authenticated

@@ -9,10 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from adapters.db.queries import SORT_FIELDS, PageRequest
-from domain.catalog import ProductStatus
-from domain.channels import check_coordinates, check_radius
+from domain.catalog.model import ProductStatus
+from domain.channels.model import check_coordinates, check_radius
 from domain.errors import DomainError
-from domain.inventory import distance_km
+from domain.inventory.model import distance_km
 from resolvers import catalog as r
 from resolvers.context import Context
 from schema.catalog import (

@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.db import models as m
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner
-from domain.catalog import search_text
+from domain.catalog.model import search_text
 from schema.relay import to_global_id
 
 # Lyon: Part-Dieu, Bellecour, and a warehouse in Saint-Priest

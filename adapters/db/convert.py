@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.db import models as m
-from domain.catalog import Category, Collection, Product, ProductOption, ProductStatus, Variant
-from domain.channels import Channel, ChannelKind, Location, LocationKind
-from domain.inventory import AllocationRule, StockLevel
+from domain.catalog.model import (
+    Category,
+    Collection,
+    Product,
+    ProductOption,
+    ProductStatus,
+    Variant,
+)
+from domain.channels.model import Channel, ChannelKind, Location, LocationKind
+from domain.inventory.model import AllocationRule, StockLevel
 from domain.money import Money
 from domain.ports import ApiKeyRecord, Movement, StaffRecord
-from domain.pricing import PriceKind, PriceRule
+from domain.pricing.model import PriceKind, PriceRule
 
 
 def product(row: m.Product) -> Product:

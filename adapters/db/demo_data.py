@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.catalog import normalize_tags, slugify
+from domain.catalog.model import normalize_tags, slugify
 from domain.money import Money
-from domain.pricing import PriceKind, PriceRule
+from domain.pricing.model import PriceKind, PriceRule
 
 BRAND = "Maison Rhône"
 CITY = "Lyon"

@@ -31,7 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from adapters.db import models as m
-from domain.catalog import (
+from domain.catalog.model import (
     ProductDraft,
     ProductOption,
     VariantDraft,
@@ -39,13 +39,13 @@ from domain.catalog import (
     check_sku,
     slugify,
 )
-from domain.catalog_services import create_product, create_variant, update_product, update_variant
+from domain.catalog.services import create_product, create_variant, update_product, update_variant
 from domain.errors import DomainError
-from domain.identity import Principal, PrincipalKind, Role
+from domain.identity.model import Principal, PrincipalKind, Role
 from domain.money import Money
 from domain.ports import UnitOfWorkFactory
-from domain.pricing import PriceKind, PriceRule
-from domain.pricing_services import PriceEntry, set_prices
+from domain.pricing.model import PriceKind, PriceRule
+from domain.pricing.services import PriceEntry, set_prices
 
 COLUMNS = (
     "handle", "title", "description", "status", "category", "vendor", "tags", "image_urls",

@@ -10,8 +10,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.db import models as m
 from adapters.db.points_repositories import SPEND_STATUSES
-from domain.insights import OrderSummary
-from domain.members import MemberRecord
+from domain.insights.model import OrderSummary
+from domain.members.model import MemberRecord
 
 
 def _tags_text(tags: Sequence[str]) -> str:

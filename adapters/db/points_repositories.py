@@ -10,7 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.db import models as m
-from domain.points import Consumption, Lot
+from domain.loyalty.model import Consumption, Lot
 
 SPEND_STATUSES = ["COMPLETED", "PICKED_UP", "DELIVERED", "RETURNED", "FULFILLED", "PAID"]
 

@@ -13,7 +13,7 @@ from tortoise.expressions import F, Q
 from adapters.db import models as m
 from domain.money import Money
 from domain.ports import PromotionRecord, VoucherRecord
-from domain.promotions import Promotion, PromotionKind, Scope
+from domain.promotions.model import Promotion, PromotionKind, Scope
 
 
 def promotion_terms(p: Promotion) -> dict[str, Any]:

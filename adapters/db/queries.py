@@ -16,11 +16,11 @@ from tortoise.expressions import Q
 
 from adapters.db import convert
 from adapters.db import models as m
-from domain.catalog import Category, Collection, Product, ProductStatus, Variant
-from domain.channels import Channel, Location
-from domain.inventory import StockLevel
+from domain.catalog.model import Category, Collection, Product, ProductStatus, Variant
+from domain.channels.model import Channel, Location
+from domain.inventory.model import StockLevel
 from domain.money import Money
-from domain.pricing import PriceKind, PriceRule
+from domain.pricing.model import PriceKind, PriceRule
 
 _VARIANT_COLUMNS = (
     "id", "product_id", "sku", "title", "option_values", "barcode", "weight_grams", "position",

@@ -26,7 +26,7 @@ from adapters.db.order_repositories import (
 )
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
-from domain.catalog import (
+from domain.catalog.model import (
     Category,
     Collection,
     Product,
@@ -35,10 +35,10 @@ from domain.catalog import (
     VariantDraft,
     search_text,
 )
-from domain.channels import Channel, Location
-from domain.inventory import StockLevel
+from domain.channels.model import Channel, Location
+from domain.inventory.model import StockLevel
 from domain.ports import ApiKeyRecord, IdempotencyRace, Movement, StaffRecord
-from domain.pricing import PriceRule
+from domain.pricing.model import PriceRule
 
 
 class TortoiseCatalogRepository:

@@ -21,13 +21,13 @@ from adapters.db import models as m
 from adapters.db.demo_data import plan_catalog, plan_collections, price_rules
 from adapters.db.repositories import TortoiseUnitOfWork
 from adapters.security import Argon2PasswordHasher
-from domain.catalog import search_text
-from domain.channel_services import LocationDraft, check_location
+from domain.catalog.model import search_text
+from domain.channels.services import LocationDraft, check_location
 from domain.errors import DomainError
-from domain.identity import Principal, PrincipalKind, Role, check_password_strength
-from domain.identity_services import create_staff
-from domain.inventory import MovementKind
-from domain.pricing import PriceRule, validate_rule
+from domain.identity.model import Principal, PrincipalKind, Role, check_password_strength
+from domain.identity.services import create_staff
+from domain.inventory.model import MovementKind
+from domain.pricing.model import PriceRule, validate_rule
 
 SYSTEM = Principal(kind=PrincipalKind.STAFF, role=Role.OWNER, subject="system:seed")
 BATCH = 500

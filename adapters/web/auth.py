@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain.identity import ANONYMOUS, Principal
-from domain.identity_services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
+from domain.identity.model import ANONYMOUS, Principal
+from domain.identity.services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
 from resolvers.context import Services
 
 log = logging.getLogger("o2o.http")

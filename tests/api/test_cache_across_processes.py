@@ -10,8 +10,8 @@ import httpx
 
 from adapters.kv import MemoryKeyValue
 from app import build_services, create_app
-from domain import inventory_services
-from domain.identity import Principal, PrincipalKind, Role
+from domain.identity.model import Principal, PrincipalKind, Role
+from domain.inventory import services as inventory_services
 from tests.factories import make_world
 
 QTY = "{ products(first: 1) { nodes { variants { nodes { quantityAvailable } } } } }"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.db import models as m
 from app import sweep_reservations
-from domain import order_services
+from domain.orders import services as order_services
 from tests.api.test_orders import CHECKOUT, _ledger_agrees, _pickup_cart
 from tests.factories import make_world
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.insights import OrderSummary, member_insight, preference_tags, retention
+from domain.insights.model import OrderSummary, member_insight, preference_tags, retention
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

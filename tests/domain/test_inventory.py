@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.errors import CommonErrorCode, DomainError
-from domain.inventory import (
+from domain.inventory.model import (
     AllocationRule,
     Coordinates,
     InventoryErrorCode,

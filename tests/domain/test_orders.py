@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.money import Money
-from domain.orders import OrderStatus as S
-from domain.orders import refund_for_return, totals, transition
+from domain.orders.model import OrderStatus as S
+from domain.orders.model import refund_for_return, totals, transition
 
 
 def test_transitions_follow_the_life_of_an_order():

@@ -6,8 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
-from domain.money import Money
-from domain.points import (
+from domain.loyalty.model import (
     Consumption,
     EarnLine,
     EarnRule,
@@ -27,6 +26,7 @@ from domain.points import (
     reverse_for_return,
     validate_adjustment,
 )
+from domain.money import Money
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.money import Money
-from domain.pricing import (
+from domain.pricing.model import (
     PriceKind,
     PriceQuote,
     PriceRule,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.money import Money
-from domain.promotions import (
+from domain.promotions.model import (
     CartContext,
     CartLineInput,
     Evaluation,

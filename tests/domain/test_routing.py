@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
-from domain.routing import DeliveryMethod, Site, route
+from domain.orders.routing import DeliveryMethod, Site, route
 
 PART_DIEU = (45.7606, 4.8590)
 BELLECOUR = (45.7578, 4.8320)

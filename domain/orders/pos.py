@@ -7,26 +7,26 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from domain import points_services as points
-from domain import promotion_services as promotions
-from domain.cart import PricedCart, PricedLine
+from domain.cart.model import PricedCart, PricedLine
 from domain.errors import DomainError, NotFound
 from domain.idempotency import run_once
-from domain.identity import Principal
-from domain.insight_services import refresh_tags
-from domain.inventory import MovementKind, StockLevel
-from domain.members import check_member_code
+from domain.identity.model import Principal
+from domain.insights.services import refresh_tags
+from domain.inventory.model import MovementKind, StockLevel
+from domain.loyalty import services as points
+from domain.members.model import check_member_code
 from domain.money import Money
-from domain.order_services import require_store_staff, result
-from domain.orders import (
+from domain.orders.model import (
     OrderErrorCode,
     OrderSource,
     OrderStatus,
     PaymentStatus,
     totals,
 )
+from domain.orders.services import require_store_staff, result
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from domain.pricing import price_for
+from domain.pricing.model import price_for
+from domain.promotions import services as promotions
 
 
 async def pos_sale(

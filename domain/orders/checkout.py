@@ -7,23 +7,23 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from domain import points_services as points
-from domain import promotion_services as promotions
-from domain.cart_services import CartView, load_cart, store_of, view
-from domain.channels import Channel, Location
+from domain.cart.services import CartView, load_cart, store_of, view
+from domain.channels.model import Channel, Location
 from domain.errors import DomainError
 from domain.idempotency import run_once
-from domain.identity import Principal
-from domain.inventory import MovementKind, StockLevel, available_to_sell
-from domain.orders import (
+from domain.identity.model import Principal
+from domain.inventory.model import MovementKind, StockLevel, available_to_sell
+from domain.loyalty import services as points
+from domain.orders.model import (
     OrderErrorCode,
     OrderSource,
     OrderStatus,
     PaymentStatus,
     pickup_code,
 )
+from domain.orders.routing import DeliveryMethod, RoutingDecision, Site, route
 from domain.ports import CartRecord, Clock, UnitOfWork, UnitOfWorkFactory
-from domain.routing import DeliveryMethod, RoutingDecision, Site, route
+from domain.promotions import services as promotions
 
 RESERVATION_HOLD = {  # how long stock is held for an order not yet served
     DeliveryMethod.PICKUP: timedelta(days=3),

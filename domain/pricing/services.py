@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.errors import DomainError, NotFound
-from domain.identity import Principal, Scope
+from domain.identity.model import Principal, Scope
 from domain.ports import UnitOfWorkFactory
-from domain.pricing import PriceRule, validate_rule
+from domain.pricing.model import PriceRule, validate_rule
 
 
 @dataclass(frozen=True, slots=True)

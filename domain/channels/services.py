@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.catalog import check_handle, check_title
-from domain.channels import (
+from domain.catalog.model import check_handle, check_title
+from domain.channels.model import (
     Channel,
     ChannelErrorCode,
     ChannelKind,
@@ -15,8 +15,8 @@ from domain.channels import (
     check_coordinates,
 )
 from domain.errors import DomainError, NotFound
-from domain.identity import Principal, Role
-from domain.inventory import AllocationRule
+from domain.identity.model import Principal, Role
+from domain.inventory.model import AllocationRule
 from domain.ports import UnitOfWorkFactory
 
 _DAYS = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.errors import DomainError
-from domain.inventory import distance_km
+from domain.inventory.model import distance_km
 
 
 class DeliveryMethod(StrEnum):

@@ -10,21 +10,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from domain import points_services as points
-from domain import promotion_services as promotions
-from domain.cart import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
-from domain.channels import Channel, check_coordinates
+from domain.cart.model import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
+from domain.channels.model import Channel, check_coordinates
 from domain.errors import DomainError, NotFound, PermissionDenied
-from domain.identity import Principal
+from domain.identity.model import Principal
+from domain.loyalty import services as points
+from domain.loyalty.model import balance, check_redemption, redemption_value
 from domain.money import Money
-from domain.orders import (
+from domain.orders.model import (
     OrderErrorCode,
     Totals,
 )
-from domain.points import balance, check_redemption, redemption_value
+from domain.orders.routing import DeliveryMethod
 from domain.ports import CartLineRecord, CartRecord, Clock, UnitOfWork, UnitOfWorkFactory
-from domain.promotion_services import Discounts
-from domain.routing import DeliveryMethod
+from domain.promotions import services as promotions
+from domain.promotions.services import Discounts
 
 CART_LIFETIME = timedelta(days=10)
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")

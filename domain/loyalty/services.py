@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import DomainError, NotFound
-from domain.identity import Principal, Role
-from domain.money import Money
-from domain.points import (
+from domain.identity.model import Principal, Role
+from domain.loyalty.model import (
     Consumption,
     EarnLine,
     EarnRule,
@@ -33,6 +32,7 @@ from domain.points import (
     reverse_for_return,
     validate_adjustment,
 )
+from domain.money import Money
 from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.catalog import (
+from domain.catalog.model import (
     CatalogErrorCode,
     Category,
     Collection,
@@ -23,7 +23,7 @@ from domain.catalog import (
     slugify,
 )
 from domain.errors import DomainError, NotFound
-from domain.identity import Principal, Scope
+from domain.identity.model import Principal, Scope
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.errors import DomainError
-from domain.identity import Principal, Role, check_password_strength
-from domain.members import (
+from domain.identity.model import Principal, Role, check_password_strength
+from domain.members.model import (
     MemberErrorCode,
     MemberRecord,
     check_member_code,

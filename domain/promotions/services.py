@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.cart import PricedCart
-from domain.channels import Channel
+from domain.cart.model import PricedCart
+from domain.channels.model import Channel
 from domain.errors import DomainError, NotFound, PermissionDenied
-from domain.identity import Principal, Role
-from domain.members import check_member_code
+from domain.identity.model import Principal, Role
+from domain.members.model import check_member_code
 from domain.money import Money
-from domain.orders import Totals, totals
+from domain.orders.model import Totals, totals
 from domain.ports import UnitOfWork, UnitOfWorkFactory, VoucherRecord
-from domain.promotions import (
+from domain.promotions.model import (
     CartContext,
     CartLineInput,
     Evaluation,

@@ -6,8 +6,8 @@ from typing import Any
 
 from domain.errors import DomainError, NotFound
 from domain.idempotency import run_once
-from domain.identity import Principal, Scope
-from domain.inventory import (
+from domain.identity.model import Principal, Scope
+from domain.inventory.model import (
     InventoryErrorCode,
     MovementKind,
     StockLevel,

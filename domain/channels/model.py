@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.errors import DomainError
-from domain.inventory import AllocationRule
+from domain.inventory.model import AllocationRule
 
 
 class ChannelErrorCode(StrEnum):

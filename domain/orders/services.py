@@ -7,13 +7,13 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from domain import points_services as points
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
-from domain.identity import Principal, PrincipalKind, Role
-from domain.insight_services import refresh_tags
-from domain.inventory import MovementKind, StockLevel
-from domain.orders import (
+from domain.identity.model import Principal, PrincipalKind, Role
+from domain.insights.services import refresh_tags
+from domain.inventory.model import MovementKind, StockLevel
+from domain.loyalty import services as points
+from domain.orders.model import (
     OrderErrorCode,
     OrderStatus,
     PaymentStatus,

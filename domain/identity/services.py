@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import DomainError, NotFound
-from domain.identity import (
+from domain.identity.model import (
     ANONYMOUS,
     IdentityErrorCode,
     Principal,

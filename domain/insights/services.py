@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.errors import NotFound, PermissionDenied
-from domain.identity import Principal, Role
-from domain.insights import Cohort, Insight, member_insight, preference_tags, retention
-from domain.members import MemberRecord
+from domain.identity.model import Principal, Role
+from domain.insights.model import Cohort, Insight, member_insight, preference_tags, retention
+from domain.members.model import MemberRecord
 from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import points_services as points
 from domain.errors import DomainError, NotFound
 from domain.idempotency import run_once
-from domain.identity import Principal
-from domain.inventory import MovementKind, StockLevel
+from domain.identity.model import Principal
+from domain.inventory.model import MovementKind, StockLevel
+from domain.loyalty import services as points
 from domain.money import Money
-from domain.order_services import load_order, move, require_store_staff
-from domain.orders import (
+from domain.orders.model import (
     OrderErrorCode,
     OrderStatus,
     PaymentStatus,
     refund_for_return,
     transition,
 )
+from domain.orders.services import load_order, move, require_store_staff
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.channels import Channel, Location
-from domain.inventory import StockLevel, available_to_sell, distance_km
+from domain.channels.model import Channel, Location
+from domain.inventory.model import StockLevel, available_to_sell, distance_km
 from domain.money import Money
-from domain.orders import Totals, delivery_fee, totals
-from domain.pricing import PriceRule, price_for
+from domain.orders.model import Totals, delivery_fee, totals
+from domain.pricing.model import PriceRule, price_for
 
 MAX_LINE_QUANTITY = 999
 MAX_LINES = 100

@@ -1,0 +1,1 @@
+"""Carts: lines, buyer, delivery, priced by the domain."""

@@ -1,0 +1,1 @@
+"""Staff, partners, API keys and principals."""

@@ -1,0 +1,1 @@
+"""Member insight: tags, RFM, cohorts."""

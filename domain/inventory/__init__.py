@@ -1,0 +1,1 @@
+"""Stock levels, the movement ledger and availability."""

@@ -1,0 +1,1 @@
+"""Members: one identity across channels."""

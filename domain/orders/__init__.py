@@ -1,0 +1,1 @@
+"""Orders: one model, placing, fulfilment, cancellation and returns."""

@@ -1,0 +1,1 @@
+"""Prices: rules and the one pricing function."""
