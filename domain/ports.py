@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from domain.catalog.model import Category, Collection, Product, ProductDraft, Variant, VariantDraft
 from domain.channels.model import Channel, Location
+from domain.events import DomainEvent
 from domain.inventory.model import StockLevel
 from domain.pricing.model import PriceRule
 
@@ -395,6 +396,7 @@ class OrderRepository(Protocol):
 class Outbox(Protocol):
     """Facts for other parts of the system, written in the caller's transaction."""
 
+    async def add(self, event: DomainEvent) -> None: ...
     async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None: ...
 
 

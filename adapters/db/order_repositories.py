@@ -10,6 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.db import models as m
+from domain.events import DomainEvent, serialise
 from domain.ports import (
     CartLineRecord,
     CartRecord,
@@ -271,6 +272,10 @@ class TortoiseOutbox:
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
+
+    async def add(self, event: DomainEvent) -> None:
+        topic, aggregate_id, payload = serialise(event)
+        await self.publish(topic, aggregate_id=aggregate_id, payload=payload)
 
     async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None:
         await m.OutboxEvent.create(
