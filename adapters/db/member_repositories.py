@@ -11,7 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from adapters.db import models as m
 from adapters.db.points_repositories import SPEND_STATUSES
 from domain.insights.model import OrderSummary
-from domain.members.model import MemberRecord
+from domain.members.model import MemberChanges, MemberDraft, MemberRecord, SessionRecord
 
 
 def _tags_text(tags: Sequence[str]) -> str:
@@ -52,9 +52,19 @@ class TortoiseMemberRepository:
     async def by_code(self, code: str) -> MemberRecord | None:
         return await self._one(member_code=code)
 
-    async def add(self, **fields: Any) -> MemberRecord:
-        tags = fields.get("tags") or []
-        row = await m.Member.create(using_db=self.conn, tags_text=_tags_text(tags), **fields)
+    async def add(self, draft: MemberDraft) -> MemberRecord:
+        row = await m.Member.create(
+            using_db=self.conn,
+            email=draft.email,
+            phone=draft.phone,
+            name=draft.name,
+            password_hash=draft.password_hash,
+            member_code=draft.member_code,
+            referral_location_id=draft.referral_location_id,
+            referral_staff_id=draft.referral_staff_id,
+            tags=list(draft.tags),
+            tags_text=_tags_text(draft.tags),
+        )
         return member_record(row)
 
     async def set_tags(self, member_id: int, tags: Sequence[str]) -> None:
@@ -119,19 +129,32 @@ class TortoiseMemberRepository:
             for oid, member, created, total, refunded, channel in orders
         ]  # fmt: skip
 
-    async def update(self, member_id: int, **fields: Any) -> None:
-        await m.Member.filter(id=member_id).using_db(self.conn).update(**fields)
+    async def update(self, member_id: int, changes: MemberChanges) -> None:
+        values = {
+            "name": changes.name,
+            "addresses": list(changes.addresses) if changes.addresses is not None else None,
+            "consents": changes.consents,
+            "email_verified": changes.email_verified,
+            "phone_verified": changes.phone_verified,
+            "tier": changes.tier,
+        }
+        columns = {k: v for k, v in values.items() if v is not None}
+        if columns:
+            await m.Member.filter(id=member_id).using_db(self.conn).update(**columns)
 
     async def add_session(self, member_id: int, *, token_hash: str, expires_at: datetime) -> None:
         await m.MemberSession.create(
             using_db=self.conn, member_id=member_id, token_hash=token_hash, expires_at=expires_at
         )
 
-    async def session(self, token_hash: str, *, for_update: bool = False) -> m.MemberSession | None:
+    async def session(self, token_hash: str, *, for_update: bool = False) -> SessionRecord | None:
         query = m.MemberSession.filter(token_hash=token_hash).using_db(self.conn)
         if for_update:
             query = query.select_for_update()
-        return await query.first()
+        row = await query.first()
+        if row is None:
+            return None
+        return SessionRecord(row.member_id, row.token_hash, row.expires_at, row.revoked_at)
 
     async def revoke_sessions(self, member_id: int, *, at: datetime) -> None:
         await (

@@ -9,17 +9,20 @@ from domain.errors import NotFound, PermissionDenied
 from domain.identity.model import Principal, Role
 from domain.insights.model import Cohort, Insight, member_insight, preference_tags, retention
 from domain.members.model import MemberRecord
-from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+from domain.orders.model import Order
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
 
 
-async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, at: datetime) -> None:
+async def refresh_tags(uow: UnitOfWork, order: Order, *, at: datetime) -> None:
     """After a completed order: tag the member with the store and clerk it went through, and
     with their preferred categories from their whole history."""
     if order.member_id is None:
         return
     member = await uow.members.by_id(order.member_id)
+    if member is None:
+        return
     kept = [t for t in member.tags if not t.startswith("likes:")]
     if order.attributed_location_id is not None:
         kept.append(f"store:{order.attributed_location_id}")
@@ -76,5 +79,4 @@ async def members_by_tag(
     """Staff: members carrying a tag (store:3, clerk:12, likes:dresses …)."""
     principal.require_staff(*STAFF)
     async with uow_factory() as uow:
-        found: list[MemberRecord] = await uow.members.by_tag(tag, limit=limit, after_id=after_id)
-        return found
+        return await uow.members.by_tag(tag, limit=limit, after_id=after_id)

@@ -32,8 +32,11 @@ from domain.loyalty.model import (
     reverse_for_return,
     validate_adjustment,
 )
+from domain.members.events import TierChanged
+from domain.members.model import MemberChanges, MemberRecord
 from domain.money import Money
-from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+from domain.orders.model import Order
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +172,12 @@ async def redeem(
     return value
 
 
-async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str) -> int:
+async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> int:
     """Points for a completed order of a member, once per order whatever the channel."""
     if order.member_id is None or await uow.points.has_entry(f"earn:{order.id}"):
         return 0
     await uow.points.lock(order.member_id)
-    member = await uow.members.by_id(order.member_id)
+    member = await _member(uow, order.member_id)
     rules = await program(uow)
     categories = await uow.points.category_ids([ln.variant_id for ln in order.lines])
     paid = order.total - order.points_value - order.delivery_total
@@ -200,7 +203,7 @@ async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, a
             reason=f"order {order.number}",
             actor=actor,
         )
-        await uow.orders.update(order.id, points_earned=points)
+        await uow.orders.record_points_earned(order.id, points)
         await uow.outbox.publish(
             "points.earned",
             aggregate_id=str(order.member_id),
@@ -211,7 +214,7 @@ async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, a
 
 
 async def give_back_for_cancel(
-    uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str
+    uow: UnitOfWork, order: Order, *, at: datetime, actor: str
 ) -> None:
     """A cancelled order gives back every point it burned."""
     if order.member_id is None or order.points_redeemed <= 0:
@@ -234,7 +237,7 @@ async def give_back_for_cancel(
 
 async def reverse_for_order_return(
     uow: UnitOfWork,
-    order: OrderRecord,
+    order: Order,
     *,
     returned_value: int,
     return_id: int,
@@ -382,7 +385,7 @@ async def expire_due(uow_factory: UnitOfWorkFactory, *, clock: Clock, limit: int
 
 async def update_tier(uow: UnitOfWork, member_id: int, *, at: datetime) -> str:
     """The tier of the rolling 12-month spend across channels (thresholds are data)."""
-    member = await uow.members.by_id(member_id)
+    member = await _member(uow, member_id)
     spend = await uow.points.spend_12_months(member_id, since=at - timedelta(days=365))
     tiers = sorted(await uow.points.tier_thresholds(), key=lambda t: t[1])
     new = member.tier
@@ -390,16 +393,19 @@ async def update_tier(uow: UnitOfWork, member_id: int, *, at: datetime) -> str:
         if spend >= threshold:
             new = code
     if tiers and new != member.tier:
-        await uow.members.update(member_id, tier=new)
+        await uow.members.update(member_id, MemberChanges(tier=new))
         await uow.points.add_tier_change(
             member_id, from_tier=member.tier, to_tier=new, spend_12m=spend
         )
-        await uow.outbox.publish(
-            "member.tier_changed",
-            aggregate_id=str(member_id),
-            payload={"memberId": member_id, "from": member.tier, "to": new},
-        )
+        await uow.outbox.add(TierChanged(member_id=member_id, from_=member.tier, to=new))
     return str(new)
+
+
+async def _member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+    member = await uow.members.by_id(member_id)
+    if member is None:
+        raise NotFound("member", field="memberId")
+    return member
 
 
 async def member_balance(uow_factory: UnitOfWorkFactory, member_id: int, *, clock: Clock) -> int:

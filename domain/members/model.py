@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from domain.errors import DomainError
 
@@ -47,10 +46,46 @@ class MemberRecord:
     referral_location_id: int | None
     referral_staff_id: int | None
     tags: tuple[str, ...]
-    addresses: tuple[dict[str, Any], ...]
+    addresses: tuple[dict[str, object], ...]
     created_at: datetime
     active: bool = True
-    consents: dict[str, Any] = field(default_factory=dict)
+    consents: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDraft:
+    """A new member, checked and normalised, before it is stored."""
+
+    email: str | None
+    phone: str | None
+    name: str
+    password_hash: str
+    member_code: str
+    referral_location_id: int | None
+    referral_staff_id: int | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChanges:
+    """What changes on a stored member; ``None`` keeps what is stored."""
+
+    name: str | None = None
+    addresses: tuple[dict[str, object], ...] | None = None
+    consents: dict[str, bool] | None = None
+    email_verified: bool | None = None
+    phone_verified: bool | None = None
+    tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A member's refresh token as stored (only its hash is kept)."""
+
+    member_id: int
+    token_hash: str
+    expires_at: datetime
+    revoked_at: datetime | None
 
 
 def normalize_email(email: str | None) -> str | None:

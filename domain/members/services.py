@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal, Role, check_password_strength
+from domain.members.events import (
+    DuplicateSignup,
+    MemberRegistered,
+    RefreshTokenReused,
+    VerificationRequested,
+)
 from domain.members.model import (
+    MemberChanges,
+    MemberDraft,
     MemberErrorCode,
     MemberRecord,
     check_member_code,
@@ -63,10 +72,8 @@ async def _new_verification(uow: UnitOfWork, member: MemberRecord, clock: Clock)
             expires_at=clock.now() + VERIFICATION_LIFETIME,
         )
         # the notifier (a later outbox consumer) sends the token by email or SMS
-        await uow.outbox.publish(
-            "member.verification_requested",
-            aggregate_id=str(member.id),
-            payload={"memberId": member.id, "channel": channel, "to": address, "token": token},
+        await uow.outbox.add(
+            VerificationRequested(member_id=member.id, channel=channel, to=address, token=token)
         )
 
 
@@ -99,30 +106,27 @@ async def register(
             clean_phone and await uow.members.by_phone(clean_phone)
         )
         if taken:
-            await uow.outbox.publish(
-                "member.duplicate_signup",
-                aggregate_id=str(taken.id),
-                payload={"memberId": taken.id},
-            )
+            await uow.outbox.add(DuplicateSignup(member_id=taken.id))
             return
-        tags = [f"store:{referred[1]}"] if referred and referred[0] == "STORE" else []
-        tags += [f"clerk:{referred[1]}"] if referred and referred[0] == "CLERK" else []
+        store = referred[1] if referred and referred[0] == "STORE" else None
+        clerk = referred[1] if referred and referred[0] == "CLERK" else None
         member = await uow.members.add(
-            email=clean_email,
-            phone=clean_phone,
-            name=name.strip()[:200],
-            password_hash=password_hash,
-            member_code=new_member_code(),
-            referral_location_id=referred[1] if referred and referred[0] == "STORE" else None,
-            referral_staff_id=referred[1] if referred and referred[0] == "CLERK" else None,
-            tags=tags,
+            MemberDraft(
+                email=clean_email,
+                phone=clean_phone,
+                name=name.strip()[:200],
+                password_hash=password_hash,
+                member_code=new_member_code(),
+                referral_location_id=store,
+                referral_staff_id=clerk,
+                tags=(
+                    *([f"store:{store}"] if store is not None else []),
+                    *([f"clerk:{clerk}"] if clerk is not None else []),
+                ),
+            )
         )
         await _new_verification(uow, member, clock)
-        await uow.outbox.publish(
-            "member.registered",
-            aggregate_id=str(member.id),
-            payload={"memberId": member.id, "referral": referral},
-        )
+        await uow.outbox.add(MemberRegistered(member_id=member.id, referral=referral))
 
 
 async def _check_referral(uow: UnitOfWork, referred: tuple[str, int]) -> None:
@@ -147,12 +151,19 @@ async def verify(uow_factory: UnitOfWorkFactory, *, token: str, clock: Clock) ->
                 MemberErrorCode.INVALID_TOKEN, "invalid or expired token", field="token"
             )
         member_id, channel = used
-        member = await uow.members.by_id(member_id)
+        member = await _member(uow, member_id)
         if channel == "EMAIL":
-            await uow.members.update(member_id, email_verified=True)
+            await uow.members.update(member_id, MemberChanges(email_verified=True))
             return await uow.members.attach_guest_orders(member_id, email=member.email, phone=None)
-        await uow.members.update(member_id, phone_verified=True)
+        await uow.members.update(member_id, MemberChanges(phone_verified=True))
         return await uow.members.attach_guest_orders(member_id, email=None, phone=member.phone)
+
+
+async def _member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+    member = await uow.members.by_id(member_id)
+    if member is None:
+        raise NotFound("member", field="memberId")
+    return member
 
 
 async def _issue(
@@ -235,15 +246,11 @@ async def refresh(
         if session.revoked_at is not None:
             # committed before refusing: the revocation must survive the refusal
             await uow.members.revoke_sessions(session.member_id, at=clock.now())
-            await uow.outbox.publish(
-                "member.token_reuse",
-                aggregate_id=str(session.member_id),
-                payload={"memberId": session.member_id},
-            )
+            await uow.outbox.add(RefreshTokenReused(member_id=session.member_id))
             stolen = True
         else:
             await uow.members.revoke_session(_hash(token), at=clock.now())
-            member = await uow.members.by_id(session.member_id)
+            member = await _member(uow, session.member_id)
             return await _issue(uow, member, signer=signer, ttl=ttl_seconds, clock=clock)
     assert stolen
     raise log_in_again
@@ -275,8 +282,7 @@ async def lookup(
     principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
     async with uow_factory() as uow:
         if code:
-            found: MemberRecord | None = await uow.members.by_code(check_member_code(code))
-            return found
+            return await uow.members.by_code(check_member_code(code))
         if phone:
             clean = normalize_phone(phone)
             return await uow.members.by_phone(clean) if clean else None
@@ -288,26 +294,25 @@ async def update_profile(
     principal: Principal,
     *,
     name: str | None,
-    addresses: list[dict[str, object]] | None,
+    addresses: Sequence[dict[str, object]] | None,
     consents: dict[str, bool] | None,
 ) -> MemberRecord:
     """A member changes their name, addresses (at most 10) or consents (marketing, ...)."""
     member_id = principal.member_id
     if member_id is None:
         raise DomainError(MemberErrorCode.NOT_FOUND, "log in as a member", field="input")
-    changes: dict[str, object] = {}
-    if name is not None:
-        changes["name"] = name.strip()[:200]
     if addresses is not None:
         if len(addresses) > 10 or not all(isinstance(a, dict) for a in addresses):
             raise DomainError("INVALID", "at most 10 address objects", field="addresses")
-        changes["addresses"] = addresses
     if consents is not None:
         if not all(isinstance(v, bool) for v in consents.values()):
             raise DomainError("INVALID", "consents are true or false", field="consents")
-        changes["consents"] = consents
+    changes = MemberChanges(
+        name=name.strip()[:200] if name is not None else None,
+        addresses=tuple(addresses) if addresses is not None else None,
+        consents=consents,
+    )
     async with uow_factory() as uow:
-        if changes:
-            await uow.members.update(member_id, **changes)
-        record: MemberRecord = await uow.members.by_id(member_id)
-        return record
+        if changes != MemberChanges():
+            await uow.members.update(member_id, changes)
+        return await _member(uow, member_id)
