@@ -35,8 +35,7 @@ from domain.loyalty.model import (
 from domain.members.events import TierChanged
 from domain.members.model import MemberChanges, MemberRecord
 from domain.money import Money
-from domain.orders.model import Order
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +171,7 @@ async def redeem(
     return value
 
 
-async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> int:
+async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str) -> int:
     """Points for a completed order of a member, once per order whatever the channel."""
     if order.member_id is None or await uow.points.has_entry(f"earn:{order.id}"):
         return 0
@@ -203,7 +202,7 @@ async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: 
             reason=f"order {order.number}",
             actor=actor,
         )
-        await uow.orders.record_points_earned(order.id, points)
+        await uow.orders.update(order.id, points_earned=points)
         await uow.outbox.publish(
             "points.earned",
             aggregate_id=str(order.member_id),
@@ -214,7 +213,7 @@ async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: 
 
 
 async def give_back_for_cancel(
-    uow: UnitOfWork, order: Order, *, at: datetime, actor: str
+    uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str
 ) -> None:
     """A cancelled order gives back every point it burned."""
     if order.member_id is None or order.points_redeemed <= 0:
@@ -237,7 +236,7 @@ async def give_back_for_cancel(
 
 async def reverse_for_order_return(
     uow: UnitOfWork,
-    order: Order,
+    order: OrderRecord,
     *,
     returned_value: int,
     return_id: int,
