@@ -28,7 +28,7 @@ from starlette.routing import Route
 from adapters.db.database import close_database, migrate_database, open_database
 from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
-from adapters.db.repositories import TortoiseUnitOfWork
+from adapters.db.unit_of_work import TortoiseUnitOfWork
 from adapters.events import LogPublisher, RedisStreamPublisher
 from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock

@@ -11,155 +11,16 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from domain.catalog.model import Category, Collection, Product, ProductDraft, Variant, VariantDraft
-from domain.channels.model import Channel, Location
+from domain.catalog.ports import CatalogRepository
+from domain.channels.ports import LocationRepository
 from domain.events import DomainEvent
-from domain.inventory.model import StockLevel
+from domain.identity.ports import ApiKeyRecord as ApiKeyRecord
+from domain.identity.ports import IdentityRepository
+from domain.identity.ports import StaffRecord as StaffRecord
+from domain.inventory.ports import InventoryRepository
+from domain.inventory.ports import Movement as Movement
 from domain.members.ports import MemberRepository
-from domain.pricing.model import PriceRule
-
-
-@dataclass(frozen=True, slots=True)
-class StaffRecord:
-    """A staff account as stored."""
-
-    id: int
-    email: str
-    name: str
-    password_hash: str
-    role: str
-    location_ids: tuple[int, ...]
-    active: bool
-    token_version: int
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    """A partner API key as stored: never the secret, only its hash."""
-
-    id: int
-    partner_id: int
-    partner_name: str
-    name: str
-    prefix: str
-    secret_hash: str
-    scopes: tuple[str, ...]
-    rate_limit_per_minute: int
-    revoked_at: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Movement:
-    """One line of the stock ledger."""
-
-    id: int
-    variant_id: int
-    location_id: int
-    kind: str
-    delta: int
-    on_hand_after: int
-    reason: str
-    actor: str
-    reference: str | None
-    created_at: datetime
-
-
-class CatalogRepository(Protocol):
-    """Writes of the catalog inside one unit of work. ``None`` means not found."""
-
-    async def product(self, product_id: int, *, for_update: bool = False) -> Product | None: ...
-    async def handle_taken(self, table: str, handle: str, *, exclude_id: int | None) -> bool: ...
-    async def sku_taken(self, sku: str, *, exclude_id: int | None) -> bool: ...
-    async def add_product(self, draft: ProductDraft) -> Product: ...
-    async def update_product(self, product_id: int, draft: ProductDraft) -> Product: ...
-    async def refresh_search_text(self, product_id: int) -> None: ...
-    async def variant(self, variant_id: int) -> Variant | None: ...
-    async def variants_with_titles(
-        self, variant_ids: Sequence[int]
-    ) -> dict[int, tuple[Variant, str]]: ...
-    async def variants_of(self, product_id: int) -> list[Variant]: ...
-    async def add_variant(self, product_id: int, draft: VariantDraft) -> Variant: ...
-    async def update_variant(self, variant_id: int, draft: VariantDraft) -> Variant: ...
-    async def category(self, category_id: int) -> Category | None: ...
-    async def category_parents(self) -> dict[int, int | None]: ...
-    async def save_category(
-        self, category_id: int | None, *, name: str, handle: str, parent_id: int | None
-    ) -> Category: ...
-    async def collection(self, collection_id: int) -> Collection | None: ...
-    async def save_collection(
-        self, collection_id: int | None, *, title: str, handle: str, description: str
-    ) -> Collection: ...
-    async def set_collection_products(
-        self, collection_id: int, product_ids: Sequence[int], *, add: bool
-    ) -> None: ...
-    async def existing_product_ids(self, product_ids: Sequence[int]) -> set[int]: ...
-
-
-class PriceRepository(Protocol):
-    """Price rules of variants."""
-
-    async def existing_variant_ids(self, variant_ids: Sequence[int]) -> set[int]: ...
-    async def replace_rules(self, variant_id: int, rules: Sequence[PriceRule]) -> None: ...
-    async def upsert_rule(self, variant_id: int, rule: PriceRule) -> None: ...
-    async def rules_for(self, variant_ids: Sequence[int]) -> dict[int, list[PriceRule]]: ...
-
-
-class InventoryRepository(Protocol):
-    """Stock rows and the movement ledger; ``lock`` takes row locks in primary-key order."""
-
-    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]: ...
-    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
-    async def save(self, variant_id: int, level: StockLevel) -> None: ...
-    async def record(
-        self,
-        *,
-        variant_id: int,
-        location_id: int,
-        kind: str,
-        delta: int,
-        on_hand_after: int,
-        reason: str,
-        actor: str,
-        reference: str | None,
-    ) -> Movement: ...
-
-
-class IdentityRepository(Protocol):
-    """Staff accounts, partners and their API keys."""
-
-    async def staff_by_email(self, email: str) -> StaffRecord | None: ...
-    async def staff_by_id(self, staff_id: int) -> StaffRecord | None: ...
-    async def add_staff(
-        self, *, email: str, name: str, password_hash: str, role: str, location_ids: list[int]
-    ) -> StaffRecord: ...
-    async def partner_id(self, name: str, *, create: bool) -> int | None: ...
-    async def add_api_key(
-        self,
-        *,
-        partner_id: int,
-        name: str,
-        prefix: str,
-        secret_hash: str,
-        scopes: list[str],
-        rate_limit_per_minute: int,
-    ) -> ApiKeyRecord: ...
-    async def api_key_by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
-    async def revoke_api_key(self, key_id: int, *, at: datetime) -> ApiKeyRecord | None: ...
-
-
-class LocationRepository(Protocol):
-    """Channels and locations (rarely written, read everywhere)."""
-
-    async def location(self, location_id: int) -> Location | None: ...
-    async def all_locations(self) -> dict[int, Location]: ...
-    async def channel(self, handle: str) -> Channel | None: ...
-    async def store_channel(self, location_id: int) -> Channel | None: ...
-    async def channel_by_id(self, channel_id: int) -> Channel | None: ...
-    async def location_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool: ...
-    async def channel_handle_taken(self, handle: str, *, exclude_id: int | None) -> bool: ...
-    async def save_location(self, location_id: int | None, draft: Any) -> Location: ...
-    async def save_channel(self, channel_id: int | None, draft: Any) -> Channel: ...
+from domain.pricing.ports import PriceRepository
 
 
 class IdempotencyStore(Protocol):

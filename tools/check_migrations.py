@@ -1,4 +1,4 @@
-"""Exit 1 when adapters/db/models.py changed without a migration (run by `make lint` and a test).
+"""Exit 1 when adapters/db/models/ changed without a migration (run by `make lint` and a test).
 
 Runs in its own process: initialising a second Tortoise context would rebind the models'
 query builders of a running test session to another database dialect.

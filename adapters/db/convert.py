@@ -14,9 +14,10 @@ from domain.catalog.model import (
     Variant,
 )
 from domain.channels.model import Channel, ChannelKind, Location, LocationKind
+from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.inventory.model import AllocationRule, StockLevel
+from domain.inventory.ports import Movement
 from domain.money import Money
-from domain.ports import ApiKeyRecord, Movement, StaffRecord
 from domain.pricing.model import PriceKind, PriceRule
 
 

@@ -19,10 +19,11 @@ from tortoise.transactions import in_transaction
 from adapters.db import demo_data as d
 from adapters.db import models as m
 from adapters.db.demo_data import plan_catalog, plan_collections, price_rules
-from adapters.db.repositories import TortoiseUnitOfWork
+from adapters.db.unit_of_work import TortoiseUnitOfWork
 from adapters.security import Argon2PasswordHasher
 from domain.catalog.model import search_text
-from domain.channels.services import LocationDraft, check_location
+from domain.channels.model import LocationDraft
+from domain.channels.services import check_location
 from domain.errors import DomainError
 from domain.identity.model import Principal, PrincipalKind, Role, check_password_strength
 from domain.identity.services import create_staff

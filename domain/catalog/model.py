@@ -34,6 +34,14 @@ class ProductStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
+class HandleOwner(StrEnum):
+    """What a handle names: each kind keeps its handles unique among its own."""
+
+    PRODUCT = "PRODUCT"
+    CATEGORY = "CATEGORY"
+    COLLECTION = "COLLECTION"
+
+
 _HANDLE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
 

@@ -8,6 +8,7 @@ from domain.catalog.model import (
     CatalogErrorCode,
     Category,
     Collection,
+    HandleOwner,
     Product,
     ProductDraft,
     ProductStatus,
@@ -28,18 +29,23 @@ from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def _unique_handle(
-    uow: UnitOfWork, table: str, handle: str | None, title: str, *, exclude_id: int | None
+    uow: UnitOfWork,
+    owner: HandleOwner,
+    *,
+    handle: str | None,
+    title: str,
+    exclude_id: int | None,
 ) -> str:
     if handle is not None:
         check_handle(handle)
-        if await uow.catalog.handle_taken(table, handle, exclude_id=exclude_id):
+        if await uow.catalog.handle_taken(owner, handle, exclude_id=exclude_id):
             raise DomainError(
                 CatalogErrorCode.DUPLICATE_HANDLE, f"handle {handle!r} is taken", field="handle"
             )
         return handle
     base = slugify(title)
     candidate, n = base, 1
-    while await uow.catalog.handle_taken(table, candidate, exclude_id=exclude_id):
+    while await uow.catalog.handle_taken(owner, candidate, exclude_id=exclude_id):
         n += 1
         candidate = f"{base}-{n}"
     return candidate
@@ -71,7 +77,7 @@ async def _clean_product(
     if draft.handle is not None or product_id is None:
         title = draft.title or ""
         draft.handle = await _unique_handle(
-            uow, "product", draft.handle, title, exclude_id=product_id
+            uow, HandleOwner.PRODUCT, handle=draft.handle, title=title, exclude_id=product_id
         )
     return draft
 
@@ -227,7 +233,7 @@ async def save_category(
                 )
         if handle is not None or current is None:
             handle = await _unique_handle(
-                uow, "category", handle, clean_name, exclude_id=category_id
+                uow, HandleOwner.CATEGORY, handle=handle, title=clean_name, exclude_id=category_id
             )
         else:
             handle = current.handle
@@ -263,7 +269,11 @@ async def save_collection(
         clean_title = check_title(title) if title is not None else current.title  # type: ignore[union-attr]
         if handle is not None or current is None:
             handle = await _unique_handle(
-                uow, "collection", handle, clean_title, exclude_id=collection_id
+                uow,
+                HandleOwner.COLLECTION,
+                handle=handle,
+                title=clean_title,
+                exclude_id=collection_id,
             )
         else:
             handle = current.handle

@@ -77,6 +77,41 @@ class Channel:
     local_delivery_fee: int = 290
 
 
+@dataclass(slots=True)
+class LocationDraft:
+    """Editable fields of a location; None on update means 'leave as is'."""
+
+    handle: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    address: dict[str, Any] | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    opening_hours: list[dict[str, Any]] | None = None
+    pickup_enabled: bool | None = None
+    local_delivery_radius_km: float | None = None
+    active: bool | None = None
+
+
+@dataclass(slots=True)
+class ChannelDraft:
+    """Editable fields of a channel; None on update means 'leave as is'."""
+
+    handle: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    currency: str | None = None
+    store_location_id: int | None = None
+    share_percent: int | None = None
+    buffer: int | None = None
+    location_ids: list[int] | None = None
+    prices_include_tax: bool | None = None
+    tax_rate_bp: int | None = None
+    shipping_fee: int | None = None
+    free_shipping_over: int | None = None
+    local_delivery_fee: int | None = None
+
+
 def check_coordinates(latitude: float, longitude: float, *, field_name: str = "near") -> None:
     """Refuse coordinates outside the globe."""
     if not (-90.0 <= latitude <= 90.0) or not (-180.0 <= longitude <= 180.0):

@@ -21,15 +21,8 @@ from domain.identity.model import (
     parse_role,
     parse_scopes,
 )
-from domain.ports import (
-    ApiKeyRecord,
-    Clock,
-    PasswordHasher,
-    RateLimiter,
-    StaffRecord,
-    TokenSigner,
-    UnitOfWorkFactory,
-)
+from domain.identity.ports import ApiKeyDraft, ApiKeyRecord, StaffDraft, StaffRecord
+from domain.ports import Clock, PasswordHasher, RateLimiter, TokenSigner, UnitOfWorkFactory
 
 API_KEY_PREFIX = "o2o_"
 
@@ -115,13 +108,14 @@ async def create_staff(
                 raise NotFound(f"location {location_id}", field="locationIds")
         if await uow.identity.staff_by_email(email) is not None:
             raise DomainError(IdentityErrorCode.DUPLICATE_EMAIL, "email is taken", field="email")
-        return await uow.identity.add_staff(
+        draft = StaffDraft(
             email=email,
             name=name.strip(),
             password_hash=hasher.hash(password),
             role=parsed.value,
-            location_ids=sorted(set(location_ids)),
+            location_ids=tuple(sorted(set(location_ids))),
         )
+        return await uow.identity.add_staff(draft)
 
 
 def hash_api_key(secret: str) -> str:
@@ -154,14 +148,15 @@ async def create_api_key(
     async with uow_factory() as uow:
         partner_id = await uow.identity.partner_id(partner.strip(), create=True)
         assert partner_id is not None
-        record = await uow.identity.add_api_key(
+        draft = ApiKeyDraft(
             partner_id=partner_id,
             name=name.strip(),
             prefix=prefix,
             secret_hash=hash_api_key(secret),
-            scopes=sorted(s.value for s in parsed),
+            scopes=tuple(sorted(s.value for s in parsed)),
             rate_limit_per_minute=rate_limit_per_minute,
         )
+        record = await uow.identity.add_api_key(draft)
     return IssuedKey(secret=secret, record=record)
 
 

@@ -15,6 +15,7 @@ from domain.inventory.model import (
     apply_set,
     plan_transfer,
 )
+from domain.inventory.ports import MovementDraft
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 _REASONS = {
@@ -78,15 +79,10 @@ async def adjust(
         level = (await uow.inventory.lock([(variant_id, location_id)]))[(variant_id, location_id)]
         new = apply_adjustment(level, delta=delta)
         await uow.inventory.save(variant_id, new)
-        movement = await uow.inventory.record(
-            variant_id=variant_id,
-            location_id=location_id,
-            kind=kind,
-            delta=delta,
-            on_hand_after=new.on_hand,
-            reason=reason,
-            actor=principal.subject,
-            reference=None,
+        movement = await uow.inventory.add_movement(
+            MovementDraft.leaving(
+                variant_id, new, kind=kind, delta=delta, reason=reason, actor=principal.subject
+            )
         )
         uow.touched.add("stock")
         return level_dict(variant_id, new, movement.id)
@@ -128,15 +124,15 @@ async def set_quantity(
         await uow.inventory.save(variant_id, new)
         movement_id = None
         if delta:
-            movement = await uow.inventory.record(
-                variant_id=variant_id,
-                location_id=location_id,
-                kind=MovementKind.COUNT,
-                delta=delta,
-                on_hand_after=new.on_hand,
-                reason=reason,
-                actor=principal.subject,
-                reference=None,
+            movement = await uow.inventory.add_movement(
+                MovementDraft.leaving(
+                    variant_id,
+                    new,
+                    kind=MovementKind.COUNT,
+                    delta=delta,
+                    reason=reason,
+                    actor=principal.subject,
+                )
             )
             movement_id = movement.id
         uow.touched.add("stock")
@@ -171,15 +167,16 @@ async def transfer(
             (dst, MovementKind.TRANSFER_IN, quantity),
         ):
             await uow.inventory.save(variant_id, level)
-            movement = await uow.inventory.record(
-                variant_id=variant_id,
-                location_id=level.location_id,
-                kind=kind,
-                delta=delta,
-                on_hand_after=level.on_hand,
-                reason=reason,
-                actor=principal.subject,
-                reference=reference,
+            movement = await uow.inventory.add_movement(
+                MovementDraft.leaving(
+                    variant_id,
+                    level,
+                    kind=kind,
+                    delta=delta,
+                    reason=reason,
+                    actor=principal.subject,
+                    reference=reference,
+                )
             )
             results.append(level_dict(variant_id, level, movement.id))
         uow.touched.add("stock")

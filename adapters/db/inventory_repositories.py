@@ -1,0 +1,86 @@
+"""Tortoise implementation of the inventory port: stock rows and the movement ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+from operator import or_
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+
+from adapters.db import convert
+from adapters.db import models as m
+from domain.inventory.model import MovementKind, StockLevel
+from domain.inventory.ports import Movement, MovementDraft
+
+
+class TortoiseInventoryRepository:
+    """Stock rows (locked in primary-key order) and the movement ledger."""
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.conn = conn
+
+    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+        wanted = sorted(set(keys))
+        await m.Stock.bulk_create(
+            [m.Stock(variant_id=v, location_id=loc) for v, loc in wanted],
+            ignore_conflicts=True,
+            using_db=self.conn,
+        )
+        condition = reduce(or_, [Q(variant_id=v, location_id=loc) for v, loc in wanted])
+        rows = (
+            await m.Stock.filter(condition).select_for_update().using_db(self.conn).order_by("id")
+        )
+        return {(r.variant_id, r.location_id): convert.stock_level(r) for r in rows}  # type: ignore[attr-defined]
+
+    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+        result: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
+        for row in await m.Stock.filter(variant_id__in=list(variant_ids)).using_db(self.conn):
+            result[row.variant_id].append(convert.stock_level(row))  # type: ignore[attr-defined]
+        return result
+
+    async def save(self, variant_id: int, level: StockLevel) -> None:
+        await (
+            m.Stock.filter(variant_id=variant_id, location_id=level.location_id)
+            .using_db(self.conn)
+            .update(on_hand=level.on_hand, reserved=level.reserved, safety_stock=level.safety_stock)
+        )
+
+    async def add_movement(self, draft: MovementDraft) -> Movement:
+        row = await m.StockMovement.create(
+            using_db=self.conn,
+            variant_id=draft.variant_id,
+            location_id=draft.location_id,
+            kind=str(draft.kind),
+            delta=draft.delta,
+            on_hand_after=draft.on_hand_after,
+            reason=draft.reason,
+            actor=draft.actor,
+            reference=draft.reference,
+        )
+        return convert.movement(row)
+
+    async def record(
+        self,
+        *,
+        variant_id: int,
+        location_id: int,
+        kind: str,
+        delta: int,
+        on_hand_after: int,
+        reason: str,
+        actor: str,
+        reference: str | None,
+    ) -> Movement:
+        draft = MovementDraft(
+            variant_id=variant_id,
+            location_id=location_id,
+            kind=MovementKind(kind),
+            delta=delta,
+            on_hand_after=on_hand_after,
+            reason=reason,
+            actor=actor,
+            reference=reference,
+        )
+        return await self.add_movement(draft)

@@ -1,0 +1,66 @@
+"""Tortoise ORM tables: the persistent shape of the domain, one module per area.
+
+Money columns are integer minor units beside a currency code. Every table change goes through a
+migration in ``adapters/db/migrations`` (``python app.py makemigrations``). Tortoise finds the
+tables among this package's names, so every table module is re-exported here.
+"""
+
+from __future__ import annotations
+
+from adapters.db.models.carts import Cart, CartLine
+from adapters.db.models.catalog import Category, Collection, CollectionProduct, Product, Variant
+from adapters.db.models.channels import Channel, ChannelLocation, Location
+from adapters.db.models.identity import ApiKey, Partner, StaffUser
+from adapters.db.models.inventory import Stock, StockMovement
+from adapters.db.models.loyalty import LoyaltyProgram, PointsEntry, PointsLot, TierChange
+from adapters.db.models.members import Member, MemberSession, MemberTier, Verification
+from adapters.db.models.orders import (
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderReturn,
+    Reservation,
+)
+from adapters.db.models.pricing import Price
+from adapters.db.models.promotions import Promotion, PromotionUse, Voucher
+from adapters.db.models.transactions import ChangeLog, IdempotencyRecord, OutboxEvent
+
+__all__ = [
+    "ApiKey",
+    "Cart",
+    "CartLine",
+    "Category",
+    "ChangeLog",
+    "Channel",
+    "ChannelLocation",
+    "Collection",
+    "CollectionProduct",
+    "Fulfilment",
+    "IdempotencyRecord",
+    "Location",
+    "LoyaltyProgram",
+    "Member",
+    "MemberSession",
+    "MemberTier",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderReturn",
+    "OutboxEvent",
+    "Partner",
+    "PointsEntry",
+    "PointsLot",
+    "Price",
+    "Product",
+    "Promotion",
+    "PromotionUse",
+    "Reservation",
+    "StaffUser",
+    "Stock",
+    "StockMovement",
+    "TierChange",
+    "Variant",
+    "Verification",
+    "Voucher",
+]

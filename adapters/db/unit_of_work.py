@@ -1,0 +1,95 @@
+"""The tortoise unit of work: one database transaction with every repository bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from adapters.db import models as m
+from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
+from adapters.db.channel_repositories import TortoiseLocationRepository
+from adapters.db.identity_repositories import TortoiseIdentityRepository
+from adapters.db.inventory_repositories import TortoiseInventoryRepository
+from adapters.db.member_repositories import TortoiseMemberRepository
+from adapters.db.order_repositories import (
+    TortoiseCartRepository,
+    TortoiseOrderRepository,
+    TortoiseOutbox,
+    TortoiseOutboxReader,
+)
+from adapters.db.points_repositories import TortoisePointsRepository
+from adapters.db.promotion_repositories import TortoisePromotionRepository
+from domain.ports import IdempotencyRace
+
+
+class TortoiseIdempotencyStore:
+    """Idempotency records in the same transaction as the work they guard."""
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.conn = conn
+
+    async def get(self, scope: str, key: str) -> tuple[str, dict[str, Any] | None] | None:
+        row = await m.IdempotencyRecord.filter(scope=scope, key=key).using_db(self.conn).first()
+        return (row.request_hash, row.response) if row else None
+
+    async def put(self, scope: str, key: str, request_hash: str, response: dict[str, Any]) -> None:
+        try:
+            await m.IdempotencyRecord.create(
+                using_db=self.conn,
+                scope=scope,
+                key=key,
+                request_hash=request_hash,
+                response=response,
+            )
+        except IntegrityError as error:
+            raise IdempotencyRace(str(error)) from error
+
+
+OnCommit = Callable[[set[str]], Awaitable[None]]
+
+
+class TortoiseUnitOfWork:
+    """One database transaction with every repository bound to it."""
+
+    def __init__(self, on_commit: OnCommit | None = None) -> None:
+        self._on_commit = on_commit
+        self.touched: set[str] = set()
+
+    async def __aenter__(self) -> TortoiseUnitOfWork:
+        self._tx = in_transaction("default")
+        conn = self._conn = await self._tx.__aenter__()
+        self.catalog = TortoiseCatalogRepository(conn)
+        self.prices = TortoisePriceRepository(conn)
+        self.inventory = TortoiseInventoryRepository(conn)
+        self.identity = TortoiseIdentityRepository(conn)
+        self.locations = TortoiseLocationRepository(conn)
+        self.idempotency = TortoiseIdempotencyStore(conn)
+        self.carts = TortoiseCartRepository(conn)
+        self.orders = TortoiseOrderRepository(conn)
+        self.outbox = TortoiseOutbox(conn)
+        self.members = TortoiseMemberRepository(conn)
+        self.points = TortoisePointsRepository(conn)
+        self.promotions = TortoisePromotionRepository(conn)
+        self.events = TortoiseOutboxReader(conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None and self.touched:
+            try:
+                await m.ChangeLog.create(using_db=self._conn, scope=",".join(sorted(self.touched)))
+            except BaseException as error:
+                await self._tx.__aexit__(type(error), error, error.__traceback__)
+                raise
+        await self._tx.__aexit__(exc_type, exc, tb)
+        if exc_type is None and self.touched and self._on_commit is not None:
+            await self._on_commit(self.touched)
