@@ -8,54 +8,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import fields
 
 from tortoise import connections
 from tortoise.expressions import Q
 
 from adapters.db import convert
 from adapters.db import models as m
-from domain.catalog.model import Category, Collection, Product, ProductStatus, Variant
+from domain.catalog.model import Category, Collection, Product, Variant
+from domain.catalog.ports import PRODUCT_SORT_FIELDS, PageRequest, ProductFilter
 from domain.channels.model import Channel, Location
 from domain.inventory.model import StockLevel
+from domain.inventory.ports import Movement
 from domain.money import Money
 from domain.pricing.model import PriceKind, PriceRule
 
-_VARIANT_COLUMNS = (
-    "id", "product_id", "sku", "title", "option_values", "barcode", "weight_grams", "position",
-    "archived",
-)  # fmt: skip
-SORT_FIELDS = {"ID": "id", "TITLE": "title", "CREATED_AT": "created_at", "UPDATED_AT": "updated_at"}
-
-
-@dataclass(frozen=True, slots=True)
-class ProductFilter:
-    """What the storefront's ``products`` may be narrowed by."""
-
-    text: str | None = None
-    category_ids: tuple[int, ...] | None = None
-    collection_id: int | None = None
-    tag: str | None = None
-    available_in: tuple[tuple[int, ...], int] | None = None  # (location ids, min total)
-    statuses: tuple[str, ...] = (ProductStatus.ACTIVE.value,)
-    vendor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    """A keyset page: ``after``/``before`` are decoded (sort value, id) pairs."""
-
-    sort: str
-    reverse: bool
-    limit: int
-    after: tuple[Any, int] | None = None
-    before: tuple[Any, int] | None = None
-    from_end: bool = False  # `last` was asked: take the page from the end
+_VARIANT_COLUMNS = tuple(f.name for f in fields(Variant))  # columns named as its fields
+# Product fields are named as their columns.
+SORT_FIELDS = PRODUCT_SORT_FIELDS
 
 
 class TortoiseCatalogQueries:
-    """Batched reads of catalog, prices, stock, channels and locations."""
+    """Batched reads of catalog, prices, stock, channels and locations (the CatalogQueries port)."""
 
     async def products_page(
         self, filters: ProductFilter, page: PageRequest
@@ -139,10 +113,10 @@ class TortoiseCatalogQueries:
             "variant_id", "kind", "amount", "channel", "tier", "starts_at", "ends_at"
         )
         for variant_id, kind, amount, channel, tier, starts_at, ends_at in rows:
-            result[variant_id].append(
-                PriceRule(PriceKind(kind), Money(int(amount), currency), channel, tier,
-                          starts_at, ends_at)
-            )  # fmt: skip
+            rule = PriceRule(
+                PriceKind(kind), Money(int(amount), currency), channel, tier, starts_at, ends_at
+            )
+            result[variant_id].append(rule)
         return result
 
     async def stock_by_variant_ids(self, ids: Sequence[int]) -> dict[int, list[StockLevel]]:
@@ -183,7 +157,7 @@ class TortoiseCatalogQueries:
 
     async def movements(
         self, *, variant_id: int | None, location_id: int | None, limit: int, before_id: int | None
-    ) -> list[Any]:
+    ) -> list[Movement]:
         query = m.StockMovement.all()
         if variant_id is not None:
             query = query.filter(variant_id=variant_id)

@@ -1,8 +1,11 @@
-"""What the catalog use cases need from storage: the catalog repository of a unit of work."""
+"""What the catalog needs from storage: the catalog repository of a unit of work (writes), and
+the storefront's batched reads (:class:`CatalogQueries`) that DataLoaders and listings use."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from domain.catalog.model import (
@@ -11,9 +14,24 @@ from domain.catalog.model import (
     HandleOwner,
     Product,
     ProductDraft,
+    ProductStatus,
     Variant,
     VariantDraft,
 )
+from domain.channels.model import Channel, Location
+from domain.inventory.model import StockLevel
+from domain.inventory.ports import Movement
+from domain.pricing.model import PriceRule
+
+# The product field each sort key of the product listing orders by (then by id).
+PRODUCT_SORT_FIELDS = {
+    "ID": "id",
+    "TITLE": "title",
+    "CREATED_AT": "created_at",
+    "UPDATED_AT": "updated_at",
+}
+
+SortValue = int | str | datetime
 
 
 class CatalogRepository(Protocol):
@@ -47,3 +65,63 @@ class CatalogRepository(Protocol):
         self, collection_id: int, product_ids: Sequence[int], *, add: bool
     ) -> None: ...
     async def existing_product_ids(self, product_ids: Sequence[int]) -> set[int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """What the storefront's ``products`` may be narrowed by."""
+
+    text: str | None = None
+    category_ids: tuple[int, ...] | None = None
+    collection_id: int | None = None
+    tag: str | None = None
+    available_in: tuple[tuple[int, ...], int] | None = None  # (location ids, min total)
+    statuses: tuple[str, ...] = (ProductStatus.ACTIVE.value,)
+    vendor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A keyset page: ``sort`` a key of PRODUCT_SORT_FIELDS, ``after``/``before`` decoded
+    (sort value, id) pairs."""
+
+    sort: str
+    reverse: bool
+    limit: int
+    after: tuple[SortValue, int] | None = None
+    before: tuple[SortValue, int] | None = None
+    from_end: bool = False  # `last` was asked: take the page from the end
+
+
+class CatalogQueries(Protocol):
+    """Batched reads for the storefront, outside any unit of work: each call is one statement
+    whatever the number of keys. Lookups by keys leave out the keys they do not find."""
+
+    async def products_page(
+        self, filters: ProductFilter, page: PageRequest
+    ) -> tuple[list[Product], bool]: ...
+    async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]: ...
+    async def products_by_handles(self, handles: Sequence[str]) -> dict[str, Product]: ...
+    async def variants_by_product_ids(self, ids: Sequence[int]) -> dict[int, list[Variant]]: ...
+    async def variants_by_ids(self, ids: Sequence[int]) -> dict[int, Variant]: ...
+    async def prices_by_variant_ids(
+        self, ids: Sequence[int], currency: str
+    ) -> dict[int, list[PriceRule]]: ...
+    async def stock_by_variant_ids(self, ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
+    async def channels(self) -> dict[str, Channel]: ...
+    async def locations(self) -> dict[int, Location]: ...
+    async def categories(self) -> dict[int, Category]: ...
+    async def collections(self) -> list[Collection]: ...
+    async def collections_by_ids(self, ids: Sequence[int]) -> dict[int, Collection]: ...
+    async def collection_by_handle(self, handle: str) -> Collection | None: ...
+    async def movements(
+        self, *, variant_id: int | None, location_id: int | None, limit: int, before_id: int | None
+    ) -> list[Movement]: ...
+    async def change_marker(self) -> int:
+        """The newest committed change mark: it grows whenever a catalog, price or stock
+        change commits, in any process."""
+        ...
+
+    async def ping(self) -> None:
+        """Fail when the database does not answer."""
+        ...
