@@ -41,8 +41,8 @@ from domain.orders.services import release_expired
 from domain.outbox import relay
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
-from schema import build_schema
 from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
+from schema.root import build_schema
 
 log = logging.getLogger("o2o")
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
@@ -94,6 +94,35 @@ def create_app(
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
+    endpoint = GraphQLEndpoint(
+        schema,
+        context_factory=_context_factory(services),
+        cache=services.kv,
+        config=GraphQLHTTPConfig(
+            graphiql=settings.graphiql, cache_ttl_seconds=settings.cache_ttl_seconds
+        ),
+        is_cacheable=lambda request, ctx: ctx.principal.is_anonymous,
+    )
+    app = Starlette(
+        routes=[
+            Route("/", _to_graphql),
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/healthz", _healthz),
+            Route("/readyz", _readiness(services)),
+        ],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(AuthMiddleware, services=lambda: services, paths=("/graphql",)),
+        ],
+        lifespan=_lifespan(settings, services, manage_database=manage_database),
+    )
+    app.state.services = services
+    app.state.schema = schema
+    return app
+
+
+def _context_factory(services: Services) -> Callable[[Request], Awaitable[Context]]:
+    """Each request's context: who calls (set by the auth middleware) and fresh DataLoaders."""
 
     async def context_factory(request: Request) -> Context:
         return Context(
@@ -103,18 +132,21 @@ def create_app(
             client=request.scope.get("state", {}).get("client", "unknown"),
         )
 
-    endpoint = GraphQLEndpoint(
-        schema,
-        context_factory=context_factory,
-        cache=services.kv,
-        config=GraphQLHTTPConfig(
-            graphiql=settings.graphiql, cache_ttl_seconds=settings.cache_ttl_seconds
-        ),
-        is_cacheable=lambda request, ctx: ctx.principal.is_anonymous,
-    )
+    return context_factory
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+
+async def _to_graphql(request: Request) -> Response:
+    """The root sends browsers to GraphiQL."""
+    return RedirectResponse("/graphql")
+
+
+async def _healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+def _readiness(services: Services) -> Callable[[Request], Awaitable[Response]]:
+    """Readiness: the database and the key-value store answer (503 with the error's name if not)."""
 
     async def readyz(request: Request) -> Response:
         try:
@@ -124,8 +156,13 @@ def create_app(
             return JSONResponse({"status": "unavailable", "error": type(error).__name__}, 503)
         return JSONResponse({"status": "ready"})
 
-    async def root(request: Request) -> Response:
-        return RedirectResponse("/graphql")
+    return readyz
+
+
+def _lifespan(
+    settings: Settings, services: Services, *, manage_database: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Open (and check) the database on start, run the background loops, close all on stop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -147,22 +184,7 @@ def create_app(
             if manage_database:
                 await close_database()
 
-    app = Starlette(
-        routes=[
-            Route("/", root),
-            Route("/graphql", endpoint, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
-        middleware=[
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            Middleware(AuthMiddleware, services=lambda: services, paths=("/graphql",)),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.services = services
-    app.state.schema = schema
-    return app
+    return lifespan
 
 
 async def sweep_reservations(services: Services, *, forever: bool = True) -> None:

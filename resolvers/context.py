@@ -1,4 +1,5 @@
-"""The per-request context: who is calling, the services, and fresh DataLoaders."""
+"""The per-request context: who is calling, the services, fresh DataLoaders, and the reads that
+schema types resolve their fields with (prices, stock, variants) through those loaders."""
 
 from __future__ import annotations
 
@@ -14,12 +15,18 @@ from adapters.db.queries import TortoiseCatalogQueries
 from adapters.kv import KeyValue
 from adapters.settings import Settings
 from domain.catalog.model import Category, Product, Variant
-from domain.channels.model import Channel, Location
-from domain.errors import DomainError
+from domain.channels.model import (
+    Channel,
+    ChannelErrorCode,
+    Location,
+    check_coordinates,
+    check_radius,
+)
+from domain.errors import CommonErrorCode, DomainError
 from domain.identity.model import Principal
-from domain.inventory.model import StockLevel
+from domain.inventory.model import StockLevel, available_to_sell, distance_km
 from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
-from domain.pricing.model import PriceRule
+from domain.pricing.model import PriceQuote, PriceRule, price_for
 
 T = TypeVar("T")
 
@@ -102,6 +109,15 @@ class Loaders:
         self.categories = Once(q.categories)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreStock:
+    """One store's stock of a variant, with its distance from the shopper."""
+
+    location: Location
+    quantity: int
+    distance_km: float | None
+
+
 @dataclass
 class Context:
     """What every resolver gets as ``info.context``."""
@@ -118,7 +134,9 @@ class Context:
         found = channels.get(handle or "web")
         if found is None:
             raise DomainError(
-                "UNKNOWN_CHANNEL", f"no channel with handle {handle!r}", field=field_name
+                ChannelErrorCode.UNKNOWN_CHANNEL,
+                f"no channel with handle {handle!r}",
+                field=field_name,
             )
         return found
 
@@ -131,3 +149,81 @@ class Context:
         """Every category by id (loaded once per request)."""
         result: dict[int, Category] = await self.loaders.categories.get()
         return result
+
+    def check_first(self, first: int) -> None:
+        """Refuse a page size outside 1..MAX_PAGE_SIZE (MAX_PAGE_SIZE_EXCEEDED on `first`)."""
+        if not 1 <= first <= self.services.settings.max_page_size:
+            raise DomainError(
+                CommonErrorCode.MAX_PAGE_SIZE_EXCEEDED, "first is out of range", field="first"
+            )
+
+    async def variants(self, product_id: int) -> list[Variant]:
+        """A product's live variants in position order."""
+        result: list[Variant] = await self.loaders.variants_by_product.load(product_id)
+        return result
+
+    async def price_quotes(
+        self, variant_ids: list[int], channel: Channel
+    ) -> list[PriceQuote | None]:
+        """The one pricing function for many variants in this channel now, in one batch."""
+        keys = [(v, channel.currency) for v in variant_ids]
+        rules = await self.loaders.prices_by_variant.load_many(keys)
+        now = self.services.clock.now()
+        tier = self.principal.tier
+        return [
+            price_for(r, currency=channel.currency, channel=channel.handle, tier=tier, at=now)
+            for r in rules
+        ]
+
+    async def price_quote(self, variant_id: int, channel: Channel) -> PriceQuote | None:
+        """The one pricing function for one variant in this channel now."""
+        return (await self.price_quotes([variant_id], channel))[0]
+
+    async def stock_levels(self, variant_id: int) -> list[StockLevel]:
+        """Every location's stock level of a variant."""
+        result: list[StockLevel] = await self.loaders.stock_by_variant.load(variant_id)
+        return result
+
+    async def quantities(self, variant_ids: list[int], channel: Channel) -> list[int]:
+        """Available-to-sell of many variants in the channel, in one batch."""
+        every = await self.loaders.stock_by_variant.load_many(variant_ids)
+        rule, serving = channel.rule, channel.location_ids
+        return [available_to_sell(levels, rule=rule, serving=serving) for levels in every]
+
+    async def quantity_available(self, variant_id: int, channel: Channel) -> int:
+        """Available to sell in the channel: its locations, then its allocation rule."""
+        return (await self.quantities([variant_id], channel))[0]
+
+    async def store_stock(
+        self,
+        variant_id: int,
+        channel: Channel,
+        *,
+        near: tuple[float, float] | None,
+        radius_km: float | None,
+        first: int,
+    ) -> list[StoreStock]:
+        """Stores serving the channel that hold the variant, nearest first when near is given."""
+        if near is not None:
+            check_coordinates(*near)
+        check_radius(radius_km)
+        if not 1 <= first <= 50:
+            raise DomainError(CommonErrorCode.INVALID, "first is 1 to 50", field="first")
+        locations = await self.locations()
+        by_location = {lv.location_id: lv for lv in await self.stock_levels(variant_id)}
+        result = []
+        for location_id in channel.location_ids:
+            location = locations.get(location_id)
+            if location is None or location.kind != "STORE" or not location.active:
+                continue
+            distance = None
+            if near is not None and location.coordinates is not None:
+                distance = distance_km(near, location.coordinates)
+                if radius_km is not None and distance > radius_km:
+                    continue
+            elif near is not None and radius_km is not None:
+                continue
+            level = by_location.get(location_id)
+            result.append(StoreStock(location, level.available if level else 0, distance))
+        result.sort(key=lambda s: (s.distance_km is None, s.distance_km or 0.0, -s.quantity))
+        return result[:first]

@@ -9,7 +9,7 @@ from typing import Any
 
 import strawberry
 
-from domain.errors import DomainError
+from domain.errors import CommonErrorCode, DomainError
 
 GID_PREFIX = "gid://o2o/"
 
@@ -18,7 +18,7 @@ class InvalidId(DomainError):
     """A global ID that is malformed or names another type."""
 
     def __init__(self, message: str, *, field: str | None = "id") -> None:
-        super().__init__("INVALID_ID", message, field=field)
+        super().__init__(CommonErrorCode.INVALID_ID, message, field=field)
 
 
 def to_global_id(type_name: str, ident: int) -> str:
@@ -70,7 +70,9 @@ def decode_cursor(cursor: str, *, field: str) -> tuple[Any, int]:
             raise ValueError
         return value, ident
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise DomainError("INVALID_CURSOR", "not a cursor of this list", field=field) from None
+        raise DomainError(
+            CommonErrorCode.INVALID_CURSOR, "not a cursor of this list", field=field
+        ) from None
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")

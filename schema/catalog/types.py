@@ -1,9 +1,10 @@
-"""Storefront catalog types: Product, ProductVariant, Category, Collection, Location, Channel."""
+"""Catalog types: Product, ProductVariant, Category, Collection, their inputs and payloads."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -11,20 +12,21 @@ from strawberry.types import Info
 
 from domain.catalog import model as d
 from domain.channels.model import Channel as DChannel
-from domain.channels.model import Location as DLocation
 from domain.pricing.model import PriceQuote
-from resolvers import catalog as r
 from resolvers.context import Context
-from schema.common import Connection, MoneyV2, offset_connection
+from schema.channels.types import GeoCoordinateInput, Location
+from schema.common import Connection, MoneyV2, UserError, offset_connection
 from schema.relay import Node, to_global_id
 
 JSON = strawberry.scalars.JSON
 
 
-@strawberry.input(description="A point on Earth.")
-class GeoCoordinateInput:
-    latitude: float
-    longitude: float
+@strawberry.enum(description="How `products` is sorted.")
+class ProductSortKeys(Enum):
+    ID = "ID"
+    TITLE = "TITLE"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
 
 
 @strawberry.type
@@ -51,95 +53,6 @@ class PriceRange:
     max_variant_price: MoneyV2
 
 
-@strawberry.type(description="A warehouse or a store.")
-class Location(Node):
-    _location: strawberry.Private[DLocation]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Location", self._location.id))
-
-    @strawberry.field
-    def handle(self) -> str:
-        return self._location.handle
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._location.name
-
-    @strawberry.field(description="WAREHOUSE or STORE.")
-    def kind(self) -> str:
-        return self._location.kind.value
-
-    @strawberry.field
-    def address(self) -> JSON:
-        return self._location.address
-
-    @strawberry.field
-    def latitude(self) -> float | None:
-        return self._location.latitude
-
-    @strawberry.field
-    def longitude(self) -> float | None:
-        return self._location.longitude
-
-    @strawberry.field(description="Weekly hours: [{day, opens, closes}].")
-    def opening_hours(self) -> JSON:
-        return self._location.opening_hours
-
-    @strawberry.field
-    def pick_up_enabled(self) -> bool:
-        return self._location.pickup_enabled
-
-    @strawberry.field
-    def local_delivery_radius_km(self) -> float | None:
-        return self._location.local_delivery_radius_km
-
-
-@strawberry.type
-class LocationDistance:
-    location: Location
-    distance_km: float | None
-
-
-@strawberry.type(description="A sales channel: web, app, a store or a marketplace account.")
-class Channel(Node):
-    _channel: strawberry.Private[DChannel]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Channel", self._channel.id))
-
-    @strawberry.field
-    def handle(self) -> str:
-        return self._channel.handle
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._channel.name
-
-    @strawberry.field
-    def kind(self) -> str:
-        return self._channel.kind.value
-
-    @strawberry.field
-    def currency_code(self) -> str:
-        return self._channel.currency
-
-    @strawberry.field(description="Percent of its locations' stock that the channel may sell.")
-    def allocation_share_percent(self) -> int:
-        return self._channel.rule.share_percent
-
-    @strawberry.field(description="Units held back from the channel.")
-    def allocation_buffer(self) -> int:
-        return self._channel.rule.buffer
-
-    @strawberry.field
-    async def locations(self, info: Info[Context, None]) -> list[Location]:
-        locations = await info.context.locations()
-        return [Location(_location=locations[i]) for i in self._channel.location_ids]
-
-
 @strawberry.type(description="A store's stock of a variant, for pick-up.")
 class StoreAvailability:
     location: Location
@@ -163,14 +76,13 @@ class ProductVariant(Node):
 
     async def _price(self, info: Info[Context, None]) -> PriceQuote | None:
         if self._quote is None:
-            self._quote = await r.quote(info.context, self._variant.id, self._channel) or False
+            quote = await info.context.price_quote(self._variant.id, self._channel)
+            self._quote = quote or False
         return self._quote or None  # type: ignore[return-value]
 
     async def _available(self, info: Info[Context, None]) -> int:
         if self._quantity is None:
-            self._quantity = await r.quantity_available(
-                info.context, self._variant.id, self._channel
-            )
+            self._quantity = await info.context.quantity_available(self._variant.id, self._channel)
         return self._quantity
 
     @strawberry.field
@@ -246,8 +158,7 @@ class ProductVariant(Node):
         first: int = 10,
     ) -> list[StoreAvailability]:
         point = (near.latitude, near.longitude) if near else None
-        found = await r.store_stock(
-            info.context,
+        found = await info.context.store_stock(
             self._variant.id,
             self._channel,
             near=point,
@@ -375,11 +286,11 @@ class Product(Node):
     async def variants(
         self, info: Info[Context, None], first: int = 100
     ) -> Connection[ProductVariant]:
-        found = await r.variants(info.context, self._product.id)
+        found = await info.context.variants(self._product.id)
         ids = [v.id for v in found]
         quotes, quantities = await asyncio.gather(
-            r.quotes(info.context, ids, self._channel),
-            r.quantities(info.context, ids, self._channel),
+            info.context.price_quotes(ids, self._channel),
+            info.context.quantities(ids, self._channel),
         )
         ready = {
             v.id: ProductVariant(_variant=v, _channel=self._channel, _quote=q or False, _quantity=n)
@@ -393,15 +304,108 @@ class Product(Node):
 
     @strawberry.field
     async def available_for_sale(self, info: Info[Context, None]) -> bool:
-        ids = [v.id for v in await r.variants(info.context, self._product.id)]
-        return any(q > 0 for q in await r.quantities(info.context, ids, self._channel))
+        ids = [v.id for v in await info.context.variants(self._product.id)]
+        return any(q > 0 for q in await info.context.quantities(ids, self._channel))
 
     @strawberry.field
     async def price_range(self, info: Info[Context, None]) -> PriceRange | None:
-        ids = [v.id for v in await r.variants(info.context, self._product.id)]
-        prices = [q.price for q in await r.quotes(info.context, ids, self._channel) if q]
+        ids = [v.id for v in await info.context.variants(self._product.id)]
+        prices = [q.price for q in await info.context.price_quotes(ids, self._channel) if q]
         if not prices:
             return None
         low, high = MoneyV2.of(min(prices)), MoneyV2.of(max(prices))
         assert low is not None and high is not None
         return PriceRange(min_variant_price=low, max_variant_price=high)
+
+
+@strawberry.input
+class ProductOptionInput:
+    name: str
+    values: list[str]
+
+
+@strawberry.input
+class VariantInput:
+    sku: str | None = None
+    title: str | None = None
+    option_values: JSON | None = strawberry.field(
+        default=None, description='e.g. {"Colour": "Red", "Size": "M"}'
+    )
+    barcode: str | None = None
+    weight_grams: int | None = None
+    position: int | None = None
+
+
+@strawberry.input
+class ProductInput:
+    title: str | None = None
+    handle: str | None = None
+    description: str | None = None
+    status: str | None = strawberry.field(default=None, description="ACTIVE, DRAFT or ARCHIVED")
+    category_id: strawberry.ID | None = None
+    vendor: str | None = None
+    tags: list[str] | None = None
+    image_urls: list[str] | None = None
+    options: list[ProductOptionInput] | None = None
+    variants: list[VariantInput] | None = strawberry.field(
+        default=None, description="productCreate only: the first variants."
+    )
+
+
+@strawberry.input
+class CategoryInput:
+    name: str | None = None
+    handle: str | None = None
+    parent_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class CollectionInput:
+    title: str | None = None
+    handle: str | None = None
+    description: str | None = None
+    product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Replaces the collection's products."
+    )
+
+
+@strawberry.input(description="One price rule: BASE, CHANNEL override, TIER price or SALE.")
+class PriceInput:
+    variant_id: strawberry.ID
+    kind: str = "BASE"
+    amount: str = strawberry.field(description="Decimal string in major units, e.g. 19.99")
+    currency_code: str
+    channel: str | None = None
+    tier: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@strawberry.type
+class ProductPayload:
+    product: Product | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ProductVariantPayload:
+    product_variant: ProductVariant | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CategoryPayload:
+    category: Category | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CollectionPayload:
+    collection: Collection | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class PriceBulkSetPayload:
+    count: int = 0
+    user_errors: list[UserError]

@@ -1,0 +1,1 @@
+"""Channels and locations: types in ``types``, the Query and Mutation fields in ``fields``."""

@@ -1,0 +1,1 @@
+"""Inventory: stock levels and the stock ledger; types in ``types``, fields in ``fields``."""

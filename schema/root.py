@@ -1,0 +1,88 @@
+"""The schema root: area fields merged into Query and Mutation, domain errors mapped to
+userErrors on every payload mutation, and ``build_schema`` with its hardening."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from resolvers.errors import map_domain_errors
+from schema.cart import CartMutation, CartQuery
+from schema.catalog.fields import CatalogMutation, CatalogQuery
+from schema.catalog.types import Category, Collection, Product, ProductVariant
+from schema.channels.fields import ChannelMutation, ChannelQuery
+from schema.channels.types import Channel, Location
+from schema.errors import ErrorShaping
+from schema.identity import IdentityMutation
+from schema.insights import InsightQuery
+from schema.inventory.fields import InventoryMutation, InventoryQuery
+from schema.members import MemberMutation, MemberQuery
+from schema.orders import OrderMutation, OrderQuery
+from schema.promotions import PromotionMutation
+
+for area in (CatalogMutation, ChannelMutation, InventoryMutation):
+    map_domain_errors(area)
+
+Query = merge_types(
+    "Query",
+    (
+        InventoryQuery,
+        CatalogQuery,
+        ChannelQuery,
+        CartQuery,
+        OrderQuery,
+        MemberQuery,
+        InsightQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        CartMutation,
+        OrderMutation,
+        MemberMutation,
+        PromotionMutation,
+        CatalogMutation,
+        ChannelMutation,
+        InventoryMutation,
+        IdentityMutation,
+    ),
+)
+
+
+def build_schema(
+    *,
+    introspection: bool = True,
+    field_suggestions: bool = True,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 4000,
+) -> strawberry.Schema:
+    """The schema with its hardening: depth, alias and token limits, masked internal errors."""
+    extensions: list = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        ErrorShaping,
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Product, ProductVariant, Collection, Category, Location, Channel],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+    )
