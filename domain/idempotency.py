@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.errors import CommonErrorCode, DomainError
 from domain.ports import IdempotencyRace, UnitOfWork, UnitOfWorkFactory
 
-Work = Callable[[UnitOfWork], Awaitable[dict[str, Any]]]
+R = TypeVar("R")
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:
@@ -38,13 +39,15 @@ async def run_once(
     scope: str,
     key: str | None,
     payload: dict[str, Any],
-    work: Work,
-) -> dict[str, Any]:
+    work: Callable[[UnitOfWork], Awaitable[R]],
+    result: Callable[..., R],
+) -> R:
     """Do ``work`` in one transaction, or return what the first request with ``key`` returned.
 
     The key is recorded in the same transaction as the work, so a result exists exactly when the
     work committed. Two racing requests with one key: the loser's transaction rolls back and it
-    returns the winner's stored result.
+    returns the winner's stored result. ``result`` is the use case's result type (a dataclass,
+    stored as its fields, or ``dict``): how a stored result is read back.
     """
     key = check_key(key)
     fingerprint = request_fingerprint(payload)
@@ -54,14 +57,21 @@ async def run_once(
                 if key is not None:
                     found = await uow.idempotency.get(scope, key)
                     if found is not None:
-                        return _replay(found, fingerprint)
-                result = await work(uow)
+                        return result(**_replay(found, fingerprint))
+                done = await work(uow)
                 if key is not None:
-                    await uow.idempotency.put(scope, key, fingerprint, result)
-                return result
+                    await uow.idempotency.put(scope, key, fingerprint, _stored(done))
+                return done
         except IdempotencyRace:
             continue
     raise DomainError(CommonErrorCode.CONFLICT, "concurrent requests with one key; retry")
+
+
+def _stored(done: object) -> dict[str, Any]:
+    if dataclasses.is_dataclass(done) and not isinstance(done, type):
+        return dataclasses.asdict(done)
+    assert isinstance(done, dict)
+    return done
 
 
 def _replay(found: tuple[str, dict[str, Any] | None], fingerprint: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from domain.cart import services as svc
 from domain.cart.model import PricedLine
 from domain.errors import DomainError
+from domain.orders.model import Address, Buyer
 from resolvers.context import Context
 from schema.catalog import Location, ProductVariant
 from schema.common import MoneyV2, UserError
@@ -159,20 +160,18 @@ class Cart:
                 for d in evaluation.line_discounts
             ],
             buyer_identity=BuyerIdentity(
-                email=cart.buyer.get("email"),
-                phone=cart.buyer.get("phone"),
-                name=cart.buyer.get("name"),
+                email=cart.buyer.email, phone=cart.buyer.phone, name=cart.buyer.name
             ),
             delivery=CartDelivery(
-                method=cart.delivery.get("method"),
-                address=cart.delivery.get("address"),
-                _location_id=cart.delivery.get("locationId"),
+                method=cart.delivery.method.value if cart.delivery.method else None,
+                address=cart.delivery.address.as_json() if cart.delivery.address else None,
+                _location_id=cart.delivery.location_id,
             ),
             expires_at=cart.expires_at,
             ready_for_checkout=bool(priced.lines)
             and all(ln.problem is None for ln in priced.lines)
-            and bool(cart.delivery.get("method"))
-            and bool(cart.buyer.get("email") or cart.buyer.get("phone")),
+            and cart.delivery.method is not None
+            and cart.buyer.reachable,
         )
 
 
@@ -264,25 +263,22 @@ def _lines(lines: list[CartLineInput]) -> list[tuple[int, int]]:
     ]  # fmt: skip
 
 
-def _buyer(data: BuyerIdentityInput | None) -> dict[str, Any]:
+def _buyer(data: BuyerIdentityInput | None) -> Buyer:
     if data is None:
-        return {}
-    return {"email": data.email, "phone": data.phone, "name": data.name}
+        return Buyer()
+    return Buyer(email=data.email, phone=data.phone, name=data.name)
 
 
-def _delivery(data: CartDeliveryInput | None) -> dict[str, Any]:
+def _delivery(data: CartDeliveryInput | None) -> svc.DeliveryChoice | None:
     if data is None:
-        return {}
+        return None
     address = None
     if data.address is not None:
-        address = {k: v for k, v in vars(data.address).items() if v is not None}
-    return {
-        "method": data.method,
-        "locationId": expect_id(data.location_id, "Location", field="delivery.locationId")
-        if data.location_id
-        else None,
-        "address": address,
-    }
+        address = Address(**{k: v for k, v in vars(data.address).items() if v is not None})
+    location_id = None
+    if data.location_id:
+        location_id = expect_id(data.location_id, "Location", field="delivery.locationId")
+    return svc.DeliveryChoice(method=data.method, location_id=location_id, address=address)
 
 
 async def _payload(

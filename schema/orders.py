@@ -15,10 +15,13 @@ from domain.errors import DomainError
 from domain.identity.model import Role
 from domain.money import Money
 from domain.orders import checkout as checkout
+from domain.orders import model as om
 from domain.orders import pos as pos
 from domain.orders import returns as returns
 from domain.orders import services as svc
-from domain.ports import FulfilmentRecord, OrderRecord
+from domain.orders.pos import TillSale
+from domain.orders.services import FulfilmentStep
+from domain.orders.states import FulfilmentStatus
 from resolvers.context import Context
 from schema.catalog import Location
 from schema.common import Connection, MoneyV2, UserError, connection
@@ -116,7 +119,7 @@ class Order:
                 for r in rows]  # fmt: skip
 
     @classmethod
-    def of(cls, order: OrderRecord, *, staff: bool) -> Order:
+    def of(cls, order: om.Order, *, staff: bool) -> Order:
         c = order.currency
         return cls(
             id=strawberry.ID(to_global_id("Order", order.id)), number=order.number,
@@ -139,18 +142,18 @@ class Order:
             tax_total=_money(order.tax_total, c), total=_money(order.total, c),
             refunded_total=_money(order.refunded_total, c),
             discount_total=_money(order.discount_total, c),
-            discounts=list(order.discounts),
+            discounts=[d.as_json() for d in order.discounts],
             points_redeemed=order.points_redeemed,
             points_value=_money(order.points_value, c),
-            points_earned=order.points_earned, buyer=order.buyer,
-            delivery=order.delivery,
-            routing_reason=order.routing.get("reason") if staff else None,
+            points_earned=order.points_earned, buyer=order.buyer.as_json(),
+            delivery=order.delivery.as_json(),
+            routing_reason=order.routing.reason if staff else None,
             fulfilments=[_fulfilment(f, order) for f in order.fulfilments],
             created_at=order.created_at, _id=order.id, _staff=staff,
         )  # fmt: skip
 
 
-def _fulfilment(f: FulfilmentRecord, order: OrderRecord) -> Fulfilment:
+def _fulfilment(f: om.Fulfilment, order: om.Order) -> Fulfilment:
     qr = None
     if f.pickup_code:
         qr = json.dumps({"o": order.number, "f": f.id, "c": f.pickup_code}, separators=(",", ":"))
@@ -240,7 +243,7 @@ async def _order_payload(ctx: Context, run: Any) -> OrderPayload:
         result = await run
     except DomainError as error:
         return OrderPayload(order=None, user_errors=[UserError.of(error)])
-    return OrderPayload(order=await _load(ctx, result["order_id"]), user_errors=[])
+    return OrderPayload(order=await _load(ctx, result.order_id), user_errors=[])
 
 
 @strawberry.type
@@ -303,15 +306,14 @@ def _fulfil(action: str) -> Any:
 
 
 async def _run_fulfil(ctx: Context, fulfilment_id: Any, action: str, key: str | None,
-                      **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return await svc.fulfil(
-        ctx.services.uow,
-        ctx.principal,
+                      **extra: Any) -> svc.OrderResult:  # fmt: skip
+    step = FulfilmentStep(
         fulfilment_id=expect_id(fulfilment_id, "Fulfilment", field="fulfilmentId"),
-        action=action,
-        idempotency_key=key,
-        clock=ctx.services.clock,
+        target=FulfilmentStatus(action),
         **extra,
+    )
+    return await svc.fulfil(
+        ctx.services.uow, ctx.principal, step=step, idempotency_key=key, clock=ctx.services.clock
     )
 
 
@@ -333,10 +335,10 @@ class OrderMutation:
         except DomainError as error:
             return CheckoutCompletePayload(order=None, order_access_token=None,
                                            user_errors=[UserError.of(error)])  # fmt: skip
-        order = await ctx.services.orders.order(result["order_id"])
+        order = await ctx.services.orders.order(result.order_id)
         assert order is not None
         return CheckoutCompletePayload(order=Order.of(order, staff=False),
-                                       order_access_token=result["access_token"])  # fmt: skip
+                                       order_access_token=result.access_token)  # fmt: skip
 
     fulfilment_ready_for_pickup: OrderPayload = strawberry.mutation(
         resolver=_fulfil("READY"),
@@ -417,11 +419,9 @@ class OrderMutation:
             lines = [(expect_id(ln.variant_id, "ProductVariant", field=f"lines.{i}.variantId"),
                       ln.quantity) for i, ln in enumerate(input.lines)]  # fmt: skip
             buyer = cart_services.clean_buyer(
-                {"email": input.buyer_email, "phone": input.buyer_phone}
+                om.Buyer(email=input.buyer_email, phone=input.buyer_phone)
             )
-            run = pos.pos_sale(
-                ctx.services.uow,
-                ctx.principal,
+            sale = TillSale(
                 location_id=expect_id(input.location_id, "Location", field="locationId"),
                 lines=lines,
                 buyer=buyer,
@@ -429,6 +429,11 @@ class OrderMutation:
                 member_code=input.member_code,
                 points_to_redeem=input.points_to_redeem,
                 discount_codes=input.discount_codes,
+            )
+            run = pos.pos_sale(
+                ctx.services.uow,
+                ctx.principal,
+                sale=sale,
                 idempotency_key=input.idempotency_key,
                 clock=ctx.services.clock,
             )
@@ -460,8 +465,8 @@ class OrderMutation:
             return OrderReturnPayload(
                 order=None, refund_due=None, user_errors=[UserError.of(error)]
             )
-        order = await _load(ctx, result["order_id"])
-        return OrderReturnPayload(order=order, refund_due=_money(result["refund_due"],
+        order = await _load(ctx, result.order_id)
+        return OrderReturnPayload(order=order, refund_due=_money(result.refund_due,
                                   order.total.currency_code), user_errors=[])  # fmt: skip
 
 

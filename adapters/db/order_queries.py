@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from adapters.db import models as m
-from adapters.db.order_repositories import order_record
-from domain.ports import OrderRecord
+from adapters.db.order_repositories import order_of
+from domain.orders.model import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +27,13 @@ class OrderFilter:
 class TortoiseOrderQueries:
     """Orders for staff and buyers, newest first, with keyset paging on id."""
 
-    async def order(self, order_id: int) -> OrderRecord | None:
+    async def order(self, order_id: int) -> Order | None:
         found = await self._records(m.Order.filter(id=order_id))
         return found[0] if found else None
 
     async def page(
         self, filters: OrderFilter, *, limit: int, before_id: int | None
-    ) -> tuple[list[OrderRecord], bool]:
+    ) -> tuple[list[Order], bool]:
         query = m.Order.all()
         if filters.channel:
             query = query.filter(channel_handle=filters.channel)
@@ -63,7 +63,7 @@ class TortoiseOrderQueries:
         return sorted({int(i) for i in [*served, *attributed]})
 
     @staticmethod
-    async def _records(query: Any) -> list[OrderRecord]:
+    async def _records(query: Any) -> list[Order]:
         rows = await query
         ids = [r.id for r in rows]
         lines, fulfilments = defaultdict(list), defaultdict(list)
@@ -71,7 +71,7 @@ class TortoiseOrderQueries:
             lines[line.order_id].append(line)  # type: ignore[attr-defined]
         for f in await m.Fulfilment.filter(order_id__in=ids).order_by("id"):
             fulfilments[f.order_id].append(f)  # type: ignore[attr-defined]
-        return [order_record(r, lines[r.id], fulfilments[r.id]) for r in rows]
+        return [order_of(r, lines[r.id], fulfilments[r.id]) for r in rows]
 
     async def events(self, order_id: int) -> list[m.OrderEvent]:
         return list(await m.OrderEvent.filter(order_id=order_id).order_by("id"))

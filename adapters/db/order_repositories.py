@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,25 +10,39 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.db import models as m
+from domain.cart.ports import Cart, CartLine, NewCart
 from domain.events import DomainEvent, serialise
-from domain.ports import (
-    CartLineRecord,
-    CartRecord,
-    FulfilmentRecord,
-    OrderLineRecord,
-    OrderRecord,
-    OutboxMessage,
-    ReservationRecord,
+from domain.orders.events import OrderEvent
+from domain.orders.model import (
+    AppliedDiscount,
+    Buyer,
+    Delivery,
+    Fulfilment,
+    Order,
+    OrderDraft,
+    OrderLine,
+    Routing,
+    order_number,
 )
+from domain.orders.ports import Reservation, ReturnDraft
+from domain.orders.states import (
+    EXPIRABLE,
+    FulfilmentMethod,
+    FulfilmentStatus,
+    OrderSource,
+    OrderStatus,
+    PaymentStatus,
+)
+from domain.ports import OutboxMessage
 
 
-def _fulfilment(row: m.Fulfilment) -> FulfilmentRecord:
-    return FulfilmentRecord(
+def _fulfilment(row: m.Fulfilment) -> Fulfilment:
+    return Fulfilment(
         id=row.id,
         order_id=row.order_id,  # type: ignore[attr-defined]
         location_id=row.location_id,
-        method=row.method,
-        status=row.status,
+        method=FulfilmentMethod(row.method),
+        status=FulfilmentStatus(row.status),
         lines=tuple((int(x["variantId"]), int(x["quantity"])) for x in row.lines),
         pickup_code=row.pickup_code,
         carrier=row.carrier,
@@ -42,30 +56,21 @@ class TortoiseCartRepository:
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
 
-    async def create(
-        self,
-        *,
-        token: str,
-        channel_id: int,
-        buyer: dict[str, Any],
-        delivery: dict[str, Any],
-        expires_at: datetime,
-        member_id: int | None = None,
-    ) -> CartRecord:
+    async def create(self, cart: NewCart) -> Cart:
         await m.Cart.create(
             using_db=self.conn,
-            token=token,
-            channel_id=channel_id,
-            buyer=buyer,
-            delivery=delivery,
-            expires_at=expires_at,
-            member_id=member_id,
+            token=cart.token,
+            channel_id=cart.channel_id,
+            buyer=cart.buyer.as_json(),
+            delivery=cart.delivery.as_json(),
+            expires_at=cart.expires_at,
+            member_id=cart.member_id,
         )
-        found = await self.get(token)
+        found = await self.get(cart.token)
         assert found is not None
         return found
 
-    async def get(self, token: str, *, for_update: bool = False) -> CartRecord | None:
+    async def get(self, token: str, *, for_update: bool = False) -> Cart | None:
         query = m.Cart.filter(token=token).using_db(self.conn)
         if for_update:
             query = query.select_for_update()
@@ -76,21 +81,21 @@ class TortoiseCartRepository:
         lines = (
             await m.CartLine.filter(cart_id=row.id).using_db(self.conn).order_by("position", "id")
         )
-        return CartRecord(
+        return Cart(
             id=row.id,
             token=row.token,
             channel_handle=channel.handle,
-            buyer=dict(row.buyer),
-            delivery=dict(row.delivery),
+            buyer=Buyer.from_json(row.buyer),
+            delivery=Delivery.from_json(row.delivery),
             discount_codes=tuple(row.discount_codes),
             expires_at=row.expires_at,
             order_id=row.order_id,
-            lines=tuple(CartLineRecord(ln.variant_id, ln.quantity) for ln in lines),
+            lines=tuple(CartLine(ln.variant_id, ln.quantity) for ln in lines),
             member_id=row.member_id,
             points_to_redeem=row.points_to_redeem,
         )
 
-    async def set_lines(self, cart_id: int, lines: Sequence[CartLineRecord]) -> None:
+    async def set_lines(self, cart_id: int, lines: Sequence[CartLine]) -> None:
         await m.CartLine.filter(cart_id=cart_id).using_db(self.conn).delete()
         await m.CartLine.bulk_create(
             [
@@ -102,32 +107,74 @@ class TortoiseCartRepository:
             using_db=self.conn,
         )
 
-    async def update(self, cart_id: int, **fields: Any) -> None:
-        await m.Cart.filter(id=cart_id).using_db(self.conn).update(**fields)
+    async def save(self, cart: Cart) -> None:
+        await (
+            m.Cart.filter(id=cart.id)
+            .using_db(self.conn)
+            .update(
+                buyer=cart.buyer.as_json(),
+                delivery=cart.delivery.as_json(),
+                discount_codes=list(cart.discount_codes),
+                expires_at=cart.expires_at,
+                order_id=cart.order_id,
+                member_id=cart.member_id,
+                points_to_redeem=cart.points_to_redeem,
+            )
+        )
 
 
 class TortoiseOrderRepository:
-    """Orders, lines, fulfilments, reservations, events and returns."""
+    """Orders, lines, fulfilments, reservations, history and returns."""
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
 
-    async def add(self, **fields: Any) -> int:
-        row = await m.Order.create(using_db=self.conn, number="pending", **fields)
-        row.number = f"O2O-{row.id:06d}"
-        await row.save(using_db=self.conn, update_fields=["number"])
-        return row.id
-
-    async def add_lines(self, order_id: int, lines: Sequence[dict[str, Any]]) -> None:
-        await m.OrderLine.bulk_create(
-            [m.OrderLine(order_id=order_id, **line) for line in lines], using_db=self.conn
+    async def add(self, draft: OrderDraft) -> int:
+        t = draft.totals
+        row = await m.Order.create(
+            using_db=self.conn,
+            number="pending",
+            channel_id=draft.channel_id,
+            channel_handle=draft.channel_handle,
+            source=draft.source.value,
+            external_reference=draft.external_reference,
+            status=draft.status.value,
+            payment_status=draft.payment_status.value,
+            currency=draft.currency,
+            subtotal=t.subtotal.amount,
+            delivery_total=t.delivery.amount,
+            tax_total=t.tax.amount,
+            total=t.total.amount,
+            buyer=draft.buyer.as_json(),
+            delivery=draft.delivery.as_json(),
+            routing=draft.routing.as_json(),
+            location_ids=list(draft.routing.location_ids),
+            attributed_location_id=draft.attributed_location_id,
+            attributed_staff_id=draft.attributed_staff_id,
+            access_token=draft.access_token,
+            member_id=draft.member_id,
+            discount_total=draft.discount_total,
+            discounts=[d.as_json() for d in draft.discounts],
         )
-
-    async def add_fulfilment(self, order_id: int, **fields: Any) -> int:
-        row = await m.Fulfilment.create(using_db=self.conn, order_id=order_id, **fields)
+        row.number = order_number(row.id)
+        await row.save(using_db=self.conn, update_fields=["number"])
+        await m.OrderLine.bulk_create(
+            [m.OrderLine(order_id=row.id, **_line_columns(ln)) for ln in draft.lines],
+            using_db=self.conn,
+        )
+        for f in draft.fulfilments:
+            await m.Fulfilment.create(
+                using_db=self.conn,
+                order_id=row.id,
+                location_id=f.location_id,
+                method=f.method.value,
+                status=f.status.value,
+                lines=[{"variantId": v, "quantity": q} for v, q in f.lines],
+                pickup_code=f.pickup_code,
+            )
         return row.id
 
-    async def get(self, order_id: int, *, for_update: bool = False) -> OrderRecord | None:
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         query = m.Order.filter(id=order_id).using_db(self.conn)
         if for_update:
             query = query.select_for_update()
@@ -136,29 +183,63 @@ class TortoiseOrderRepository:
             return None
         lines = await m.OrderLine.filter(order_id=row.id).using_db(self.conn).order_by("id")
         fulfilments = await m.Fulfilment.filter(order_id=row.id).using_db(self.conn).order_by("id")
-        return order_record(row, lines, fulfilments)
+        return order_of(row, lines, fulfilments)
 
-    async def update(self, order_id: int, **fields: Any) -> None:
-        await m.Order.filter(id=order_id).using_db(self.conn).update(**fields)
+    async def save(self, order: Order) -> None:
+        await (
+            m.Order.filter(id=order.id)
+            .using_db(self.conn)
+            .update(
+                status=order.status.value,
+                payment_status=order.payment_status.value,
+                refunded_total=order.refunded_total,
+                points_redeemed=order.points_redeemed,
+                points_value=order.points_value,
+            )
+        )
 
-    async def update_fulfilment(self, fulfilment_id: int, **fields: Any) -> None:
-        await m.Fulfilment.filter(id=fulfilment_id).using_db(self.conn).update(**fields)
+    async def record_points_earned(self, order_id: int, points: int) -> None:
+        await m.Order.filter(id=order_id).using_db(self.conn).update(points_earned=points)
 
-    async def fulfilment(self, fulfilment_id: int) -> FulfilmentRecord | None:
+    async def fulfilment(self, fulfilment_id: int) -> Fulfilment | None:
         row = await m.Fulfilment.filter(id=fulfilment_id).using_db(self.conn).first()
         return _fulfilment(row) if row else None
 
-    async def add_reservations(self, rows: Sequence[dict[str, Any]]) -> None:
-        await m.Reservation.bulk_create([m.Reservation(**r) for r in rows], using_db=self.conn)
+    async def save_fulfilment(self, fulfilment: Fulfilment) -> None:
+        await (
+            m.Fulfilment.filter(id=fulfilment.id)
+            .using_db(self.conn)
+            .update(
+                status=fulfilment.status.value,
+                carrier=fulfilment.carrier,
+                tracking_number=fulfilment.tracking_number,
+            )
+        )
 
-    async def reservations(self, order_id: int, *, status: str) -> list[ReservationRecord]:
+    async def add_history(self, event: OrderEvent, *, actor: str) -> None:
+        _, _, data = serialise(event)
+        await m.OrderEvent.create(
+            using_db=self.conn, order_id=event.order_id, kind=event.kind, actor=actor, data=data
+        )
+
+    async def add_reservations(
+        self, order_id: int, held: Sequence[tuple[int, int, int]], *, expires_at: datetime
+    ) -> None:
+        rows = [
+            m.Reservation(order_id=order_id, variant_id=v, location_id=loc, quantity=q,
+                          expires_at=expires_at)
+            for v, loc, q in held
+        ]  # fmt: skip
+        await m.Reservation.bulk_create(rows, using_db=self.conn)
+
+    async def reservations(self, order_id: int, *, status: str) -> list[Reservation]:
         rows = (
             await m.Reservation.filter(order_id=order_id, status=status)
             .using_db(self.conn)
             .order_by("id")
         )
         return [
-            ReservationRecord(
+            Reservation(
                 r.id, r.order_id, r.variant_id, r.location_id, r.quantity, r.status, r.expires_at
             )
             for r in rows
@@ -178,8 +259,8 @@ class TortoiseOrderRepository:
         rows = (
             await m.Order.filter(
                 id__in=sorted({int(c) for c in candidates}),
-                payment_status="PENDING",
-                status__in=["PLACED", "READY_FOR_PICKUP"],
+                payment_status=PaymentStatus.PENDING.value,
+                status__in=[s.value for s in EXPIRABLE],
             )
             .using_db(self.conn)
             .order_by("id")
@@ -188,25 +269,23 @@ class TortoiseOrderRepository:
         )
         return [int(r) for r in rows]
 
-    async def add_event(
-        self, order_id: int, *, kind: str, actor: str, data: dict[str, Any]
-    ) -> None:
-        await m.OrderEvent.create(
-            using_db=self.conn, order_id=order_id, kind=kind, actor=actor, data=data
+    async def add_return(self, draft: ReturnDraft) -> int:
+        row = await m.OrderReturn.create(
+            using_db=self.conn,
+            order_id=draft.order_id,
+            location_id=draft.location_id,
+            lines=[{"orderLineId": i, "quantity": q} for i, q in draft.lines.items()],
+            restock=draft.restock,
+            refund_due=draft.refund_due,
+            currency=draft.currency,
+            actor=draft.actor,
         )
-
-    async def returned_quantities(self, order_id: int) -> dict[int, int]:
-        rows = await m.OrderLine.filter(order_id=order_id).using_db(self.conn)
-        return {r.id: r.returned_quantity for r in rows}
-
-    async def add_return(self, **fields: Any) -> int:
-        row = await m.OrderReturn.create(using_db=self.conn, **fields)
         return row.id
 
     async def set_return_refund(self, return_id: int, refund_due: int) -> None:
         await m.OrderReturn.filter(id=return_id).using_db(self.conn).update(refund_due=refund_due)
 
-    async def add_line_returns(self, returned: dict[int, int]) -> None:
+    async def add_line_returns(self, returned: Mapping[int, int]) -> None:
         for line_id, qty in returned.items():
             await (
                 m.OrderLine.filter(id=line_id)
@@ -215,35 +294,48 @@ class TortoiseOrderRepository:
             )
 
 
-def order_record(
+def _line_columns(line: OrderLine) -> dict[str, Any]:
+    return {
+        "variant_id": line.variant_id,
+        "sku": line.sku,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "compare_at_price": line.compare_at_price,
+        "line_total": line.line_total,
+        "discount": line.discount,
+    }
+
+
+def order_of(
     row: m.Order, lines: Sequence[m.OrderLine], fulfilments: Sequence[m.Fulfilment]
-) -> OrderRecord:
-    """An order row with its lines and fulfilments as a record."""
-    return OrderRecord(
+) -> Order:
+    """An order row with its lines and fulfilments as the domain's aggregate."""
+    return Order(
         id=row.id,
         number=row.number,
         channel_id=row.channel_id,
         channel_handle=row.channel_handle,
-        source=row.source,
+        source=OrderSource(row.source),
         external_reference=row.external_reference,
-        status=row.status,
-        payment_status=row.payment_status,
+        status=OrderStatus(row.status),
+        payment_status=PaymentStatus(row.payment_status),
         currency=row.currency,
         subtotal=row.subtotal,
         delivery_total=row.delivery_total,
         tax_total=row.tax_total,
         total=row.total,
         refunded_total=row.refunded_total,
-        buyer=dict(row.buyer),
-        delivery=dict(row.delivery),
-        routing=dict(row.routing),
+        buyer=Buyer.from_json(row.buyer),
+        delivery=Delivery.from_json(row.delivery),
+        routing=Routing.from_json(row.routing),
         location_ids=tuple(row.location_ids),
         attributed_location_id=row.attributed_location_id,
         attributed_staff_id=row.attributed_staff_id,
         access_token=row.access_token,
         created_at=row.created_at,
         lines=tuple(
-            OrderLineRecord(
+            OrderLine(
                 ln.id,
                 ln.variant_id,
                 ln.sku,
@@ -260,7 +352,7 @@ def order_record(
         fulfilments=tuple(_fulfilment(f) for f in fulfilments),
         member_id=row.member_id,
         discount_total=row.discount_total,
-        discounts=tuple(row.discounts or ()),
+        discounts=tuple(AppliedDiscount.from_json(d) for d in row.discounts or ()),
         points_redeemed=row.points_redeemed,
         points_value=row.points_value,
         points_earned=row.points_earned,

@@ -6,23 +6,23 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
 from domain.cart.model import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
+from domain.cart.ports import Cart, CartLine, NewCart
 from domain.channels.model import Channel, check_coordinates
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.identity.model import Principal
 from domain.loyalty import services as points
 from domain.loyalty.model import balance, check_redemption, redemption_value
+from domain.members.model import MemberRecord
 from domain.money import Money
-from domain.orders.model import (
-    OrderErrorCode,
-    Totals,
-)
+from domain.orders.errors import OrderErrorCode
+from domain.orders.model import Address, Buyer, Delivery, Totals
 from domain.orders.routing import DeliveryMethod
-from domain.ports import CartLineRecord, CartRecord, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.orders.states import FulfilmentMethod
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.promotions import services as promotions
 from domain.promotions.services import Discounts
 
@@ -34,7 +34,7 @@ _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 class CartView:
     """A cart as stored plus its repricing, and what its points will pay."""
 
-    cart: CartRecord
+    cart: Cart
     channel: Channel
     priced: PricedCart
     discounts: Discounts
@@ -57,37 +57,52 @@ def new_token() -> str:
     return "c_" + secrets.token_urlsafe(24)
 
 
-def clean_buyer(buyer: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class DeliveryChoice:
+    """A delivery as the shopper asked for it, before it is checked."""
+
+    method: str
+    location_id: int | None = None
+    address: Address | None = None
+
+
+def clean_buyer(buyer: Buyer) -> Buyer:
     """Normalised buyer identity (email lower-cased, phone without spaces)."""
-    result: dict[str, Any] = {}
-    if buyer.get("email"):
-        email = str(buyer["email"]).strip().lower()
+    email = phone = None
+    if buyer.email:
+        email = buyer.email.strip().lower()
         if "@" not in email or len(email) > 254:
             raise DomainError("INVALID_EMAIL", "not an email address", field="buyerIdentity.email")
-        result["email"] = email
-    if buyer.get("phone"):
-        phone = str(buyer["phone"]).strip()
+    if buyer.phone:
+        phone = buyer.phone.strip()
         if not _PHONE.match(phone):
             raise DomainError("INVALID_PHONE", "not a phone number", field="buyerIdentity.phone")
-        result["phone"] = re.sub(r"[ ()-]", "", phone)
-    if buyer.get("name"):
-        result["name"] = str(buyer["name"]).strip()[:200]
-    return result
+        phone = re.sub(r"[ ()-]", "", phone)
+    name = buyer.name.strip()[:200] if buyer.name else None
+    return Buyer(email=email, phone=phone, name=name or None)
 
 
-async def clean_delivery(uow: UnitOfWork, delivery: dict[str, Any]) -> dict[str, Any]:
+def known_buyer(given: Buyer, member: Buyer) -> Buyer:
+    """What the shopper gave, completed by what the member's account knows."""
+    return Buyer(
+        email=given.email or member.email,
+        phone=given.phone or member.phone,
+        name=given.name or member.name,
+    )
+
+
+async def clean_delivery(uow: UnitOfWork, choice: DeliveryChoice | None) -> Delivery:
     """A delivery choice that names an existing store for pick-up, an address otherwise."""
-    if not delivery:
-        return {}
+    if choice is None:
+        return Delivery()
     try:
-        method = DeliveryMethod(str(delivery.get("method", "")).upper())
+        method = DeliveryMethod(choice.method.upper())
     except ValueError:
         raise DomainError(
             "INVALID", "method is SHIP, PICKUP or LOCAL_DELIVERY", field="delivery.method"
         ) from None
-    result: dict[str, Any] = {"method": method.value}
     if method is DeliveryMethod.PICKUP:
-        location_id = delivery.get("locationId")
+        location_id = choice.location_id
         location = await uow.locations.location(location_id) if location_id else None
         if location is None or location.kind != "STORE" or not location.pickup_enabled:
             raise DomainError(
@@ -95,16 +110,11 @@ async def clean_delivery(uow: UnitOfWork, delivery: dict[str, Any]) -> dict[str,
                 "choose a store that offers pick-up",
                 field="delivery.locationId",
             )
-        result["locationId"] = location.id
-    else:
-        address = delivery.get("address") or {}
-        if not isinstance(address, dict):
-            raise DomainError("INVALID", "address is an object", field="delivery.address")
-        lat, lon = address.get("latitude"), address.get("longitude")
-        if lat is not None and lon is not None:
-            check_coordinates(float(lat), float(lon), field_name="delivery.address")
-        result["address"] = address
-    return result
+        return Delivery(method=FulfilmentMethod.PICKUP, location_id=location.id)
+    address = choice.address or Address()
+    if address.coordinates is not None:
+        check_coordinates(*address.coordinates, field_name="delivery.address")
+    return Delivery(method=FulfilmentMethod(method.value), address=address)
 
 
 def _check_lines(lines: Sequence[tuple[int, int]]) -> None:
@@ -124,7 +134,7 @@ async def _check_variants(uow: UnitOfWork, variant_ids: Sequence[int]) -> None:
             raise NotFound("variant", field=f"lines.{i}.merchandiseId")
 
 
-async def load_cart(uow: UnitOfWork, token: str, clock: Clock, *, lock: bool = False) -> CartRecord:
+async def load_cart(uow: UnitOfWork, token: str, clock: Clock, *, lock: bool = False) -> Cart:
     cart = await uow.carts.get(token, for_update=lock)
     if cart is None:
         raise NotFound("cart", field="cartId")
@@ -137,7 +147,7 @@ async def load_cart(uow: UnitOfWork, token: str, clock: Clock, *, lock: bool = F
     return cart
 
 
-async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
+async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
     """Reprice a cart now for its channel."""
     channel = await uow.locations.channel(cart.channel_handle)
     if channel is None:
@@ -158,8 +168,8 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
         rules=await uow.prices.rules_for(ids),
         levels=await uow.inventory.levels(ids),
         locations=await uow.locations.all_locations(),
-        delivery_method=cart.delivery.get("method"),
-        store_id=store_of(cart.delivery),
+        delivery_method=cart.delivery.method.value if cart.delivery.method else None,
+        store_id=cart.delivery.pickup_store,
         at=clock.now(),
         tier=tier,
     )
@@ -170,7 +180,7 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
         codes=cart.discount_codes,
         member_id=cart.member_id,
         tier=tier,
-        store_id=store_of(cart.delivery),
+        store_id=cart.delivery.pickup_store,
         at=clock.now(),
     )
     points_value = None
@@ -182,18 +192,13 @@ async def view(uow: UnitOfWork, cart: CartRecord, clock: Clock) -> CartView:
     return CartView(cart, channel, priced, found, points_value)
 
 
-def store_of(delivery: dict[str, Any]) -> int | None:
-    location_id = delivery.get("locationId")
-    return int(location_id) if delivery.get("method") == "PICKUP" and location_id else None
-
-
 async def create_cart(
     uow_factory: UnitOfWorkFactory,
     *,
     channel_handle: str | None,
     lines: Sequence[tuple[int, int]],
-    buyer: dict[str, Any],
-    delivery: dict[str, Any],
+    buyer: Buyer,
+    delivery: DeliveryChoice | None,
     clock: Clock,
     member_id: int | None = None,
 ) -> CartView:
@@ -207,10 +212,9 @@ async def create_cart(
         await _check_variants(uow, [v for v, _ in lines])
         if member_id is not None:
             member = await uow.members.by_id(member_id)
-            known = {"email": member.email, "phone": member.phone, "name": member.name}
-            given = {k: v for k, v in buyer.items() if v}
-            buyer = {**{k: v for k, v in known.items() if v}, **given}
-        cart = await uow.carts.create(
+            if member is not None:
+                buyer = known_buyer(buyer, Buyer(member.email, member.phone, member.name))
+        new = NewCart(
             token=new_token(),
             channel_id=channel.id,
             buyer=clean_buyer(buyer),
@@ -218,15 +222,14 @@ async def create_cart(
             expires_at=clock.now() + CART_LIFETIME,
             member_id=member_id,
         )
+        cart = await uow.carts.create(new)
         merged = _merge([], lines)
         await uow.carts.set_lines(cart.id, merged)
         cart = await load_cart(uow, cart.token, clock)
         return await view(uow, cart, clock)
 
 
-def _merge(
-    current: Sequence[CartLineRecord], added: Sequence[tuple[int, int]]
-) -> list[CartLineRecord]:
+def _merge(current: Sequence[CartLine], added: Sequence[tuple[int, int]]) -> list[CartLine]:
     quantities = {line.variant_id: line.quantity for line in current}
     for variant_id, quantity in added:
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
@@ -239,7 +242,7 @@ def _merge(
                 f"at most {MAX_LINE_QUANTITY} per line",
                 field=f"lines.{i}.quantity",
             )
-    return [CartLineRecord(v, q) for v, q in quantities.items()]
+    return [CartLine(v, q) for v, q in quantities.items()]
 
 
 async def change_cart(
@@ -250,8 +253,8 @@ async def change_cart(
     add: Sequence[tuple[int, int]] = (),
     set_quantities: Sequence[tuple[int, int]] = (),
     remove: Sequence[int] = (),
-    buyer: dict[str, Any] | None = None,
-    delivery: dict[str, Any] | None = None,
+    buyer: Buyer | None = None,
+    delivery: DeliveryChoice | None = None,
     codes: Sequence[str] | None = None,
 ) -> CartView:
     """Add, update or remove lines, or change the buyer, the delivery or the discount codes."""
@@ -274,29 +277,29 @@ async def change_cart(
                 if variant_id not in present:
                     raise NotFound("cart line", field=f"lineIds.{i}")
             lines = [
-                CartLineRecord(ln.variant_id, wanted.get(ln.variant_id, ln.quantity))
+                CartLine(ln.variant_id, wanted.get(ln.variant_id, ln.quantity))
                 for ln in lines
                 if ln.variant_id not in remove and wanted.get(ln.variant_id, 1) > 0
             ]
             await uow.carts.set_lines(cart.id, lines)
-        changes: dict[str, Any] = {"expires_at": clock.now() + CART_LIFETIME}
+        cart = replace(cart, expires_at=clock.now() + CART_LIFETIME)
         if buyer is not None:
-            changes["buyer"] = clean_buyer(buyer)
+            cart = replace(cart, buyer=clean_buyer(buyer))
         if delivery is not None:
-            changes["delivery"] = await clean_delivery(uow, delivery)
+            cart = replace(cart, delivery=await clean_delivery(uow, delivery))
         if codes is not None:
             clean = list(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
             if len(clean) > 10 or any(len(c) > 64 for c in clean):
                 raise DomainError(
                     "INVALID", "at most 10 codes of 64 characters", field="discountCodes"
                 )
-            changes["discount_codes"] = clean
-        await uow.carts.update(cart.id, **changes)
+            cart = replace(cart, discount_codes=tuple(clean))
+        await uow.carts.save(cart)
         return await view(uow, await load_cart(uow, token, clock), clock)
 
 
 async def adopt_cart(
-    uow_factory: UnitOfWorkFactory, *, token: str, member: Any, clock: Clock
+    uow_factory: UnitOfWorkFactory, *, token: str, member: MemberRecord, clock: Clock
 ) -> str:
     """At login: the anonymous cart joins the member's open cart of its channel (lines added),
     or becomes the member's cart; returns the cart to use from now on."""
@@ -307,24 +310,23 @@ async def adopt_cart(
         channel = await uow.locations.channel(cart.channel_handle)
         assert channel is not None
         mine = await uow.members.open_cart_token(member.id, channel_id=channel.id, now=clock.now())
-        buyer = {
-            **{"email": member.email, "phone": member.phone, "name": member.name},
-            **cart.buyer,
-        }
+        buyer = known_buyer(cart.buyer, Buyer(member.email, member.phone, member.name))
         if mine is None or mine == token:
-            await uow.carts.update(
-                cart.id,
-                member_id=member.id,
-                buyer=clean_buyer(buyer),
-                expires_at=clock.now() + CART_LIFETIME,
+            await uow.carts.save(
+                replace(
+                    cart,
+                    member_id=member.id,
+                    buyer=clean_buyer(buyer),
+                    expires_at=clock.now() + CART_LIFETIME,
+                )
             )
             return token
         target = await load_cart(uow, mine, clock, lock=True)
         merged = _merge(target.lines, [(ln.variant_id, ln.quantity) for ln in cart.lines])
         await uow.carts.set_lines(target.id, merged)
         await uow.carts.set_lines(cart.id, [])
-        await uow.carts.update(target.id, expires_at=clock.now() + CART_LIFETIME)
-        await uow.carts.update(cart.id, expires_at=clock.now())
+        await uow.carts.save(replace(target, expires_at=clock.now() + CART_LIFETIME))
+        await uow.carts.save(replace(cart, expires_at=clock.now()))
         return mine
 
 
@@ -355,7 +357,7 @@ async def apply_points(
                 available=balance(lots, at=clock.now()),
                 rule=rules.redeem,
             )
-        await uow.carts.update(cart.id, points_to_redeem=max(points_wanted, 0))
+        await uow.carts.save(replace(cart, points_to_redeem=max(points_wanted, 0)))
         return await view(uow, await load_cart(uow, token, clock), clock)
 
 

@@ -9,12 +9,13 @@ from domain.errors import NotFound, PermissionDenied
 from domain.identity.model import Principal, Role
 from domain.insights.model import Cohort, Insight, member_insight, preference_tags, retention
 from domain.members.model import MemberRecord
-from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+from domain.orders.model import Order
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
 
 
-async def refresh_tags(uow: UnitOfWork, order: OrderRecord, *, at: datetime) -> None:
+async def refresh_tags(uow: UnitOfWork, order: Order, *, at: datetime) -> None:
     """After a completed order: tag the member with the store and clerk it went through, and
     with their preferred categories from their whole history."""
     if order.member_id is None:

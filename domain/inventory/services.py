@@ -94,6 +94,7 @@ async def adjust(
         key=idempotency_key,
         payload=payload,
         work=work,
+        result=dict,
     )
 
 
@@ -189,4 +190,5 @@ async def transfer(
         key=idempotency_key,
         payload={**payload, "r": reason},
         work=work,
+        result=dict,
     )

@@ -8,20 +8,20 @@ checkouts racing to spend the same points are serialised: only what the balance 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal, Role
+from domain.loyalty.events import PointsBurned, PointsEarned
 from domain.loyalty.model import (
     Consumption,
     EarnLine,
-    EarnRule,
     EntryKind,
     Lot,
-    RedemptionRule,
+    PointsEntry,
+    TierChange,
     balance,
     check_redemption,
     earn_points,
@@ -32,40 +32,17 @@ from domain.loyalty.model import (
     reverse_for_return,
     validate_adjustment,
 )
+from domain.loyalty.program import LoyaltyProgram, with_settings, with_tiers
 from domain.members.events import TierChanged
 from domain.members.model import MemberChanges, MemberRecord
 from domain.money import Money
-from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+from domain.orders.model import Order
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
-    """The brand's points rules, read from data."""
-
-    earn: EarnRule
-    redeem: RedemptionRule
-
-
-async def program(uow: UnitOfWork) -> Program:
-    """The loyalty program as stored (defaults where nothing is set)."""
-    earn, redeem = await uow.points.program()
-    tiers = {code: multiplier for code, _, multiplier in await uow.points.tier_thresholds()}
-    earn = {**earn, "tierMultipliers": {**tiers, **earn.get("tierMultipliers", {})}}
-    return Program(
-        earn=EarnRule(
-            points_per_unit=int(earn.get("pointsPerUnit", 1)),
-            channel_multipliers={k: int(v) for k, v in earn.get("channelMultipliers", {}).items()},
-            tier_multipliers={k: int(v) for k, v in earn.get("tierMultipliers", {}).items()},
-            category_bonus={int(k): int(v) for k, v in earn.get("categoryBonus", {}).items()},
-            campaign_bonus_percent=int(earn.get("campaignBonusPercent", 0)),
-            lot_lifetime_days=int(earn.get("lotLifetimeDays", 365)),
-        ),
-        redeem=RedemptionRule(
-            points_per_currency_unit=int(redeem.get("pointsPerCurrencyUnit", 100)),
-            max_share_percent=int(redeem.get("maxSharePercent", 50)),
-            minimum_points=int(redeem.get("minimumPoints", 0)),
-        ),
-    )
+async def program(uow: UnitOfWork) -> LoyaltyProgram:
+    """The loyalty program in force: the stored rules, each tier's multiplier by default."""
+    return with_tiers(await uow.points.program(), await uow.points.tiers())
 
 
 async def _balance(uow: UnitOfWork, member_id: int, at: datetime) -> tuple[list[Lot], int]:
@@ -89,14 +66,16 @@ async def _take(
     taken = sum(c.points for c in consumptions)
     _, after = await _balance(uow, member_id, at)
     await uow.points.add_entry(
-        member_id,
-        kind=kind.value,
-        points=-taken,
-        balance_after=after,
-        order_id=order_id,
-        dedupe_key=dedupe,
-        reason=reason,
-        actor=actor,
+        PointsEntry(
+            member_id=member_id,
+            kind=kind,
+            points=-taken,
+            balance_after=after,
+            order_id=order_id,
+            dedupe_key=dedupe,
+            reason=reason,
+            actor=actor,
+        )
     )
     return taken
 
@@ -123,15 +102,17 @@ async def _give(
     )
     _, after = await _balance(uow, member_id, at)
     await uow.points.add_entry(
-        member_id,
-        kind=kind.value,
-        points=points,
-        balance_after=after,
-        order_id=order_id,
-        lot_id=lot_id,
-        dedupe_key=dedupe,
-        reason=reason,
-        actor=actor,
+        PointsEntry(
+            member_id=member_id,
+            kind=kind,
+            points=points,
+            balance_after=after,
+            order_id=order_id,
+            lot_id=lot_id,
+            dedupe_key=dedupe,
+            reason=reason,
+            actor=actor,
+        )
     )
 
 
@@ -163,15 +144,11 @@ async def redeem(
         reason="paid with points",
         actor=actor,
     )
-    await uow.outbox.publish(
-        "points.burned",
-        aggregate_id=str(member_id),
-        payload={"memberId": member_id, "orderId": order_id, "points": points},
-    )
+    await uow.outbox.add(PointsBurned(member_id=member_id, order_id=order_id, points=points))
     return value
 
 
-async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str) -> int:
+async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> int:
     """Points for a completed order of a member, once per order whatever the channel."""
     if order.member_id is None or await uow.points.has_entry(f"earn:{order.id}"):
         return 0
@@ -202,19 +179,15 @@ async def earn_for_order(uow: UnitOfWork, order: OrderRecord, *, at: datetime, a
             reason=f"order {order.number}",
             actor=actor,
         )
-        await uow.orders.update(order.id, points_earned=points)
-        await uow.outbox.publish(
-            "points.earned",
-            aggregate_id=str(order.member_id),
-            payload={"memberId": order.member_id, "orderId": order.id, "points": points},
+        await uow.orders.record_points_earned(order.id, points)
+        await uow.outbox.add(
+            PointsEarned(member_id=order.member_id, order_id=order.id, points=points)
         )
     await update_tier(uow, order.member_id, at=at)
     return points
 
 
-async def give_back_for_cancel(
-    uow: UnitOfWork, order: OrderRecord, *, at: datetime, actor: str
-) -> None:
+async def give_back_for_cancel(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> None:
     """A cancelled order gives back every point it burned."""
     if order.member_id is None or order.points_redeemed <= 0:
         return
@@ -236,7 +209,7 @@ async def give_back_for_cancel(
 
 async def reverse_for_order_return(
     uow: UnitOfWork,
-    order: OrderRecord,
+    order: Order,
     *,
     returned_value: int,
     return_id: int,
@@ -250,36 +223,19 @@ async def reverse_for_order_return(
         return 0, 0, zero
     await uow.points.lock(order.member_id)
     rules = await program(uow)
-    done_earn, done_burn, before = await uow.points.order_reversals(order.id)
+    done = await uow.points.order_reversals(order.id)
     reverse, back = reverse_for_return(
         earned=order.points_earned,
         burned=order.points_redeemed,
         order_total=Money(order.total, order.currency),
-        returned_value=Money(before + returned_value, order.currency),
-        already_reversed_earn=done_earn,
-        already_returned_burn=done_burn,
+        returned_value=Money(done.returned_value + returned_value, order.currency),
+        already_reversed_earn=done.reversed_earn,
+        already_returned_burn=done.returned_burn,
     )
+    reversal = _Reversal(order.id, order.member_id, return_id, returned_value, actor)
+    reason = f"return {return_id} of order {order.number}"
     if reverse:
-        lots, _ = await _balance(uow, order.member_id, at)
-        taken = reversal_consumption(lots, points=reverse, at=at)
-        shortfall = reverse - sum(c.points for c in taken)
-        reason = f"return {return_id} of order {order.number}"
-        if shortfall:
-            reason += f" ({shortfall} already spent, not taken back)"
-        await uow.points.consume(taken)
-        _, after = await _balance(uow, order.member_id, at)
-        await uow.points.add_entry(
-            order.member_id,
-            kind=EntryKind.EARN_REVERSAL.value,
-            points=-reverse + shortfall,
-            balance_after=after,
-            order_id=order.id,
-            dedupe_key=f"earn-back:{return_id}",
-            reason=reason,
-            actor=actor,
-            reversed_points=reverse,
-            returned_value=returned_value,
-        )
+        await _reverse_earned(uow, reversal, reverse, reason=reason, at=at)
     if back:
         await _give(
             uow,
@@ -290,24 +246,55 @@ async def reverse_for_order_return(
             lifetime_days=rules.earn.lot_lifetime_days,
             order_id=order.id,
             dedupe=f"burn-back:{return_id}",
-            reason=f"return {return_id} of order {order.number}",
+            reason=reason,
             actor=actor,
         )
     if not reverse:  # remember the returned value even when nothing was earned
-        await uow.points.add_entry(
-            order.member_id,
-            kind=EntryKind.EARN_REVERSAL.value,
-            points=0,
-            balance_after=(await _balance(uow, order.member_id, at))[1],
-            order_id=order.id,
-            dedupe_key=f"earn-back:{return_id}",
-            reason=f"return {return_id}",
-            actor=actor,
-            reversed_points=0,
-            returned_value=returned_value,
-        )
+        await _reverse_earned(uow, reversal, 0, reason=f"return {return_id}", at=at)
     await update_tier(uow, order.member_id, at=at)
     return reverse, back, redemption_value(back, rule=rules.redeem, currency=order.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reversal:
+    """Which return of which order takes points back, and who records it."""
+
+    order_id: int
+    member_id: int
+    return_id: int
+    returned_value: int
+    actor: str
+
+
+async def _reverse_earned(
+    uow: UnitOfWork, reversal: _Reversal, points: int, *, reason: str, at: datetime
+) -> None:
+    """Take back ``points`` earned by an order, at most what is left of them (points the member
+    already spent are not taken back: the reason says how many), in an EARN_REVERSAL entry that
+    also keeps the return's value (written for 0 points too)."""
+    taken: tuple[Consumption, ...] = ()
+    if points:
+        lots, _ = await _balance(uow, reversal.member_id, at)
+        taken = reversal_consumption(lots, points=points, at=at)
+        await uow.points.consume(taken)
+    shortfall = points - sum(c.points for c in taken)
+    if shortfall:
+        reason += f" ({shortfall} already spent, not taken back)"
+    _, after = await _balance(uow, reversal.member_id, at)
+    await uow.points.add_entry(
+        PointsEntry(
+            member_id=reversal.member_id,
+            kind=EntryKind.EARN_REVERSAL,
+            points=-points + shortfall,
+            balance_after=after,
+            order_id=reversal.order_id,
+            dedupe_key=f"earn-back:{reversal.return_id}",
+            reason=reason,
+            actor=reversal.actor,
+            reversed_points=points,
+            returned_value=reversal.returned_value,
+        )
+    )
 
 
 async def adjust(
@@ -386,15 +373,15 @@ async def update_tier(uow: UnitOfWork, member_id: int, *, at: datetime) -> str:
     """The tier of the rolling 12-month spend across channels (thresholds are data)."""
     member = await _member(uow, member_id)
     spend = await uow.points.spend_12_months(member_id, since=at - timedelta(days=365))
-    tiers = sorted(await uow.points.tier_thresholds(), key=lambda t: t[1])
+    tiers = sorted(await uow.points.tiers(), key=lambda t: t.threshold)
     new = member.tier
-    for code, threshold, _multiplier in tiers:
-        if spend >= threshold:
-            new = code
+    for tier in tiers:
+        if spend >= tier.threshold:
+            new = tier.code
     if tiers and new != member.tier:
         await uow.members.update(member_id, MemberChanges(tier=new))
         await uow.points.add_tier_change(
-            member_id, from_tier=member.tier, to_tier=new, spend_12m=spend
+            TierChange(member_id=member_id, from_tier=member.tier, to_tier=new, spend_12m=spend)
         )
         await uow.outbox.add(TierChanged(member_id=member_id, from_=member.tier, to=new))
     return str(new)
@@ -417,24 +404,24 @@ async def update_program(
     uow_factory: UnitOfWorkFactory,
     principal: Principal,
     *,
-    earn: dict[str, Any],
-    redeem: dict[str, Any],
-) -> Program:
-    """Owners and admins change the points rules; nonsense is refused before it is stored."""
+    earn: Mapping[str, object],
+    redeem: Mapping[str, object],
+) -> LoyaltyProgram:
+    """Owners and admins change the points rules (settings by their camelCase names, e.g.
+    ``pointsPerUnit``; those left out keep their value); nonsense is refused before it is stored."""
     principal.require_staff(Role.OWNER, Role.ADMIN)
     async with uow_factory() as uow:
-        current_earn, current_redeem = await uow.points.program()
-        merged_earn, merged_redeem = {**current_earn, **earn}, {**current_redeem, **redeem}
-        await uow.points.save_program(merged_earn, merged_redeem)
         try:
-            checked = await program(uow)
+            changed = with_settings(await uow.points.program(), earn=earn, redeem=redeem)
+            checked = with_tiers(changed, await uow.points.tiers())
         except (ValueError, TypeError, AttributeError) as error:
             raise DomainError("INVALID", f"invalid loyalty rules: {error}", field="input") from None
         _check_program(checked)
+        await uow.points.save_program(changed)
         return checked
 
 
-def _check_program(rules: Program) -> None:
+def _check_program(rules: LoyaltyProgram) -> None:
     earn, redeem = rules.earn, rules.redeem
     percents = [
         *earn.channel_multipliers.values(),

@@ -1,92 +1,334 @@
-"""One order model for every channel: statuses, the transitions between them, and totals."""
+"""The order aggregate, one model for every channel, and its pure rules (totals, refunds).
+
+``Order`` is what the repositories take and return; ``OrderDraft`` is what ``place_order``
+turns into an order. Buyer, delivery, routing and discounts are typed here; their JSON shape
+(``as_json``/``from_json``) is defined once, next to them.
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from domain.errors import DomainError
+from domain.errors import CommonErrorCode, DomainError
 from domain.money import Money
+from domain.orders.errors import OrderErrorCode
+from domain.orders.states import (
+    FulfilmentMethod,
+    FulfilmentStatus,
+    OrderSource,
+    OrderStatus,
+    PaymentStatus,
+)
+
+Json = dict[str, Any]  # what a JSON column or a JSON GraphQL field holds
 
 
-class OrderErrorCode(StrEnum):
-    """Stable codes of order userErrors."""
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    """Who buys: at least an email or a phone number to place an order."""
 
-    INVALID_STATE = "INVALID_STATE"
-    WRONG_CODE = "WRONG_CODE"
-    WRONG_STORE = "WRONG_STORE"
-    EMPTY_CART = "EMPTY_CART"
-    CART_COMPLETED = "CART_COMPLETED"
-    CART_EXPIRED = "CART_EXPIRED"
-    INVALID_QUANTITY = "INVALID_QUANTITY"
-    RETURN_EXCEEDS_ORDERED = "RETURN_EXCEEDS_ORDERED"
-    DELIVERY_REQUIRED = "DELIVERY_REQUIRED"
-    BUYER_REQUIRED = "BUYER_REQUIRED"
-    OUT_OF_STOCK = "OUT_OF_STOCK"
-    NOT_SOLD_IN_CHANNEL = "NOT_SOLD_IN_CHANNEL"
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
 
+    @property
+    def reachable(self) -> bool:
+        """An email or a phone number is known."""
+        return bool(self.email or self.phone)
 
-class OrderStatus(StrEnum):
-    """Where an order stands."""
+    def as_json(self) -> Json:
+        """Only the parts that are known."""
+        return {
+            k: v
+            for k, v in (("email", self.email), ("phone", self.phone), ("name", self.name))
+            if v
+        }
 
-    PLACED = "PLACED"
-    PAID = "PAID"
-    READY_FOR_PICKUP = "READY_FOR_PICKUP"
-    FULFILLED = "FULFILLED"  # shipped or out for local delivery
-    PICKED_UP = "PICKED_UP"
-    DELIVERED = "DELIVERED"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    RETURNED = "RETURNED"
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Buyer:
+        """From its stored JSON."""
+        return cls(email=data.get("email"), phone=data.get("phone"), name=data.get("name"))
 
 
-class OrderSource(StrEnum):
-    """Where the order came from."""
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A delivery address; coordinates let local delivery and routing measure distance."""
 
-    WEB = "WEB"
-    APP = "APP"
-    STORE_TILL = "STORE_TILL"
-    MARKETPLACE = "MARKETPLACE"
-    IMPORT = "IMPORT"
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        """(latitude, longitude) when both are known."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (float(self.latitude), float(self.longitude))
 
-class PaymentStatus(StrEnum):
-    """The money side, separate from fulfilment."""
+    def as_json(self) -> Json:
+        """Only the parts that are known."""
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
-    PENDING = "PENDING"  # pay at pick-up / on delivery, or awaiting a provider
-    PAID = "PAID"
-    REFUND_DUE = "REFUND_DUE"
-    REFUNDED = "REFUNDED"
-
-
-S = OrderStatus
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PLACED: frozenset({S.PAID, S.READY_FOR_PICKUP, S.FULFILLED, S.CANCELLED, S.COMPLETED}),
-    S.PAID: frozenset({S.READY_FOR_PICKUP, S.FULFILLED, S.CANCELLED, S.COMPLETED}),
-    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.CANCELLED}),
-    S.FULFILLED: frozenset({S.DELIVERED}),
-    S.PICKED_UP: frozenset({S.COMPLETED, S.RETURNED}),
-    S.DELIVERED: frozenset({S.COMPLETED, S.RETURNED}),
-    S.COMPLETED: frozenset({S.RETURNED}),
-    S.CANCELLED: frozenset(),
-    S.RETURNED: frozenset(),
-}
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Address:
+        """From its stored JSON (unknown keys ignored)."""
+        return cls(**{k: data[k] for k in cls.__slots__ if data.get(k) is not None})
 
 
-def transition(current: OrderStatus, target: OrderStatus) -> OrderStatus:
-    """The new status, or INVALID_STATE when the order cannot move there from ``current``."""
-    if target not in TRANSITIONS[current]:
-        raise DomainError(
-            OrderErrorCode.INVALID_STATE,
-            f"an order that is {current.value} cannot become {target.value}",
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """How the buyer receives the order: a method, the store for pick-up, an address."""
+
+    method: FulfilmentMethod | None = None
+    location_id: int | None = None
+    address: Address | None = None
+
+    @property
+    def pickup_store(self) -> int | None:
+        """The store chosen for pick-up, if the buyer picks up."""
+        return self.location_id if self.method is FulfilmentMethod.PICKUP else None
+
+    def as_json(self) -> Json:
+        """As stored and shown: ``{"method", "locationId" | "address"}``."""
+        data: Json = {}
+        if self.method is not None:
+            data["method"] = self.method.value
+        if self.location_id is not None:
+            data["locationId"] = self.location_id
+        if self.address is not None:
+            data["address"] = self.address.as_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        """From its stored JSON."""
+        method, location, address = data.get("method"), data.get("locationId"), data.get("address")
+        return cls(
+            method=FulfilmentMethod(method) if method else None,
+            location_id=int(location) if location else None,
+            address=Address.from_json(address) if isinstance(address, dict) else None,
         )
-    return target
 
 
-def can_cancel(status: OrderStatus) -> bool:
-    """Cancelling is possible until the goods have left."""
-    return S.CANCELLED in TRANSITIONS[status]
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Which locations serve the order, and why."""
+
+    reason: str
+    split: bool = False
+    location_ids: tuple[int, ...] = ()
+
+    def as_json(self) -> Json:
+        """As stored."""
+        return {"reason": self.reason, "split": self.split, "locationIds": list(self.location_ids)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Routing:
+        """From its stored JSON."""
+        return cls(
+            reason=str(data.get("reason", "")),
+            split=bool(data.get("split", False)),
+            location_ids=tuple(int(x) for x in data.get("locationIds", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedDiscount:
+    """A promotion's discount on one line, with its explanation."""
+
+    promotion_id: int
+    variant_id: int | None
+    amount: int
+    why: str
+
+    def as_json(self) -> Json:
+        """As stored and shown."""
+        return {
+            "promotionId": self.promotion_id,
+            "variantId": self.variant_id,
+            "amount": self.amount,
+            "why": self.why,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AppliedDiscount:
+        """From its stored JSON."""
+        return cls(
+            promotion_id=int(data["promotionId"]),
+            variant_id=data.get("variantId"),
+            amount=int(data["amount"]),
+            why=str(data.get("why", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """An order line with its price snapshot (minor units of the order's currency)."""
+
+    id: int
+    variant_id: int
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    compare_at_price: int | None
+    line_total: int
+    returned_quantity: int = 0
+    discount: int = 0
+
+    @property
+    def paid(self) -> int:
+        """What the line cost after discounts."""
+        return self.line_total - self.discount
+
+
+@dataclass(frozen=True, slots=True)
+class Fulfilment:
+    """A part of an order served from one location."""
+
+    id: int
+    order_id: int
+    location_id: int
+    method: FulfilmentMethod
+    status: FulfilmentStatus
+    lines: tuple[tuple[int, int], ...]  # (variant id, quantity)
+    pickup_code: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """The order aggregate: lines, fulfilments, money and where it stands."""
+
+    id: int
+    number: str
+    channel_id: int
+    channel_handle: str
+    source: OrderSource
+    external_reference: str | None
+    status: OrderStatus
+    payment_status: PaymentStatus
+    currency: str
+    subtotal: int
+    delivery_total: int
+    tax_total: int
+    total: int
+    refunded_total: int
+    buyer: Buyer
+    delivery: Delivery
+    routing: Routing
+    location_ids: tuple[int, ...]
+    attributed_location_id: int | None
+    attributed_staff_id: int | None
+    access_token: str
+    created_at: datetime
+    lines: tuple[OrderLine, ...]
+    fulfilments: tuple[Fulfilment, ...]
+    member_id: int | None = None
+    discount_total: int = 0
+    discounts: tuple[AppliedDiscount, ...] = ()
+    points_redeemed: int = 0
+    points_value: int = 0
+    points_earned: int = 0
+
+    def money(self, amount: int) -> Money:
+        """An amount in the order's currency."""
+        return Money(amount, self.currency)
+
+    def fulfilment(self, fulfilment_id: int) -> Fulfilment | None:
+        """One of the order's fulfilments."""
+        return next((f for f in self.fulfilments if f.id == fulfilment_id), None)
+
+    def others_all(self, fulfilment_id: int, *statuses: FulfilmentStatus) -> bool:
+        """Whether every other fulfilment is in one of ``statuses``."""
+        return all(f.status in statuses for f in self.fulfilments if f.id != fulfilment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentDraft:
+    """A part of a new order: the location, the method, what it serves."""
+
+    location_id: int
+    method: FulfilmentMethod
+    status: FulfilmentStatus
+    lines: tuple[tuple[int, int], ...]  # (variant id, quantity)
+    pickup_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDraft:
+    """Everything an order is placed with, from any channel."""
+
+    channel_id: int
+    channel_handle: str
+    source: OrderSource
+    status: OrderStatus
+    payment_status: PaymentStatus
+    currency: str
+    totals: Totals
+    buyer: Buyer
+    delivery: Delivery
+    routing: Routing
+    lines: tuple[OrderLine, ...]
+    fulfilments: tuple[FulfilmentDraft, ...]
+    discounts: tuple[AppliedDiscount, ...] = ()
+    discount_total: int = 0
+    member_id: int | None = None
+    attributed_location_id: int | None = None
+    attributed_staff_id: int | None = None
+    external_reference: str | None = None
+    access_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def placed(self, *, order_id: int, at: datetime) -> Order:
+        """The order this draft became; line and fulfilment ids are the store's to tell."""
+        t = self.totals
+        return Order(
+            id=order_id,
+            number=order_number(order_id),
+            channel_id=self.channel_id,
+            channel_handle=self.channel_handle,
+            source=self.source,
+            external_reference=self.external_reference,
+            status=self.status,
+            payment_status=self.payment_status,
+            currency=self.currency,
+            subtotal=t.subtotal.amount,
+            delivery_total=t.delivery.amount,
+            tax_total=t.tax.amount,
+            total=t.total.amount,
+            refunded_total=0,
+            buyer=self.buyer,
+            delivery=self.delivery,
+            routing=self.routing,
+            location_ids=self.routing.location_ids,
+            attributed_location_id=self.attributed_location_id,
+            attributed_staff_id=self.attributed_staff_id,
+            access_token=self.access_token,
+            created_at=at,
+            lines=self.lines,
+            fulfilments=tuple(
+                Fulfilment(0, order_id, f.location_id, f.method, f.status, f.lines, f.pickup_code)
+                for f in self.fulfilments
+            ),
+            member_id=self.member_id,
+            discount_total=self.discount_total,
+            discounts=self.discounts,
+        )
+
+
+def order_number(order_id: int) -> str:
+    """The number a buyer and staff quote: ``O2O-000042``."""
+    return f"O2O-{order_id:06d}"
 
 
 def pickup_code() -> str:
@@ -143,7 +385,9 @@ def refund_for_return(
         if qty <= 0:
             raise DomainError(OrderErrorCode.INVALID_QUANTITY, "return at least one", field="lines")
         if line_id not in ordered:
-            raise DomainError("NOT_FOUND", f"order line {line_id} not found", field="lines")
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND, f"order line {line_id} not found", field="lines"
+            )
         before = already_returned.get(line_id, 0)
         if before + qty > ordered[line_id]:
             raise DomainError(
@@ -154,3 +398,13 @@ def refund_for_return(
         paid, count = line_totals[line_id].amount, ordered[line_id]
         total += paid * (before + qty) // count - paid * before // count
     return Money(total, currency)
+
+
+__all__ = [
+    "FulfilmentMethod",
+    "FulfilmentStatus",
+    "OrderErrorCode",
+    "OrderSource",
+    "OrderStatus",
+    "PaymentStatus",
+]

@@ -1,232 +1,205 @@
-"""Order use cases after checkout: fulfil (ship, pick-up, local delivery), pay, cancel, return,
-sell in store, and release expired reservations. Every stock effect is a ledger movement."""
+"""Order use cases after placing: fulfil (ship, pick-up, local delivery), record a payment,
+cancel, and release expired holds. Every move is checked against the transition table."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from domain.errors import DomainError, NotFound, PermissionDenied
+from domain.errors import CommonErrorCode, DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity.model import Principal, PrincipalKind, Role
-from domain.insights.services import refresh_tags
-from domain.inventory.model import MovementKind, StockLevel
-from domain.loyalty import services as points
-from domain.orders.model import (
-    OrderErrorCode,
+from domain.orders.access import STAFF, actor_of, may_see, require_store_staff
+from domain.orders.errors import OrderErrorCode
+from domain.orders.events import (
+    FulfilmentDispatched,
+    FulfilmentShipped,
+    OrderCompleted,
+    OrderDelivered,
+    OrderFulfilled,
+    OrderPaid,
+    OrderPickedUp,
+    OrderReadyForPickup,
+)
+from domain.orders.model import Fulfilment, Order
+from domain.orders.placing import complete, record
+from domain.orders.reversal import Reversal, reverse
+from domain.orders.states import (
+    EXPIRABLE,
+    Actor,
+    FulfilmentStatus,
     OrderStatus,
     PaymentStatus,
-    transition,
+    check_fulfilment,
+    check_order,
+    check_payment,
 )
-from domain.ports import Clock, OrderRecord, UnitOfWork, UnitOfWorkFactory
+from domain.orders.stock import serve_reserved
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
-STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
-
-
-def may_see(principal: Principal, order: OrderRecord, access_token: str | None) -> bool:
-    """Brand-wide staff see every order, store staff their stores' orders, buyers their own."""
-    if principal.kind is PrincipalKind.STAFF:
-        if principal.brand_wide:
-            return True
-        stores = set(order.location_ids) | {order.attributed_location_id}
-        return bool(principal.location_ids & stores)
-    if principal.kind is PrincipalKind.PARTNER:
-        return False
-    return access_token is not None and hmac.compare_digest(access_token, order.access_token)
+F = FulfilmentStatus
 
 
-def require_store_staff(principal: Principal, location_id: int) -> None:
-    """Owners and admins anywhere; managers and clerks at their own stores."""
-    principal.require_staff(*STAFF)
-    if not principal.brand_wide and location_id not in principal.location_ids:
-        raise DomainError(
-            OrderErrorCode.WRONG_STORE,
-            "this order is served by another store",
-            field="fulfilmentId",
-        )
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """The order a use case changed."""
+
+    order_id: int
 
 
-async def load_order(uow: UnitOfWork, order_id: int) -> OrderRecord:
+@dataclass(frozen=True, slots=True)
+class FulfilmentStep:
+    """A request to move one fulfilment on, with what that move needs."""
+
+    fulfilment_id: int
+    target: FulfilmentStatus
+    code: str | None = None  # the buyer's pick-up code
+    carrier: str | None = None
+    tracking_number: str | None = None
+
+
+@dataclass(slots=True)
+class _Move:
+    """One fulfilment step in progress: the order, the fulfilment, who, when."""
+
+    uow: UnitOfWork
+    order: Order
+    fulfilment: Fulfilment
+    step: FulfilmentStep
+    who: str
+    at: datetime
+
+    async def order_to(self, target: OrderStatus) -> None:
+        self.order.status = check_order(self.order.status, target, actor=Actor.STAFF)
+        await self.uow.orders.save(self.order)
+
+
+async def load_order(uow: UnitOfWork, order_id: int) -> Order:
+    """The order, locked for this transaction; NOT_FOUND when there is none."""
     order = await uow.orders.get(order_id, for_update=True)
     if order is None:
         raise NotFound("order", field="orderId")
     return order
 
 
-async def move(
-    uow: UnitOfWork,
-    *,
-    at: datetime,
-    order_id: int,
-    status: OrderStatus,
-    actor: str,
-    kind: str,
-    data: dict[str, Any] | None = None,
-    **fields: Any,
-) -> None:
-    await uow.orders.update(order_id, status=status.value, **fields)
-    await uow.orders.add_event(order_id, kind=kind, actor=actor, data=data or {})
-    await uow.outbox.publish(
-        f"order.{kind.lower()}",
-        aggregate_id=str(order_id),
-        payload={"orderId": order_id, "status": status.value, **(data or {})},
-    )
-    if status is OrderStatus.COMPLETED:
-        order = await uow.orders.get(order_id)
-        assert order is not None
-        await points.earn_for_order(uow, order, at=at, actor=actor)
-        await refresh_tags(uow, order, at=at)
-
-
-async def _sell_reserved(uow: UnitOfWork, order_id: int, location_id: int, actor: str) -> None:
-    """Turn the order's reservations at a location into sales: reserved and on-hand go down."""
-    held = [
-        r
-        for r in await uow.orders.reservations(order_id, status="ACTIVE")
-        if r.location_id == location_id
-    ]
-    levels = await uow.inventory.lock([(r.variant_id, r.location_id) for r in held])
-    for r in held:
-        level = levels[(r.variant_id, r.location_id)]
-        level = StockLevel(
-            level.location_id,
-            level.on_hand - r.quantity,
-            level.reserved - r.quantity,
-            level.safety_stock,
-        )
-        levels[(r.variant_id, r.location_id)] = level
-        await uow.inventory.save(r.variant_id, level)
-        for kind, delta in ((MovementKind.RELEASE, -r.quantity), (MovementKind.SALE, -r.quantity)):
-            await uow.inventory.record(
-                variant_id=r.variant_id,
-                location_id=r.location_id,
-                kind=kind,
-                delta=delta,
-                on_hand_after=level.on_hand,
-                reason="fulfilled",
-                actor=actor,
-                reference=f"order:{order_id}",
-            )
-    await uow.orders.set_reservation_status([r.id for r in held], "FULFILLED")
-    uow.touched.add("stock")
-
-
-async def _release_all(uow: UnitOfWork, order_id: int, actor: str, reason: str) -> None:
-    """Give back every active reservation of an order."""
-    held = await uow.orders.reservations(order_id, status="ACTIVE")
-    levels = await uow.inventory.lock([(r.variant_id, r.location_id) for r in held])
-    for r in held:
-        level = levels[(r.variant_id, r.location_id)]
-        level = StockLevel(
-            level.location_id, level.on_hand, level.reserved - r.quantity, level.safety_stock
-        )
-        levels[(r.variant_id, r.location_id)] = level
-        await uow.inventory.save(r.variant_id, level)
-        await uow.inventory.record(
-            variant_id=r.variant_id,
-            location_id=r.location_id,
-            kind=MovementKind.RELEASE,
-            delta=-r.quantity,
-            on_hand_after=level.on_hand,
-            reason=reason,
-            actor=actor,
-            reference=f"order:{order_id}",
-        )
-    await uow.orders.set_reservation_status([r.id for r in held], "RELEASED")
-    if held:
-        uow.touched.add("stock")
-
-
-def result(order_id: int) -> dict[str, Any]:
-    return {"order_id": order_id}
-
-
 async def fulfil(
     uow_factory: UnitOfWorkFactory,
     principal: Principal,
     *,
-    fulfilment_id: int,
-    action: str,
+    step: FulfilmentStep,
     idempotency_key: str | None,
     clock: Clock,
-    code: str | None = None,
-    carrier: str | None = None,
-    tracking_number: str | None = None,
-) -> dict[str, Any]:
+) -> OrderResult:
     """Move a fulfilment on: READY (for pick-up), PICKED_UP (with the buyer's code), SHIPPED,
     DISPATCHED (local delivery) or DELIVERED."""
+    action = STEPS.get(step.target)
+    if action is None:
+        raise DomainError(CommonErrorCode.INVALID, "unknown fulfilment action", field="action")
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        now = clock.now()
-        f = await uow.orders.fulfilment(fulfilment_id)
+    async def work(uow: UnitOfWork) -> OrderResult:
+        f = await uow.orders.fulfilment(step.fulfilment_id)
         if f is None:
             raise NotFound("fulfilment", field="fulfilmentId")
         require_store_staff(principal, f.location_id)
         order = await load_order(uow, f.order_id)
-        actor = principal.subject
-        current = OrderStatus(order.status)
-
-        async def step(target: OrderStatus, **fields: Any) -> None:
-            nonlocal current
-            current = transition(current, target)
-            await move(uow, at=now, order_id=order.id, status=current, actor=actor,
-                       kind=target.value, **fields)  # fmt: skip
-
-        if action == "READY":
-            _expect(f.method == "PICKUP" and f.status == "OPEN", "not an open pick-up")
-            await uow.orders.update_fulfilment(f.id, status="READY")
-            await step(OrderStatus.READY_FOR_PICKUP, data={"locationId": f.location_id})
-        elif action == "PICKED_UP":
-            _expect(f.method == "PICKUP" and f.status == "READY", "not ready for pick-up")
-            if (
-                not code
-                or not f.pickup_code
-                or not hmac.compare_digest(code.strip(), f.pickup_code)
-            ):
-                raise DomainError(OrderErrorCode.WRONG_CODE, "wrong pick-up code", field="code")
-            await _sell_reserved(uow, order.id, f.location_id, actor)
-            await uow.orders.update_fulfilment(f.id, status="PICKED_UP")
-            await step(OrderStatus.PICKED_UP, data={"locationId": f.location_id})
-            # paid at the counter when it was still pending
-            await step(OrderStatus.COMPLETED, payment_status=PaymentStatus.PAID.value)
-        elif action in ("SHIPPED", "DISPATCHED"):
-            wanted = "SHIP" if action == "SHIPPED" else "LOCAL_DELIVERY"
-            _expect(f.method == wanted and f.status == "OPEN", f"not an open {wanted.lower()}")
-            await _sell_reserved(uow, order.id, f.location_id, actor)
-            await uow.orders.update_fulfilment(
-                f.id, status=action, carrier=carrier, tracking_number=tracking_number
-            )
-            await uow.orders.add_event(
-                order.id,
-                kind=action,
-                actor=actor,
-                data={"fulfilmentId": f.id, "carrier": carrier, "trackingNumber": tracking_number},
-            )
-            if not [x for x in order.fulfilments if x.id != f.id and x.status == "OPEN"]:
-                await step(OrderStatus.FULFILLED)
-        elif action == "DELIVERED":
-            _expect(f.status in ("SHIPPED", "DISPATCHED"), "not on its way")
-            await uow.orders.update_fulfilment(f.id, status="DELIVERED")
-            if not [x for x in order.fulfilments if x.id != f.id and x.status != "DELIVERED"]:
-                await step(OrderStatus.DELIVERED)
-                await step(OrderStatus.COMPLETED)
-        else:
-            raise DomainError("INVALID", "unknown fulfilment action", field="action")
-        return result(order.id)
+        new = replace(f, status=check_fulfilment(f.status, step.target, method=f.method))
+        move = _Move(uow, order, new, step, principal.subject, clock.now())
+        await action(move)
+        return OrderResult(order.id)
 
     return await run_once(
         uow_factory,
         scope=f"fulfil:{principal.subject}",
         key=idempotency_key,
-        payload={"f": fulfilment_id, "a": action, "c": code, "t": tracking_number},
+        payload={
+            "f": step.fulfilment_id,
+            "a": _ACTION_NAMES[step.target],
+            "c": step.code,
+            "t": step.tracking_number,
+        },
         work=work,
+        result=OrderResult,
     )
 
 
-def _expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise DomainError(OrderErrorCode.INVALID_STATE, message, field="fulfilmentId")
+async def _ready(m: _Move) -> None:
+    await m.uow.orders.save_fulfilment(m.fulfilment)
+    await m.order_to(OrderStatus.READY_FOR_PICKUP)
+    event = OrderReadyForPickup(
+        order_id=m.order.id, status=m.order.status, location_id=m.fulfilment.location_id
+    )
+    await record(m.uow, event, actor=m.who)
+
+
+async def _picked_up(m: _Move) -> None:
+    f, code = m.fulfilment, m.step.code
+    if not code or not f.pickup_code or not hmac.compare_digest(code.strip(), f.pickup_code):
+        raise DomainError(OrderErrorCode.WRONG_CODE, "wrong pick-up code", field="code")
+    await serve_reserved(m.uow, m.order.id, f.location_id, m.who)
+    await m.uow.orders.save_fulfilment(f)
+    await m.order_to(OrderStatus.PICKED_UP)
+    await record(
+        m.uow,
+        OrderPickedUp(order_id=m.order.id, status=m.order.status, location_id=f.location_id),
+        actor=m.who,
+    )
+    if m.order.payment_status is PaymentStatus.PENDING:  # paid at the counter
+        m.order.payment_status = check_payment(
+            m.order.payment_status, PaymentStatus.PAID, actor=Actor.STAFF
+        )
+    await _complete(m)
+
+
+async def _sent(m: _Move) -> None:
+    f = replace(m.fulfilment, carrier=m.step.carrier, tracking_number=m.step.tracking_number)
+    await serve_reserved(m.uow, m.order.id, f.location_id, m.who)
+    await m.uow.orders.save_fulfilment(f)
+    kind = FulfilmentShipped if f.status is F.SHIPPED else FulfilmentDispatched
+    await record(
+        m.uow,
+        kind(
+            order_id=m.order.id,
+            fulfilment_id=f.id,
+            carrier=f.carrier,
+            tracking_number=f.tracking_number,
+        ),
+        actor=m.who,
+    )
+    if m.order.others_all(f.id, F.SHIPPED, F.DISPATCHED, F.DELIVERED):
+        await m.order_to(OrderStatus.FULFILLED)
+        await record(m.uow, OrderFulfilled(order_id=m.order.id, status=m.order.status), actor=m.who)
+
+
+async def _delivered(m: _Move) -> None:
+    await m.uow.orders.save_fulfilment(m.fulfilment)
+    if m.order.others_all(m.fulfilment.id, F.DELIVERED):
+        await m.order_to(OrderStatus.DELIVERED)
+        await record(m.uow, OrderDelivered(order_id=m.order.id, status=m.order.status), actor=m.who)
+        await _complete(m)
+
+
+async def _complete(m: _Move) -> None:
+    await m.order_to(OrderStatus.COMPLETED)
+    event = OrderCompleted(order_id=m.order.id, status=m.order.status, total=m.order.total)
+    await complete(m.uow, m.order, event, actor=m.who, at=m.at)
+
+
+STEPS: dict[FulfilmentStatus, Callable[[_Move], Awaitable[None]]] = {
+    F.READY: _ready,
+    F.PICKED_UP: _picked_up,
+    F.SHIPPED: _sent,
+    F.DISPATCHED: _sent,
+    F.DELIVERED: _delivered,
+}
+_ACTION_NAMES = {
+    F.READY: "READY",
+    F.PICKED_UP: "PICKED_UP",
+    F.SHIPPED: "SHIPPED",
+    F.DISPATCHED: "DISPATCHED",
+    F.DELIVERED: "DELIVERED",
+}
 
 
 async def mark_paid(
@@ -236,29 +209,24 @@ async def mark_paid(
     order_id: int,
     reference: str,
     clock: Clock,
-) -> dict[str, Any]:
+) -> OrderResult:
     """Staff record a payment taken outside the gateway (until payment providers arrive)."""
     principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER)
-    now = clock.now()
     async with uow_factory() as uow:
         order = await load_order(uow, order_id)
         if not may_see(principal, order, None):
             raise PermissionDenied("not an order of your stores", field="orderId")
-        if order.payment_status == PaymentStatus.PAID.value:
-            return result(order.id)  # already paid: marking again changes nothing
-        status = OrderStatus(order.status)
-        new = transition(status, OrderStatus.PAID) if status is OrderStatus.PLACED else status
-        await move(
-            uow,
-            at=now,
-            order_id=order.id,
-            status=new,
-            actor=principal.subject,
-            kind="PAID",
-            data={"reference": reference[:120]},
-            payment_status=PaymentStatus.PAID.value,
+        if order.payment_status is PaymentStatus.PAID:
+            return OrderResult(order.id)  # already paid: marking again changes nothing
+        order.payment_status = check_payment(
+            order.payment_status, PaymentStatus.PAID, actor=actor_of(principal)
         )
-        return result(order.id)
+        if order.status is OrderStatus.PLACED:
+            order.status = check_order(order.status, OrderStatus.PAID, actor=actor_of(principal))
+        await uow.orders.save(order)
+        event = OrderPaid(order_id=order.id, status=order.status, reference=reference[:120])
+        await record(uow, event, actor=principal.subject)
+        return OrderResult(order.id)
 
 
 async def cancel(
@@ -270,30 +238,22 @@ async def cancel(
     idempotency_key: str | None,
     clock: Clock,
     access_token: str | None = None,
-) -> dict[str, Any]:
+) -> OrderResult:
     """Cancel before the goods leave: reservations are released, a paid amount becomes due."""
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
-        now = clock.now()
+    async def work(uow: UnitOfWork) -> OrderResult:
         order = await load_order(uow, order_id)
         if not may_see(principal, order, access_token):
             raise PermissionDenied("not your order", field="orderId")
-        status = transition(OrderStatus(order.status), OrderStatus.CANCELLED)
-        await _release_all(uow, order.id, principal.subject, reason or "cancelled")
-        await points.give_back_for_cancel(uow, order, at=now, actor=principal.subject)
-        paid = order.payment_status == PaymentStatus.PAID.value
-        money = {"payment_status": PaymentStatus.REFUND_DUE.value} if paid else {}
-        await move(
+        await reverse(
             uow,
-            at=now,
-            order_id=order.id,
-            status=status,
-            actor=principal.subject,
-            kind="CANCELLED",
-            data={"reason": reason},
-            **money,
+            order,
+            Reversal(reason=reason),
+            actor=actor_of(principal),
+            who=principal.subject,
+            at=clock.now(),
         )
-        return result(order.id)
+        return OrderResult(order.id)
 
     return await run_once(
         uow_factory,
@@ -301,46 +261,27 @@ async def cancel(
         key=idempotency_key,
         payload={"o": order_id, "r": reason},
         work=work,
+        result=OrderResult,
     )
+
+
+SYSTEM = Principal(kind=PrincipalKind.STAFF, role=Role.OWNER, subject="system:expiry")
 
 
 async def release_expired(uow_factory: UnitOfWorkFactory, *, clock: Clock, limit: int = 100) -> int:
     """Cancel unpaid orders whose reservations expired; returns how many were released."""
     async with uow_factory() as uow:
         order_ids = await uow.orders.expired_reservation_orders(now=clock.now(), limit=limit)
-    system = Principal(kind=PrincipalKind.STAFF, role=Role.OWNER, subject="system:expiry")
     released = 0
     for order_id in order_ids:
-        now = clock.now()
         async with uow_factory() as uow:
             order = await load_order(uow, order_id)
-            if order.payment_status == PaymentStatus.PAID.value or order.status not in (
-                "PLACED",
-                "READY_FOR_PICKUP",
-            ):
+            if order.payment_status is PaymentStatus.PAID or order.status not in EXPIRABLE:
                 continue
-            await _release_all(uow, order.id, system.subject, "reservation expired")
-            await move(
-                uow,
-                at=now,
-                order_id=order.id,
-                status=OrderStatus.CANCELLED,
-                actor=system.subject,
-                kind="EXPIRED",
-            )
+            undo = Reversal(reason="reservation expired", expired=True)
+            await reverse(uow, order, undo, actor=Actor.SYSTEM, who=SYSTEM.subject, at=clock.now())
             released += 1
     return released
 
 
-__all__ = [
-    "STAFF",
-    "cancel",
-    "fulfil",
-    "load_order",
-    "mark_paid",
-    "may_see",
-    "move",
-    "release_expired",
-    "require_store_staff",
-    "result",
-]
+__all__ = ["STAFF", "cancel", "fulfil", "load_order", "mark_paid", "may_see", "release_expired"]

@@ -8,8 +8,15 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.money import Money
-from domain.orders.model import OrderStatus as S
-from domain.orders.model import refund_for_return, totals, transition
+from domain.orders.model import refund_for_return, totals
+from domain.orders.states import Actor, FulfilmentMethod, PaymentStatus, check_fulfilment
+from domain.orders.states import FulfilmentStatus as F
+from domain.orders.states import OrderStatus as S
+from domain.orders.states import check_order, check_payment
+
+
+def transition(current, target, actor=Actor.STAFF):
+    return check_order(current, target, actor=actor)
 
 
 def test_transitions_follow_the_life_of_an_order():
@@ -22,6 +29,40 @@ def test_transitions_follow_the_life_of_an_order():
         for target in S:
             with pytest.raises(DomainError):
                 transition(final, target)
+
+
+def test_the_table_says_who_may_make_each_move():
+    assert transition(S.PLACED, S.CANCELLED, Actor.BUYER) is S.CANCELLED
+    assert transition(S.READY_FOR_PICKUP, S.CANCELLED, Actor.SYSTEM) is S.CANCELLED
+    for target in (S.PAID, S.READY_FOR_PICKUP, S.FULFILLED, S.COMPLETED):
+        with pytest.raises(DomainError) as error:
+            transition(S.PLACED, target, Actor.BUYER)
+        assert error.value.code == "PERMISSION_DENIED"
+
+
+def test_payment_moves_forward_only():
+    assert check_payment(PaymentStatus.PENDING, PaymentStatus.PAID, actor=Actor.STAFF) == "PAID"
+    paid, due = PaymentStatus.PAID, PaymentStatus.REFUND_DUE
+    assert check_payment(paid, due, actor=Actor.BUYER) is due
+    for current, target in ((due, paid), (paid, PaymentStatus.PENDING)):
+        with pytest.raises(DomainError) as error:
+            check_payment(current, target, actor=Actor.STAFF)
+        assert error.value.code == "INVALID_STATE"
+
+
+def test_fulfilment_moves_depend_on_the_method():
+    pickup, ship = FulfilmentMethod.PICKUP, FulfilmentMethod.SHIP
+    assert check_fulfilment(F.OPEN, F.READY, method=pickup) is F.READY
+    assert check_fulfilment(F.OPEN, F.SHIPPED, method=ship) is F.SHIPPED
+    for current, target, method in (
+        (F.OPEN, F.READY, ship),
+        (F.OPEN, F.PICKED_UP, pickup),
+        (F.OPEN, F.DELIVERED, ship),
+        (F.HANDED_OVER, F.DELIVERED, FulfilmentMethod.IN_STORE),
+    ):
+        with pytest.raises(DomainError) as error:
+            check_fulfilment(current, target, method=method)
+        assert (error.value.code, error.value.field) == ("INVALID_STATE", "fulfilmentId")
 
 
 @given(amount=st.integers(0, 10**7), rate=st.integers(0, 3000), inclusive=st.booleans())

@@ -1,0 +1,23 @@
+"""Stable codes of order userErrors."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderErrorCode(StrEnum):
+    """Stable codes of order userErrors."""
+
+    INVALID_STATE = "INVALID_STATE"
+    WRONG_CODE = "WRONG_CODE"
+    WRONG_STORE = "WRONG_STORE"
+    EMPTY_CART = "EMPTY_CART"
+    CART_COMPLETED = "CART_COMPLETED"
+    CART_EXPIRED = "CART_EXPIRED"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    RETURN_EXCEEDS_ORDERED = "RETURN_EXCEEDS_ORDERED"
+    DELIVERY_REQUIRED = "DELIVERY_REQUIRED"
+    BUYER_REQUIRED = "BUYER_REQUIRED"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    NOT_SOLD_IN_CHANNEL = "NOT_SOLD_IN_CHANNEL"
+    UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"

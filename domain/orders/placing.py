@@ -1,0 +1,108 @@
+"""One way to place an order, whatever the channel: web and app checkout, the till, and
+marketplace imports all build an ``OrderDraft`` and call ``place_order``.
+
+draft -> order row, lines, fulfilments -> stock (reserved for later, or sold on the spot) ->
+promotion uses and vouchers claimed -> points spent -> history and outbox events; and, for an
+order completed on the spot, what completion brings (points earned, member tags).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.insights.services import refresh_tags
+from domain.inventory.model import MovementKind, StockLevel
+from domain.loyalty import services as points
+from domain.orders.events import OrderCompleted, OrderEvent, OrderPlaced
+from domain.orders.model import AppliedDiscount, Order, OrderDraft
+from domain.orders.states import OrderStatus
+from domain.orders.stock import Key, StockMove, apply
+from domain.ports import UnitOfWork
+from domain.promotions.model import Evaluation
+from domain.promotions.services import claim
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """How the order's stock is taken and what else it spends."""
+
+    levels: dict[Key, StockLevel]  # the stock rows, already locked by the caller
+    reason: str  # the ledger's reason ("checkout", "till sale (cash)", "marketplace")
+    hold_until: datetime | None = None  # reserve until then; None: sold on the spot
+    evaluation: Evaluation | None = None  # promotions to claim
+    points_to_redeem: int = 0
+    tender: str | None = None  # how a till sale was paid
+
+
+async def record(uow: UnitOfWork, event: OrderEvent, *, actor: str) -> None:
+    """An order event goes to the order's history and to the outbox, in the same transaction."""
+    await uow.orders.add_history(event, actor=actor)
+    await uow.outbox.add(event)
+
+
+async def place_order(
+    uow: UnitOfWork, draft: OrderDraft, how: Placement, *, actor: str, at: datetime
+) -> Order:
+    """Write the order, take its stock, claim its promotions and points, record its events."""
+    order = draft.placed(order_id=await uow.orders.add(draft), at=at)
+    kind = MovementKind.SALE if how.hold_until is None else MovementKind.RESERVATION
+    moves = [
+        StockMove(kind, variant_id, f.location_id, quantity)
+        for f in draft.fulfilments
+        for variant_id, quantity in f.lines
+    ]
+    await apply(uow, moves, order_id=order.id, reason=how.reason, actor=actor, levels=how.levels)
+    if how.hold_until is not None:
+        held = [(m.variant_id, m.location_id, m.quantity) for m in moves]
+        await uow.orders.add_reservations(order.id, held, expires_at=how.hold_until)
+    if how.evaluation is not None:
+        await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id)
+    if how.points_to_redeem > 0 and order.member_id is not None:
+        value = await points.redeem(
+            uow,
+            member_id=order.member_id,
+            order_id=order.id,
+            points=how.points_to_redeem,
+            order_total=order.money(order.total),
+            at=at,
+            actor=actor,
+        )
+        order.points_redeemed, order.points_value = how.points_to_redeem, value.amount
+        await uow.orders.save(order)
+    await record(uow, _placed(order), actor=actor)
+    if order.status is OrderStatus.COMPLETED:
+        event = OrderCompleted(
+            order_id=order.id, status=order.status, total=order.total, tender=how.tender
+        )
+        await complete(uow, order, event, actor=actor, at=at)
+    return order
+
+
+def applied_discounts(evaluation: Evaluation) -> tuple[AppliedDiscount, ...]:
+    """Each line discount of a promotion evaluation, with its explanation."""
+    return tuple(
+        AppliedDiscount(d.promotion_id, d.line_id, d.amount.amount, d.explanation)
+        for d in evaluation.line_discounts
+    )
+
+
+def _placed(order: Order) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order.id,
+        channel=order.channel_handle,
+        source=order.source,
+        total=order.total,
+        currency=order.currency,
+        routing=order.routing.reason,
+    )
+
+
+async def complete(
+    uow: UnitOfWork, order: Order, event: OrderCompleted, *, actor: str, at: datetime
+) -> None:
+    """The order is completed: recorded, points earned, the member's tags refreshed."""
+    await record(uow, event, actor=actor)
+    earned = await points.earn_for_order(uow, order, at=at, actor=actor)
+    order.points_earned = earned or order.points_earned  # 0: earned before, or nothing to earn
+    await refresh_tags(uow, order, at=at)

@@ -1,0 +1,63 @@
+"""What order use cases need from storage: the order repository, in domain types only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.orders.events import OrderEvent
+from domain.orders.model import Fulfilment, Order, OrderDraft
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Stock held for an order at one location until ``expires_at``."""
+
+    id: int
+    order_id: int
+    variant_id: int
+    location_id: int
+    quantity: int
+    status: str  # ACTIVE, FULFILLED, RELEASED
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnDraft:
+    """Goods that came back at a store for one order."""
+
+    order_id: int
+    location_id: int
+    lines: Mapping[int, int]  # order line id -> quantity
+    restock: bool
+    refund_due: int
+    currency: str
+    actor: str
+
+
+class OrderRepository(Protocol):
+    """Orders with their lines, fulfilments, reservations, history and returns.
+
+    ``add`` writes a new order with its lines and fulfilments and returns its id; ``save``
+    writes the order's mutable state (statuses, money, points); ``get`` with ``for_update``
+    holds the order's row until the transaction ends.
+    """
+
+    async def add(self, draft: OrderDraft) -> int: ...
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None: ...
+    async def save(self, order: Order) -> None: ...
+    async def fulfilment(self, fulfilment_id: int) -> Fulfilment | None: ...
+    async def save_fulfilment(self, fulfilment: Fulfilment) -> None: ...
+    async def record_points_earned(self, order_id: int, points: int) -> None: ...
+    async def add_history(self, event: OrderEvent, *, actor: str) -> None: ...
+    async def add_reservations(
+        self, order_id: int, held: Sequence[tuple[int, int, int]], *, expires_at: datetime
+    ) -> None: ...
+    async def reservations(self, order_id: int, *, status: str) -> list[Reservation]: ...
+    async def set_reservation_status(self, ids: Sequence[int], status: str) -> None: ...
+    async def expired_reservation_orders(self, *, now: datetime, limit: int) -> list[int]: ...
+    async def add_return(self, draft: ReturnDraft) -> int: ...
+    async def set_return_refund(self, return_id: int, refund_due: int) -> None: ...
+    async def add_line_returns(self, returned: Mapping[int, int]) -> None: ...
