@@ -23,14 +23,14 @@ from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
 from schema.errors import ErrorShaping
-from schema.identity import IdentityMutation
+from schema.identity.fields import IdentityMutation
 from schema.insights import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.promotions import PromotionMutation
 
-for area in (CatalogMutation, ChannelMutation, InventoryMutation):
+for area in (CatalogMutation, ChannelMutation, InventoryMutation, IdentityMutation):
     map_domain_errors(area)
 
 Query = merge_types(
