@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.db import models as m
-from domain.loyalty.model import Consumption, Lot
+from domain.loyalty.model import Consumption, Lot, OrderReversals, PointsEntry, TierChange
+from domain.loyalty.program import LoyaltyProgram, Tier, program_of, settings_of
 
 SPEND_STATUSES = ["COMPLETED", "PICKED_UP", "DELIVERED", "RETURNED", "FULFILLED", "PAID"]
 
@@ -63,15 +63,35 @@ class TortoisePointsRepository:
     async def has_entry(self, dedupe_key: str) -> bool:
         return await m.PointsEntry.filter(dedupe_key=dedupe_key).using_db(self.conn).exists()
 
-    async def add_entry(self, member_id: int, **fields: Any) -> None:
-        meta = {k: fields.pop(k) for k in ("reversed_points", "returned_value") if k in fields}
-        await m.PointsEntry.create(using_db=self.conn, member_id=member_id, meta=meta, **fields)
+    async def add_entry(self, entry: PointsEntry) -> None:
+        meta = {
+            k: v
+            for k, v in (
+                ("reversed_points", entry.reversed_points),
+                ("returned_value", entry.returned_value),
+            )
+            if v is not None
+        }
+        await m.PointsEntry.create(
+            using_db=self.conn,
+            member_id=entry.member_id,
+            kind=entry.kind.value,
+            points=entry.points,
+            balance_after=entry.balance_after,
+            order_id=entry.order_id,
+            lot_id=entry.lot_id,
+            dedupe_key=entry.dedupe_key,
+            reason=entry.reason,
+            actor=entry.actor,
+            meta=meta,
+        )
 
-    async def program(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def program(self) -> LoyaltyProgram:
         row = await m.LoyaltyProgram.all().using_db(self.conn).order_by("id").first()
-        return (dict(row.earn), dict(row.redeem)) if row else ({}, {})
+        return program_of(row.earn, row.redeem) if row else LoyaltyProgram()
 
-    async def save_program(self, earn: dict[str, Any], redeem: dict[str, Any]) -> None:
+    async def save_program(self, program: LoyaltyProgram) -> None:
+        earn, redeem = settings_of(program)
         row = await m.LoyaltyProgram.all().using_db(self.conn).order_by("id").first()
         if row is None:
             await m.LoyaltyProgram.create(using_db=self.conn, earn=earn, redeem=redeem)
@@ -90,13 +110,13 @@ class TortoisePointsRepository:
         )
         return sorted({int(r) for r in rows})[:limit]
 
-    async def tier_thresholds(self) -> list[tuple[str, int, int]]:
+    async def tiers(self) -> list[Tier]:
         rows = (
             await m.MemberTier.all()
             .using_db(self.conn)
             .values_list("code", "threshold_minor", "points_multiplier_pct")
         )
-        return [(str(c), int(t), int(p)) for c, t, p in rows]
+        return [Tier(str(c), int(t), int(p)) for c, t, p in rows]
 
     async def spend_12_months(self, member_id: int, *, since: datetime) -> int:
         rows = (
@@ -108,8 +128,14 @@ class TortoisePointsRepository:
         )
         return sum(int(t) - int(r) for t, r in rows)
 
-    async def add_tier_change(self, member_id: int, **fields: Any) -> None:
-        await m.TierChange.create(using_db=self.conn, member_id=member_id, **fields)
+    async def add_tier_change(self, change: TierChange) -> None:
+        await m.TierChange.create(
+            using_db=self.conn,
+            member_id=change.member_id,
+            from_tier=change.from_tier,
+            to_tier=change.to_tier,
+            spend_12m=change.spend_12m,
+        )
 
     async def category_ids(self, variant_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
         rows = (
@@ -119,15 +145,15 @@ class TortoisePointsRepository:
         )
         return {int(v): ((int(c),) if c is not None else ()) for v, c in rows}
 
-    async def order_reversals(self, order_id: int) -> tuple[int, int, int]:
+    async def order_reversals(self, order_id: int) -> OrderReversals:
         entries = await m.PointsEntry.filter(order_id=order_id).using_db(self.conn)
         earn_back = [e for e in entries if e.kind == "EARN_REVERSAL"]
         burn_back = [
             e for e in entries
             if e.kind == "BURN_REVERSAL" and not (e.dedupe_key or "").endswith(":cancel")
         ]  # fmt: skip
-        return (
-            sum(int(e.meta.get("reversed_points", 0)) for e in earn_back),
-            sum(e.points for e in burn_back),
-            sum(int(e.meta.get("returned_value", 0)) for e in earn_back),
+        return OrderReversals(
+            reversed_earn=sum(int(e.meta.get("reversed_points", 0)) for e in earn_back),
+            returned_burn=sum(e.points for e in burn_back),
+            returned_value=sum(int(e.meta.get("returned_value", 0)) for e in earn_back),
         )

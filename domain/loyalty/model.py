@@ -158,6 +158,42 @@ class RedemptionRule:
             raise ValueError("minimum_points is 0 or more")
 
 
+@dataclass(frozen=True, slots=True)
+class PointsEntry:
+    """One line of the append-only ledger; ``points`` is signed, ``balance_after`` what is left."""
+
+    member_id: int
+    kind: EntryKind
+    points: int
+    balance_after: int
+    order_id: int | None
+    reason: str
+    actor: str
+    lot_id: int | None = None  # the lot an adding entry created
+    dedupe_key: str | None = None  # e.g. earn:<order id>: written at most once
+    reversed_points: int | None = None  # EARN_REVERSAL: the return's share of the earned points
+    returned_value: int | None = None  # EARN_REVERSAL: the value returned, in minor units
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReversals:
+    """What the returns of one order did so far: points reversed and given back, value returned."""
+
+    reversed_earn: int
+    returned_burn: int
+    returned_value: int
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """A member moved from one tier to another with their 12-month spend."""
+
+    member_id: int
+    from_tier: str
+    to_tier: str
+    spend_12m: int
+
+
 # -- earning ------------------------------------------------------------------------------------
 
 
