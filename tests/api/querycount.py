@@ -1,8 +1,15 @@
-"""Counts the SQL statements a block of code sends, whatever the database engine."""
+"""Counts the SQL statements a block of code sends, whatever the database engine.
+
+Every statement sent through the client's ``execute_*`` methods is recorded, inside a transaction
+too: the transaction wrappers of a backend subclass its client and some override a method
+(``execute_many``, used by ``bulk_create``), so every class of the backend is wrapped. Transaction
+control (BEGIN, COMMIT, SAVEPOINT) goes straight to the driver and is not recorded.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,27 +17,49 @@ from tortoise import connections
 
 _METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many")
 
+# A wrapped method that reaches another wrapped one (super()) records its statement once.
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("_inside", default=False)
+
+
+def _backend_classes(root: type) -> list[type]:
+    """The client class and every subclass of it (transaction wrappers, variants)."""
+    found, todo = [], [root]
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found.append(cls)
+            todo.extend(cls.__subclasses__())
+    return found
+
 
 @contextlib.contextmanager
 def count_queries() -> Iterator[list[str]]:
     """Yields a list that receives every SQL statement sent inside the block."""
     seen: list[str] = []
-    client_class = type(connections.get("default"))
-    originals = {name: getattr(client_class, name) for name in _METHODS}
+    originals: list[tuple[type, str, Any]] = [
+        (cls, name, cls.__dict__[name])
+        for cls in _backend_classes(type(connections.get("default")))
+        for name in _METHODS
+        if name in cls.__dict__
+    ]
 
-    def wrap(name: str) -> Any:
-        original = originals[name]
-
+    def wrap(original: Any) -> Any:
         async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if _inside.get():
+                return await original(self, query, *args, **kwargs)
             seen.append(query)
-            return await original(self, query, *args, **kwargs)
+            token = _inside.set(True)
+            try:
+                return await original(self, query, *args, **kwargs)
+            finally:
+                _inside.reset(token)
 
         return counted
 
-    for name in _METHODS:
-        setattr(client_class, name, wrap(name))
+    for cls, name, original in originals:
+        setattr(cls, name, wrap(original))
     try:
         yield seen
     finally:
-        for name, original in originals.items():
-            setattr(client_class, name, original)
+        for cls, name, original in originals:
+            setattr(cls, name, original)
