@@ -24,6 +24,8 @@ from domain.loyalty.ports import PointsRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
 from domain.pricing.ports import PriceRepository
+from domain.promotions.ports import PromotionRepository
+from domain.promotions.ports import VoucherRecord as VoucherRecord
 
 
 class IdempotencyStore(Protocol):
@@ -117,52 +119,6 @@ class Outbox(Protocol):
 
     async def add(self, event: DomainEvent) -> None: ...
     async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class PromotionRecord:
-    """A stored promotion: its rule and its usage limits."""
-
-    promotion: Any  # domain.promotions.model.Promotion
-    usage_limit: int | None
-    per_member_limit: int | None
-    used_count: int
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class VoucherRecord:
-    """A single-use voucher owned by a member."""
-
-    id: int
-    code: str
-    member_id: int
-    amount: int
-    currency: str
-    status: str
-    expires_at: datetime | None
-    order_id: int | None
-
-
-class PromotionRepository(Protocol):
-    """Promotions, their uses, and members' vouchers."""
-
-    async def live(self, *, at: datetime, codes: Sequence[str]) -> list[PromotionRecord]: ...
-    async def get(
-        self, promotion_id: int, *, for_update: bool = False
-    ) -> PromotionRecord | None: ...
-    async def code_taken(self, code: str, *, exclude_id: int | None) -> bool: ...
-    async def save(self, promotion_id: int | None, **fields: Any) -> int: ...
-    async def member_uses(self, promotion_id: int, member_id: int) -> int: ...
-    async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None: ...
-    async def line_facts(
-        self, variant_ids: Sequence[int]
-    ) -> dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]]: ...
-    async def voucher(self, code: str, *, for_update: bool = False) -> VoucherRecord | None: ...
-    async def voucher_by_id(self, voucher_id: int) -> VoucherRecord | None: ...
-    async def add_voucher(self, **fields: Any) -> VoucherRecord: ...
-    async def update_voucher(self, voucher_id: int, **fields: Any) -> None: ...
-    async def vouchers_of(self, member_id: int) -> list[VoucherRecord]: ...
 
 
 @dataclass(frozen=True, slots=True)

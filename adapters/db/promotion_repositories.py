@@ -12,8 +12,14 @@ from tortoise.expressions import F, Q
 
 from adapters.db import models as m
 from domain.money import Money
-from domain.ports import PromotionRecord, VoucherRecord
-from domain.promotions.model import Promotion, PromotionKind, Scope
+from domain.promotions.model import Promotion, PromotionKind, Scope, VoucherStatus
+from domain.promotions.ports import (
+    LineFacts,
+    PromotionDraft,
+    PromotionRecord,
+    VoucherDraft,
+    VoucherRecord,
+)
 
 
 def promotion_terms(p: Promotion) -> dict[str, Any]:
@@ -68,8 +74,8 @@ def _record(row: m.Promotion) -> PromotionRecord:
 
 
 def _voucher(row: m.Voucher) -> VoucherRecord:
-    return VoucherRecord(row.id, row.code, row.member_id, row.amount, row.currency, row.status,
-                         row.expires_at, row.order_id)  # fmt: skip
+    return VoucherRecord(row.id, row.code, row.member_id, row.amount, row.currency,
+                         VoucherStatus(row.status), row.expires_at, row.order_id)  # fmt: skip
 
 
 class TortoisePromotionRepository:
@@ -96,12 +102,13 @@ class TortoisePromotionRepository:
         in_vouchers = await m.Voucher.filter(code=code).using_db(self.conn).exists()
         return in_vouchers or await query.exists()
 
-    async def save(self, promotion_id: int | None, **fields: Any) -> int:
-        p: Promotion = fields.pop("promotion")
+    async def save(self, promotion_id: int | None, draft: PromotionDraft) -> int:
+        p = draft.promotion
         values = {
             "name": p.name, "kind": p.kind.value, "terms": promotion_terms(p),
             "starts_at": p.starts_at, "ends_at": p.ends_at, "exclusive": p.exclusive,
-            "priority": p.priority, **fields,
+            "priority": p.priority, "code": draft.code, "usage_limit": draft.usage_limit,
+            "per_member_limit": draft.per_member_limit, "active": draft.active,
         }  # fmt: skip
         if promotion_id is None:
             row = await m.Promotion.create(using_db=self.conn, **values)
@@ -123,9 +130,7 @@ class TortoisePromotionRepository:
             .update(used_count=F("used_count") + 1)
         )
 
-    async def line_facts(
-        self, variant_ids: Sequence[int]
-    ) -> dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    async def line_facts(self, variant_ids: Sequence[int]) -> dict[int, LineFacts]:
         rows = (
             await m.Variant.filter(id__in=list(variant_ids))
             .using_db(self.conn)
@@ -141,7 +146,9 @@ class TortoisePromotionRepository:
         for product_id, collection_id in links:
             collections[int(product_id)].append(int(collection_id))
         return {
-            int(v): (int(p), (int(c),) if c is not None else (), tuple(collections[int(p)]))
+            int(v): LineFacts(
+                int(p), (int(c),) if c is not None else (), tuple(collections[int(p)])
+            )
             for v, p, c in rows
         }
 
@@ -156,11 +163,27 @@ class TortoisePromotionRepository:
         row = await m.Voucher.filter(id=voucher_id).using_db(self.conn).select_for_update().first()
         return _voucher(row) if row else None
 
-    async def add_voucher(self, **fields: Any) -> VoucherRecord:
-        return _voucher(await m.Voucher.create(using_db=self.conn, **fields))
+    async def add_voucher(self, draft: VoucherDraft) -> VoucherRecord:
+        row = await m.Voucher.create(
+            using_db=self.conn,
+            code=draft.code,
+            member_id=draft.member_id,
+            amount=draft.value.amount,
+            currency=draft.value.currency,
+            issued_by=draft.issued_by,
+            expires_at=draft.expires_at,
+        )
+        return _voucher(row)
 
-    async def update_voucher(self, voucher_id: int, **fields: Any) -> None:
-        await m.Voucher.filter(id=voucher_id).using_db(self.conn).update(**fields)
+    async def use_voucher(self, voucher_id: int, *, order_id: int) -> None:
+        await (
+            m.Voucher.filter(id=voucher_id)
+            .using_db(self.conn)
+            .update(status=VoucherStatus.USED.value, order_id=order_id)
+        )
+
+    async def transfer_voucher(self, voucher_id: int, *, to_member_id: int) -> None:
+        await m.Voucher.filter(id=voucher_id).using_db(self.conn).update(member_id=to_member_id)
 
     async def vouchers_of(self, member_id: int) -> list[VoucherRecord]:
         rows = await m.Voucher.filter(member_id=member_id).using_db(self.conn).order_by("-id")

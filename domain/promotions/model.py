@@ -43,15 +43,9 @@ second free delivery, or free delivery on a pick-up) is not applied.
 
 Rounding, in integer minor units, per line: a percentage (and a BUY_X_GET_Y unit discount) is
 rounded half up on each line (12.5 cents -> 13). A FIXED_AMOUNT or SPEND_THRESHOLD saving is
-spread over its scoped lines in proportion to their remaining value, rounded by highest averages
-(Sainte-Laguë / Webster): each share is the line's value divided by one common divisor, rounded
-to nearest, and a tie for a cent goes to the largest line first (then the lower line id). The
-shares sum exactly to the saving and never exceed a line, so no discount makes a line negative.
-Why not "round every share down, then one remainder cent each to the largest lines": that rule
-can shift cents onto a line that a later, narrower promotion then discounts again, so adding a
-promotion could lower the total by a cent (lines 1, 1, 2; 1 off the third line, then 2 off all,
-then 100 % off the first two). With this rule a line's share never falls when another line's
-value falls, which makes "adding a promotion never lowers the total discount" hold exactly.
+spread over its scoped lines in proportion to their remaining value by highest averages
+(:mod:`domain.promotions.rounding` says how and why): the shares sum exactly to the saving and
+never exceed a line, so no discount makes a line negative.
 
 Rejected codes: every distinct entered code that did not apply is reported once, in the order
 entered, with the spelling entered, and a ``PromotionErrorCode``:
@@ -69,10 +63,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from fractions import Fraction
 
 from domain.errors import DomainError
 from domain.money import Money
+from domain.promotions.rounding import round_half_up, spread
 
 
 class PromotionKind(StrEnum):
@@ -93,6 +87,14 @@ class PromotionErrorCode(StrEnum):
     CODE_NOT_APPLICABLE = "CODE_NOT_APPLICABLE"
     CODE_USAGE_LIMIT_REACHED = "CODE_USAGE_LIMIT_REACHED"
     INVALID_PROMOTION = "INVALID_PROMOTION"
+
+
+class VoucherStatus(StrEnum):
+    """Where a member's single-use voucher stands."""
+
+    ACTIVE = "ACTIVE"
+    USED = "USED"
+    EXPIRED = "EXPIRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,45 +321,9 @@ def _application_order(p: Promotion) -> tuple[int, int, int]:
 # -- applying a stack ---------------------------------------------------------------------------
 
 
-def _round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half up (both non-negative, denominator > 0)."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 def _spread(saving: int, scoped: Sequence[CartLineInput], remaining: dict[int, int]) -> list[int]:
-    """Shares of ``saving`` over the scoped lines in proportion to what remains of them.
-
-    Highest averages (Sainte-Laguë / Webster): the cents go one at a time to the line with the
-    highest ``value / (cents so far + ½)``, ties to the largest line, then the lower line id; so
-    each share is ``value / d`` rounded to nearest for one common ``d``. The shares sum exactly to
-    ``min(saving, total)``, never exceed a line, and never shrink when another line shrinks.
-    """
-    values = [remaining[line.line_id] for line in scoped]
-    total = sum(values)
-    if saving >= total:
-        return values
-    if saving <= 0:
-        return [0] * len(values)
-
-    def entry(i: int, cents: int) -> tuple[Fraction, int, int]:
-        """How strongly line ``i`` claims its next cent after ``cents`` (the larger the first)."""
-        return (Fraction(2 * values[i], 2 * cents + 1), values[i], -scoped[i].line_id)
-
-    everyone = range(len(values))
-    shares = [_round_half_up(saving * value, total) for value in values]  # a close first guess
-    while sum(shares) < saving:
-        best = max(everyone, key=lambda i: entry(i, shares[i]))
-        shares[best] += 1
-    while sum(shares) > saving:
-        worst = min((i for i in everyone if shares[i]), key=lambda i: entry(i, shares[i] - 1))
-        shares[worst] -= 1
-    while True:  # settle: no cent left out may claim more strongly than one given
-        best = max(everyone, key=lambda i: entry(i, shares[i]))
-        worst = min((i for i in everyone if shares[i]), key=lambda i: entry(i, shares[i] - 1))
-        if entry(best, shares[best]) <= entry(worst, shares[worst] - 1):
-            return shares
-        shares[best] += 1
-        shares[worst] -= 1
+    """Shares of ``saving`` over the scoped lines in proportion to what remains of them."""
+    return spread(saving, [remaining[ln.line_id] for ln in scoped], [ln.line_id for ln in scoped])
 
 
 def _money(amount: int, currency: str) -> str:
@@ -369,7 +335,7 @@ def _cuts(
 ) -> tuple[list[int], str]:
     """What ``p`` takes off each scoped line given what remains, and the explanation."""
     if p.kind == PromotionKind.PERCENTAGE:
-        cuts = [_round_half_up(remaining[line.line_id] * p.percent, 100) for line in scoped]
+        cuts = [round_half_up(remaining[line.line_id] * p.percent, 100) for line in scoped]
         return cuts, f"{p.name}: {p.percent} % off"
     if p.kind == PromotionKind.BUY_X_GET_Y:
         group = p.buy_quantity + p.get_quantity
@@ -379,7 +345,7 @@ def _cuts(
             units[line.line_id] = min(line.quantity, free)
             free -= units[line.line_id]
         cuts = [
-            _round_half_up(
+            round_half_up(
                 remaining[line.line_id] * units[line.line_id] * p.get_percent, line.quantity * 100
             )
             for line in scoped

@@ -16,7 +16,8 @@ from domain.identity.model import Principal, Role
 from domain.members.model import check_member_code
 from domain.money import Money
 from domain.orders.model import Totals, totals
-from domain.ports import UnitOfWork, UnitOfWorkFactory, VoucherRecord
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.promotions.events import VoucherIssued, VoucherTransferred
 from domain.promotions.model import (
     CartContext,
     CartLineInput,
@@ -24,9 +25,11 @@ from domain.promotions.model import (
     Promotion,
     PromotionErrorCode,
     PromotionKind,
+    VoucherStatus,
     evaluate,
     validate_promotion,
 )
+from domain.promotions.ports import LineFacts, PromotionDraft, VoucherDraft, VoucherRecord
 
 VOUCHER_OFFSET = 1_000_000_000  # vouchers take part in evaluation as promotions with these ids
 
@@ -66,13 +69,14 @@ async def discounts(
     """Evaluate every live promotion, the given codes and the member's vouchers on a cart."""
     lines = [ln for ln in priced.lines if ln.unit_price is not None]
     facts = await uow.promotions.line_facts([ln.variant_id for ln in lines])
+    unknown = LineFacts(product_id=0)
     inputs = [
         CartLineInput(
             line_id=ln.variant_id,
             variant_id=ln.variant_id,
-            product_id=facts.get(ln.variant_id, (0, (), ()))[0],
-            category_ids=facts.get(ln.variant_id, (0, (), ()))[1],
-            collection_ids=facts.get(ln.variant_id, (0, (), ()))[2],
+            product_id=facts.get(ln.variant_id, unknown).product_id,
+            category_ids=facts.get(ln.variant_id, unknown).category_ids,
+            collection_ids=facts.get(ln.variant_id, unknown).collection_ids,
             quantity=ln.quantity,
             unit_price=ln.unit_price,  # type: ignore[arg-type]
         )
@@ -81,7 +85,7 @@ async def discounts(
     candidates = [r.promotion for r in await uow.promotions.live(at=at, codes=codes)]
     for code in codes:
         voucher = await uow.promotions.voucher(code.strip().upper())
-        if voucher and voucher.member_id == member_id and voucher.status == "ACTIVE":
+        if voucher and voucher.member_id == member_id and voucher.status == VoucherStatus.ACTIVE:
             candidates.append(voucher_promotion(voucher))
     delivery = priced.totals.delivery
     evaluation = evaluate(
@@ -117,13 +121,13 @@ async def claim(
     for promotion_id in sorted(evaluation.applied):
         if promotion_id >= VOUCHER_OFFSET:
             voucher = await uow.promotions.voucher_by_id(promotion_id - VOUCHER_OFFSET)
-            if voucher is None or voucher.status != "ACTIVE":
+            if voucher is None or voucher.status != VoucherStatus.ACTIVE:
                 raise DomainError(
                     PromotionErrorCode.CODE_USAGE_LIMIT_REACHED,
                     "this voucher was used already",
                     field="discountCodes",
                 )
-            await uow.promotions.update_voucher(voucher.id, status="USED", order_id=order_id)
+            await uow.promotions.use_voucher(voucher.id, order_id=order_id)
             continue
         record = await uow.promotions.get(promotion_id, for_update=True)
         if record is None:
@@ -168,11 +172,13 @@ async def save_promotion(
             raise DomainError("DUPLICATE_CODE", "this code is taken", field="code")
         saved = await uow.promotions.save(
             promotion_id,
-            promotion=promotion,
-            code=code,
-            usage_limit=usage_limit,
-            per_member_limit=per_member_limit,
-            active=active,
+            PromotionDraft(
+                promotion=promotion,
+                code=code,
+                usage_limit=usage_limit,
+                per_member_limit=per_member_limit,
+                active=active,
+            ),
         )
         uow.touched.add("price")
         return saved
@@ -194,18 +200,15 @@ async def issue_voucher(
         if await uow.members.by_id(member_id) is None:
             raise NotFound("member", field="memberId")
         voucher = await uow.promotions.add_voucher(
-            code="V-" + secrets.token_hex(5).upper(),
-            member_id=member_id,
-            amount=amount.amount,
-            currency=amount.currency,
-            issued_by=principal.subject,
-            expires_at=expires_at,
+            VoucherDraft(
+                code="V-" + secrets.token_hex(5).upper(),
+                member_id=member_id,
+                value=amount,
+                issued_by=principal.subject,
+                expires_at=expires_at,
+            )
         )
-        await uow.outbox.publish(
-            "voucher.issued",
-            aggregate_id=str(member_id),
-            payload={"memberId": member_id, "code": voucher.code},
-        )
+        await uow.outbox.add(VoucherIssued(member_id=member_id, code=voucher.code))
         return voucher
 
 
@@ -222,7 +225,7 @@ async def transfer_voucher(
             raise DomainError(
                 PromotionErrorCode.INVALID_CODE, "not one of your vouchers", field="code"
             )
-        if voucher.status != "ACTIVE":
+        if voucher.status != VoucherStatus.ACTIVE:
             raise DomainError(
                 PromotionErrorCode.CODE_USAGE_LIMIT_REACHED, "already used", field="code"
             )
@@ -231,11 +234,9 @@ async def transfer_voucher(
             raise NotFound("member", field="toMemberCode")
         if target.id == voucher.member_id:
             raise DomainError("INVALID", "it is yours already", field="toMemberCode")
-        await uow.promotions.update_voucher(voucher.id, member_id=target.id)
-        await uow.outbox.publish(
-            "voucher.transferred",
-            aggregate_id=str(voucher.id),
-            payload={"from": voucher.member_id, "to": target.id},
+        await uow.promotions.transfer_voucher(voucher.id, to_member_id=target.id)
+        await uow.outbox.add(
+            VoucherTransferred(voucher_id=voucher.id, from_=voucher.member_id, to=target.id)
         )
         found = await uow.promotions.voucher(voucher.code)
         assert found is not None
