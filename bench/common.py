@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import platform
 import re
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -254,3 +256,34 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def results_document(
+    benchmark: str,
+    *,
+    started: datetime,
+    settings: dict[str, Any],
+    extra: dict[str, Any],
+    results: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The JSON a benchmark writes: when, with which settings, on which machine, what it found."""
+    return {
+        "benchmark": benchmark,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": settings,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        **extra,
+        "results": results,
+    }
+
+
+def check_services(postgres_url: str, redis_url: str) -> None:
+    """Refuse a protected database name or Redis db 0 before anything is dropped or flushed."""
+    database_name(postgres_url)
+    if redis_db(redis_url) == 0:
+        raise click.BadParameter("Redis db 0 is refused; use e.g. /1", param_hint="--redis-url")

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import click
 import httpx
 from common import (
@@ -20,6 +19,7 @@ from common import (
     fmt,
     round_or_none,
 )
+from flash_sale_db import Sku, orders_written, stage_flash_sale, verify
 from shop import (
     CART_WORKERS,
     Options,
@@ -38,52 +38,6 @@ from shop import (
 )
 
 
-@dataclass(frozen=True)
-class Sku:
-    variant_id: int
-    sku: str
-    warehouse_id: int
-    warehouse: str
-
-
-async def stage_flash_sale(url: str, units: int) -> Sku:
-    """One seeded variant sold on the web: ``units`` at the warehouse, nothing anywhere else.
-
-    Written straight into the database before the servers start (no movement is recorded, so the
-    ledger's RESERVATION lines come from the checkouts alone)."""
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT v.id, v.sku FROM variant v JOIN product p ON p.id = v.product_id "
-                "WHERE p.status = 'ACTIVE' AND NOT v.archived AND EXISTS ("
-                "  SELECT 1 FROM price r WHERE r.variant_id = v.id AND r.kind = 'BASE') "
-                "ORDER BY v.id LIMIT 1"
-            )
-            warehouse = await conn.fetchrow(
-                "SELECT id, name FROM location WHERE kind = 'WAREHOUSE' ORDER BY id LIMIT 1"
-            )
-            if row is None or warehouse is None:
-                raise RuntimeError("the seed has no active priced variant or no warehouse")
-            variant_id, warehouse_id = row["id"], warehouse["id"]
-            await conn.execute(
-                "UPDATE stock SET on_hand = 0, reserved = 0, safety_stock = 0 "
-                "WHERE variant_id = $1",
-                variant_id,
-            )
-            status = await conn.execute(
-                "UPDATE stock SET on_hand = $2 WHERE variant_id = $1 AND location_id = $3",
-                variant_id,
-                units,
-                warehouse_id,
-            )
-            if status != "UPDATE 1":
-                raise RuntimeError(f"no stock row at the warehouse for variant {variant_id}")
-    finally:
-        await conn.close()
-    return Sku(variant_id, row["sku"], warehouse_id, warehouse["name"])
-
-
 async def variant_gid(client: httpx.AsyncClient, url: str, sku: str) -> str:
     """The variant's GraphQL ID, as a storefront finds it: a product search by SKU."""
     query = (
@@ -97,78 +51,6 @@ async def variant_gid(client: httpx.AsyncClient, url: str, sku: str) -> str:
             if variant["sku"] == sku:
                 return str(variant["id"])
     raise RuntimeError(f"the API does not find the SKU {sku}: {reply.problem or reply.payload}")
-
-
-async def orders_written(url: str) -> tuple[float, float] | None:
-    """When the first and the last order were written (``created_at``, epoch seconds)."""
-    conn = await asyncpg.connect(url)
-    try:
-        row = await conn.fetchrow(
-            'SELECT min(created_at) AS first, max(created_at) AS last FROM "order"'
-        )
-    finally:
-        await conn.close()
-    if row is None or row["first"] is None:
-        return None
-    return row["first"].timestamp(), row["last"].timestamp()
-
-
-@dataclass
-class Check:
-    what: str
-    expected: int
-    found: int
-
-    @property
-    def ok(self) -> bool:
-        return self.expected == self.found
-
-
-async def verify(
-    url: str, sku: Sku, *, units: int, expected: int, answered_sold: int
-) -> list[Check]:
-    """What the database says after the burst, against what must be true."""
-    conn = await asyncpg.connect(url)
-    try:
-        orders = await conn.fetchval('SELECT count(*) FROM "order"')
-        lines = await conn.fetchrow(
-            "SELECT count(DISTINCT order_id) AS orders, coalesce(sum(quantity), 0) AS units "
-            "FROM order_line WHERE variant_id = $1",
-            sku.variant_id,
-        )
-        stock = await conn.fetchrow(
-            "SELECT on_hand, reserved FROM stock WHERE variant_id = $1 AND location_id = $2",
-            sku.variant_id,
-            sku.warehouse_id,
-        )
-        elsewhere = await conn.fetchval(
-            "SELECT coalesce(sum(reserved), 0) FROM stock "
-            "WHERE variant_id = $1 AND location_id <> $2",
-            sku.variant_id,
-            sku.warehouse_id,
-        )
-        movements = await conn.fetchval(
-            "SELECT coalesce(sum(delta), 0) FROM stock_movement "
-            "WHERE variant_id = $1 AND kind = 'RESERVATION'",
-            sku.variant_id,
-        )
-        held = await conn.fetchval(
-            "SELECT coalesce(sum(quantity), 0) FROM reservation "
-            "WHERE variant_id = $1 AND status = 'ACTIVE'",
-            sku.variant_id,
-        )
-    finally:
-        await conn.close()
-    return [
-        Check("orders placed (answers)", expected, answered_sold),
-        Check("orders in the database", expected, int(orders)),
-        Check("units sold (order lines)", expected, int(lines["units"])),
-        Check("reserved, warehouse row", expected, int(stock["reserved"])),
-        Check("RESERVATION movements (sum)", expected, int(movements)),
-        Check("active reservations (sum)", expected, int(held)),
-        Check("reserved at other locations", 0, int(elsewhere)),
-        Check("on hand, warehouse row", units, int(stock["on_hand"])),
-    ]
 
 
 @dataclass
@@ -236,7 +118,20 @@ async def create_carts(
     return sorted(carts)
 
 
+@dataclass
+class Burst:
+    """The checkouts fired at once: their answers, when the burst began, the CPU it took."""
+
+    carts: list[tuple[int, str]]  # (buyer, cart id)
+    replies: list[Reply]
+    started: float  # time.perf_counter() when the burst began
+    started_wall: float  # time.time() then
+    elapsed: float  # first request sent → last answer
+    cpu: tuple[float | None, float | None, float | None]  # client, servers, rest
+
+
 async def flash_sale_scenario(opts: Options, scratch: Path) -> FlashResult:
+    """Stage the SKU, create every cart, fire every checkout at once, then check the database."""
     result = FlashResult(servers=opts.processes, buyers=opts.buyers, units=opts.units)
     click.echo(
         f"· flash-sale: {opts.units} units, {opts.buyers} buyers, {opts.processes} servers",
@@ -247,84 +142,12 @@ async def flash_sale_scenario(opts: Options, scratch: Path) -> FlashResult:
         result.seed_seconds = round(prepared.seed_seconds, 1)
         sku = await stage_flash_sale(opts.postgres_url, opts.units)
         result.variant_id, result.sku, result.warehouse = sku.variant_id, sku.sku, sku.warehouse
-        replies: list[Reply] = []
-        async with httpx.AsyncClient(timeout=30.0) as control:
-            async with servers(control, opts.processes, prepared.env, scratch, "flash") as running:
-                urls = [f"{s.url}/graphql" for s in running]
-                limits = httpx.Limits(
-                    max_connections=opts.buyers, max_keepalive_connections=opts.buyers
-                )
-                async with contextlib.AsyncExitStack() as stack:
-                    clients = [
-                        await stack.enter_async_context(
-                            httpx.AsyncClient(limits=limits, timeout=opts.timeout)
-                        )
-                        for _ in running
-                    ]
-                    gid = await variant_gid(clients[0], urls[0], sku.sku)
-                    began = time.perf_counter()
-                    carts = await create_carts(clients, urls, gid, opts.buyers, result)
-                    result.carts = len(carts)
-                    if not carts:
-                        raise RuntimeError(f"no cart could be created: {result.cart_errors}")
-                    result.cart_seconds = round(time.perf_counter() - began, 1)
-                    click.echo(
-                        f"  {len(carts)} carts in {result.cart_seconds:.1f} s; firing checkouts",
-                        err=True,
-                    )
-                    bodies = [
-                        (i % len(urls), checkout_body(cart, f"flash-{i}")) for i, cart in carts
-                    ]
-                    cpu = CpuMeter(*(s.proc.pid for s in running))
-                    started, started_wall = time.perf_counter(), time.time()
-                    replies = await asyncio.gather(
-                        *(call(clients[s], urls[s], body, "checkoutComplete") for s, body in bodies)
-                    )
-                    elapsed = time.perf_counter() - started
-                    client_cpu, server_cpu, rest = cpu.percents(elapsed)
-                result.error = exited(running, scratch, "flash")
-                if len(carts) < opts.buyers:
-                    failed = f"{opts.buyers - len(carts)} of {opts.buyers} carts not created"
-                    result.error = "\n".join(filter(None, [failed, result.error]))
+        burst = await _run(opts, prepared.env, scratch, sku, result)
         # The servers are stopped (in-flight requests drained): the database is final.
-        result.client_cpu_percent = round_or_none(client_cpu)
-        result.server_cpu_percent = round_or_none(server_cpu)
-        result.rest_cpu_percent = round_or_none(rest)
-        result.checkouts = len(replies)
-        answered = [r for r in replies if r.payload is not None]
-        result.answered = len(answered)
-        result.elapsed_s = round(elapsed, 3)
-        result.checkouts_per_second = round(len(answered) / elapsed, 1) if elapsed else None
-        summary = latency_summary(r.latency for r in answered)
-        result.p50_ms, result.p99_ms = summary["p50_ms"], summary["p99_ms"]
-        result.mean_ms, result.max_ms = summary["mean_ms"], summary["max_ms"]
-        sold = [r for r in answered if r.payload and r.payload.get("order")]
-        refused = [r for r in answered if r.user_error]
-        result.sold = len(sold)
-        result.sold_p50_ms = latency_summary(r.latency for r in sold)["p50_ms"]
-        result.refused_p50_ms = latency_summary(r.latency for r in refused)["p50_ms"]
-        if answered:
-            result.first_answer_s = round(min(r.done for r in answered) - started, 3)
-        if sold:
-            result.sold_out_s = round(max(r.done for r in sold) - started, 3)
-        result.refused = counts(Counter(str(r.user_error) for r in refused))
-        written = await orders_written(opts.postgres_url)
-        if written:
-            result.orders_written_s = [round(w - started_wall, 3) for w in written]
-        result.errors = counts(Counter(str(r.problem) for r in replies if r.payload is None))
-        result.expected_sold = min(opts.units, len(carts))
-        checks = await verify(
-            opts.postgres_url,
-            sku,
-            units=opts.units,
-            expected=result.expected_sold,
-            answered_sold=result.sold,
-        )
-        result.checks = [{**asdict(c), "ok": c.ok} for c in checks]
-        result.consistent = all(c.ok for c in checks)
+        await _record(opts, sku, burst, result)
         click.echo(
             f"  {result.sold} sold, {sum(result.refused.values())} refused, "
-            f"{sum(result.errors.values())} errors in {elapsed:.1f} s; "
+            f"{sum(result.errors.values())} errors in {burst.elapsed:.1f} s; "
             f"database {'OK' if result.consistent else 'MISMATCH'}",
             err=True,
         )
@@ -333,6 +156,103 @@ async def flash_sale_scenario(opts: Options, scratch: Path) -> FlashResult:
         click.echo(f"  FAILED: {result.error}", err=True)
     result.server_log = server_errors(scratch, "flash", opts.processes)
     return result
+
+
+async def _run(
+    opts: Options, env: dict[str, str], scratch: Path, sku: Sku, result: FlashResult
+) -> Burst:
+    """Start the servers, then the burst; a server that died or a missing cart is an error."""
+    async with httpx.AsyncClient(timeout=30.0) as control:
+        async with servers(control, opts.processes, env, scratch, "flash") as running:
+            urls = [f"{s.url}/graphql" for s in running]
+            limits = httpx.Limits(
+                max_connections=opts.buyers, max_keepalive_connections=opts.buyers
+            )
+            async with contextlib.AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(
+                        httpx.AsyncClient(limits=limits, timeout=opts.timeout)
+                    )
+                    for _ in running
+                ]
+                pids = [s.proc.pid for s in running]
+                burst = await _burst(
+                    clients, urls, pids, sku=sku, buyers=opts.buyers, result=result
+                )
+            result.error = exited(running, scratch, "flash")
+            if len(burst.carts) < opts.buyers:
+                failed = f"{opts.buyers - len(burst.carts)} of {opts.buyers} carts not created"
+                result.error = "\n".join(filter(None, [failed, result.error]))
+    return burst
+
+
+async def _burst(
+    clients: list[httpx.AsyncClient],
+    urls: list[str],
+    pids: list[int],
+    *,
+    sku: Sku,
+    buyers: int,
+    result: FlashResult,
+) -> Burst:
+    """One cart per buyer first (not timed), then every checkout at once."""
+    gid = await variant_gid(clients[0], urls[0], sku.sku)
+    began = time.perf_counter()
+    carts = await create_carts(clients, urls, gid, buyers, result)
+    result.carts = len(carts)
+    if not carts:
+        raise RuntimeError(f"no cart could be created: {result.cart_errors}")
+    result.cart_seconds = round(time.perf_counter() - began, 1)
+    click.echo(f"  {len(carts)} carts in {result.cart_seconds:.1f} s; firing checkouts", err=True)
+    bodies = [(i % len(urls), checkout_body(cart, f"flash-{i}")) for i, cart in carts]
+    cpu = CpuMeter(*pids)
+    started, started_wall = time.perf_counter(), time.time()
+    replies = await asyncio.gather(
+        *(call(clients[s], urls[s], body, "checkoutComplete") for s, body in bodies)
+    )
+    elapsed = time.perf_counter() - started
+    return Burst(carts, list(replies), started, started_wall, elapsed, cpu.percents(elapsed))
+
+
+async def _record(opts: Options, sku: Sku, burst: Burst, result: FlashResult) -> None:
+    """Fill ``result`` from the answers, then check the database against them."""
+    replies, started, elapsed = burst.replies, burst.started, burst.elapsed
+    client_cpu, server_cpu, rest = burst.cpu
+    result.client_cpu_percent = round_or_none(client_cpu)
+    result.server_cpu_percent = round_or_none(server_cpu)
+    result.rest_cpu_percent = round_or_none(rest)
+    result.checkouts = len(replies)
+    answered = [r for r in replies if r.payload is not None]
+    result.answered = len(answered)
+    result.elapsed_s = round(elapsed, 3)
+    result.checkouts_per_second = round(len(answered) / elapsed, 1) if elapsed else None
+    summary = latency_summary(r.latency for r in answered)
+    result.p50_ms, result.p99_ms = summary["p50_ms"], summary["p99_ms"]
+    result.mean_ms, result.max_ms = summary["mean_ms"], summary["max_ms"]
+    sold = [r for r in answered if r.payload and r.payload.get("order")]
+    refused = [r for r in answered if r.user_error]
+    result.sold = len(sold)
+    result.sold_p50_ms = latency_summary(r.latency for r in sold)["p50_ms"]
+    result.refused_p50_ms = latency_summary(r.latency for r in refused)["p50_ms"]
+    if answered:
+        result.first_answer_s = round(min(r.done for r in answered) - started, 3)
+    if sold:
+        result.sold_out_s = round(max(r.done for r in sold) - started, 3)
+    result.refused = counts(Counter(str(r.user_error) for r in refused))
+    written = await orders_written(opts.postgres_url)
+    if written:
+        result.orders_written_s = [round(w - burst.started_wall, 3) for w in written]
+    result.errors = counts(Counter(str(r.problem) for r in replies if r.payload is None))
+    result.expected_sold = min(opts.units, len(burst.carts))
+    checks = await verify(
+        opts.postgres_url,
+        sku,
+        units=opts.units,
+        expected=result.expected_sold,
+        answered_sold=result.sold,
+    )
+    result.checks = [{**asdict(c), "ok": c.ok} for c in checks]
+    result.consistent = all(c.ok for c in checks)
 
 
 def flash_table(r: FlashResult) -> str:
