@@ -28,9 +28,15 @@ from schema.insights import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery
-from schema.promotions import PromotionMutation
+from schema.promotions.fields import PromotionMutation
 
-for area in (CatalogMutation, ChannelMutation, InventoryMutation, IdentityMutation):
+for area in (
+    CatalogMutation,
+    ChannelMutation,
+    InventoryMutation,
+    IdentityMutation,
+    PromotionMutation,
+):
     map_domain_errors(area)
 
 Query = merge_types(
