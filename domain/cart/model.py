@@ -102,26 +102,29 @@ def price_cart(
                 else (),
             )
         )
+    return PricedCart(
+        tuple(priced),
+        totals(
+            subtotal=subtotal,
+            delivery=_fee(channel, delivery_method, subtotal),
+            tax_rate_bp=channel.tax_rate_bp,
+            prices_include_tax=channel.prices_include_tax,
+        ),
+    )
+
+
+def _fee(channel: Channel, delivery_method: str | None, subtotal: Money) -> Money:
+    """What delivery costs in the channel for this method and subtotal."""
     if delivery_method == "LOCAL_DELIVERY":
-        fee = Money(channel.local_delivery_fee, currency)
-    elif delivery_method in ("SHIP", "PICKUP"):
-        fee = delivery_fee(
+        return Money(channel.local_delivery_fee, subtotal.currency)
+    if delivery_method in ("SHIP", "PICKUP"):
+        return delivery_fee(
             method=delivery_method,
             subtotal=subtotal,
             flat_fee=channel.shipping_fee,
             free_over=channel.free_shipping_over,
         )
-    else:
-        fee = Money(0, currency)
-    return PricedCart(
-        tuple(priced),
-        totals(
-            subtotal=subtotal,
-            delivery=fee,
-            tax_rate_bp=channel.tax_rate_bp,
-            prices_include_tax=channel.prices_include_tax,
-        ),
-    )
+    return Money(0, subtotal.currency)
 
 
 def _nearest_with_stock(

@@ -16,11 +16,10 @@ from domain.orders.errors import OrderErrorCode
 from domain.orders.model import (
     FulfilmentDraft,
     OrderDraft,
-    OrderLine,
     Routing,
     pickup_code,
 )
-from domain.orders.placing import Placement, applied_discounts, place_order
+from domain.orders.placing import Placement, applied_discounts, order_lines, place_order
 from domain.orders.routing import DeliveryMethod, RoutingDecision, Site, route
 from domain.orders.states import (
     FulfilmentMethod,
@@ -170,20 +169,7 @@ def _draft(current: CartView, decision: RoutingDecision) -> OrderDraft:
         buyer=cart.buyer,
         delivery=cart.delivery,
         routing=Routing(decision.reason, decision.split, tuple(decision.location_ids)),
-        lines=tuple(
-            OrderLine(
-                id=0,
-                variant_id=ln.variant_id,
-                sku=ln.sku,
-                title=ln.title,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price.amount if ln.unit_price else 0,
-                compare_at_price=ln.compare_at.amount if ln.compare_at else None,
-                line_total=ln.line_total.amount if ln.line_total else 0,
-                discount=current.discounts.by_line.get(ln.variant_id, 0),
-            )
-            for ln in current.priced.lines
-        ),
+        lines=order_lines(current.priced, current.discounts.by_line),
         fulfilments=fulfilments,
         discounts=applied_discounts(evaluation),
         discount_total=evaluation.total_discount.amount,

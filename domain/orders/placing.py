@@ -8,14 +8,16 @@ order completed on the spot, what completion brings (points earned, member tags)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.cart.model import PricedCart
 from domain.insights.services import refresh_tags
 from domain.inventory.model import MovementKind, StockLevel
 from domain.loyalty import services as points
 from domain.orders.events import OrderCompleted, OrderEvent, OrderPlaced
-from domain.orders.model import AppliedDiscount, Order, OrderDraft
+from domain.orders.model import AppliedDiscount, Order, OrderDraft, OrderLine
 from domain.orders.states import OrderStatus
 from domain.orders.stock import Key, StockMove, apply
 from domain.ports import UnitOfWork
@@ -77,6 +79,24 @@ async def place_order(
         )
         await complete(uow, order, event, actor=actor, at=at)
     return order
+
+
+def order_lines(priced: PricedCart, discounts: Mapping[int, int]) -> tuple[OrderLine, ...]:
+    """The price snapshot of each priced line, with its share of the discounts."""
+    return tuple(
+        OrderLine(
+            id=0,
+            variant_id=ln.variant_id,
+            sku=ln.sku,
+            title=ln.title,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price.amount if ln.unit_price else 0,
+            compare_at_price=ln.compare_at.amount if ln.compare_at else None,
+            line_total=ln.line_total.amount if ln.line_total else 0,
+            discount=discounts.get(ln.variant_id, 0),
+        )
+        for ln in priced.lines
+    )
 
 
 def applied_discounts(evaluation: Evaluation) -> tuple[AppliedDiscount, ...]:

@@ -22,11 +22,10 @@ from domain.orders.model import (
     Delivery,
     FulfilmentDraft,
     OrderDraft,
-    OrderLine,
     Routing,
     totals,
 )
-from domain.orders.placing import Placement, applied_discounts, place_order
+from domain.orders.placing import Placement, applied_discounts, order_lines, place_order
 from domain.orders.services import OrderResult
 from domain.orders.states import (
     FulfilmentMethod,
@@ -38,6 +37,7 @@ from domain.orders.states import (
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing.model import price_for
 from domain.promotions import services as promotions
+from domain.promotions.services import Discounts
 
 TENDERS = ("CASH", "CARD_TERMINAL")
 
@@ -74,75 +74,6 @@ async def pos_sale(
     if not sale.lines:
         raise DomainError(OrderErrorCode.EMPTY_CART, "sell at least one line", field="lines")
 
-    async def work(uow: UnitOfWork) -> OrderResult:
-        channel = await uow.locations.store_channel(sale.location_id)
-        if channel is None:
-            raise DomainError(
-                OrderErrorCode.UNKNOWN_CHANNEL, "this store has no till channel", field="locationId"
-            )
-        member_id, tier = await _member(uow, sale)
-        wanted = _wanted(sale.lines)
-        levels = await uow.inventory.lock([(v, sale.location_id) for v in wanted])
-        priced = await _price(uow, channel, wanted, levels, sale=sale, tier=tier, at=clock.now())
-        found = await promotions.discounts(
-            uow,
-            channel=channel,
-            priced=priced,
-            codes=[c.strip().upper() for c in sale.discount_codes if c.strip()],
-            member_id=member_id,
-            tier=tier,
-            store_id=sale.location_id,
-            at=clock.now(),
-        )
-        draft = OrderDraft(
-            channel_id=channel.id,
-            channel_handle=channel.handle,
-            source=OrderSource.STORE_TILL,
-            status=OrderStatus.COMPLETED,
-            payment_status=PaymentStatus.PAID,
-            currency=channel.currency,
-            totals=found.totals,
-            buyer=sale.buyer,
-            delivery=Delivery(method=FulfilmentMethod.IN_STORE, location_id=sale.location_id),
-            routing=Routing("sold at the till", False, (sale.location_id,)),
-            lines=tuple(
-                OrderLine(
-                    0,
-                    ln.variant_id,
-                    ln.sku,
-                    ln.title,
-                    ln.quantity,
-                    ln.unit_price.amount if ln.unit_price else 0,
-                    ln.compare_at.amount if ln.compare_at else None,
-                    ln.line_total.amount if ln.line_total else 0,
-                    discount=found.by_line.get(ln.variant_id, 0),
-                )
-                for ln in priced.lines
-            ),
-            fulfilments=(
-                FulfilmentDraft(
-                    location_id=sale.location_id,
-                    method=FulfilmentMethod.IN_STORE,
-                    status=FulfilmentStatus.HANDED_OVER,
-                    lines=tuple(wanted.items()),
-                ),
-            ),
-            discounts=applied_discounts(found.evaluation),
-            discount_total=found.evaluation.total_discount.amount,
-            member_id=member_id,
-            attributed_location_id=sale.location_id,
-            attributed_staff_id=principal.staff_id,
-        )
-        how = Placement(
-            levels=levels,
-            reason=f"till sale ({sale.tender.lower()})",
-            evaluation=found.evaluation,
-            points_to_redeem=sale.points_to_redeem,
-            tender=sale.tender,
-        )
-        order = await place_order(uow, draft, how, actor=principal.subject, at=clock.now())
-        return OrderResult(order.id)
-
     return await run_once(
         uow_factory,
         scope=f"pos:{principal.subject}",
@@ -156,8 +87,80 @@ async def pos_sale(
             "p": sale.points_to_redeem,
             "d": sorted(sale.discount_codes),
         },
-        work=work,
+        work=lambda uow: _sell(uow, principal, sale, clock),
         result=OrderResult,
+    )
+
+
+async def _sell(uow: UnitOfWork, principal: Principal, sale: TillSale, clock: Clock) -> OrderResult:
+    """Price the sale at the store, check the shelf, place the completed order."""
+    channel = await uow.locations.store_channel(sale.location_id)
+    if channel is None:
+        raise DomainError(
+            OrderErrorCode.UNKNOWN_CHANNEL, "this store has no till channel", field="locationId"
+        )
+    member_id, tier = await _member(uow, sale)
+    wanted = _wanted(sale.lines)
+    levels = await uow.inventory.lock([(v, sale.location_id) for v in wanted])
+    priced = await _price(uow, channel, wanted, levels, sale=sale, tier=tier, at=clock.now())
+    found = await promotions.discounts(
+        uow,
+        channel=channel,
+        priced=priced,
+        codes=[c.strip().upper() for c in sale.discount_codes if c.strip()],
+        member_id=member_id,
+        tier=tier,
+        store_id=sale.location_id,
+        at=clock.now(),
+    )
+    draft = _draft(sale, channel, priced, found, member_id=member_id, staff_id=principal.staff_id)
+    how = Placement(
+        levels=levels,
+        reason=f"till sale ({sale.tender.lower()})",
+        evaluation=found.evaluation,
+        points_to_redeem=sale.points_to_redeem,
+        tender=sale.tender,
+    )
+    order = await place_order(uow, draft, how, actor=principal.subject, at=clock.now())
+    return OrderResult(order.id)
+
+
+def _draft(
+    sale: TillSale,
+    channel: Channel,
+    priced: PricedCart,
+    found: Discounts,
+    *,
+    member_id: int | None,
+    staff_id: int | None,
+) -> OrderDraft:
+    """The completed order a till sale becomes, served on the spot at the store."""
+    wanted = {ln.variant_id: ln.quantity for ln in priced.lines}
+    return OrderDraft(
+        channel_id=channel.id,
+        channel_handle=channel.handle,
+        source=OrderSource.STORE_TILL,
+        status=OrderStatus.COMPLETED,
+        payment_status=PaymentStatus.PAID,
+        currency=channel.currency,
+        totals=found.totals,
+        buyer=sale.buyer,
+        delivery=Delivery(method=FulfilmentMethod.IN_STORE, location_id=sale.location_id),
+        routing=Routing("sold at the till", False, (sale.location_id,)),
+        lines=order_lines(priced, found.by_line),
+        fulfilments=(
+            FulfilmentDraft(
+                location_id=sale.location_id,
+                method=FulfilmentMethod.IN_STORE,
+                status=FulfilmentStatus.HANDED_OVER,
+                lines=tuple(wanted.items()),
+            ),
+        ),
+        discounts=applied_discounts(found.evaluation),
+        discount_total=found.evaluation.total_discount.amount,
+        member_id=member_id,
+        attributed_location_id=sale.location_id,
+        attributed_staff_id=staff_id,
     )
 
 
