@@ -371,3 +371,11 @@ async def test_staff_mark_an_order_paid_once(gql, settings):
     again = await gql(paid, {"o": order["id"]}, token=manager)
     assert again["data"]["orderMarkPaid"]["order"] == {"status": "PAID", "paymentStatus": "PAID"}
     assert await m.OrderEvent.filter(kind="PAID").count() == 1
+    # cancelled while paid: the money is due back, and marking it paid again is refused
+    cancel = 'mutation($o: ID!) { orderCancel(orderId: $o, reason: "changed mind") { order { status paymentStatus } userErrors { code } } }'
+    cancelled = (await gql(cancel, {"o": order["id"]}, token=manager))["data"]["orderCancel"]
+    assert cancelled["order"] == {"status": "CANCELLED", "paymentStatus": "REFUND_DUE"}
+    refused = (await gql(paid, {"o": order["id"]}, token=manager))["data"]["orderMarkPaid"]
+    assert (refused["order"], refused["userErrors"][0]["code"]) == (None, "INVALID_STATE")
+    row = await m.Order.get(id=int(order["number"].split("-")[1]))
+    assert (row.status, row.payment_status) == ("CANCELLED", "REFUND_DUE")
