@@ -24,7 +24,7 @@ from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
-from schema.insights import InsightQuery
+from schema.insights.fields import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.orders import OrderMutation, OrderQuery

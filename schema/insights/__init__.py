@@ -1,0 +1,1 @@
+"""Staff insight into members: types in ``types``, the Query fields in ``fields``."""
