@@ -34,6 +34,7 @@ from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
+from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
 from adapters.web.limits import BodySizeLimit
 from domain.identity.model import ANONYMOUS
 from domain.loyalty.services import expire_due
@@ -41,7 +42,6 @@ from domain.orders.services import release_expired
 from domain.outbox import relay
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
-from schema.http import GraphQLEndpoint, GraphQLHTTPConfig
 from schema.root import build_schema
 
 log = logging.getLogger("o2o")

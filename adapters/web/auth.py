@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.settings import Settings
 from domain.identity.model import ANONYMOUS, Principal
 from domain.identity.services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
-from resolvers.context import Services
+from domain.ports import Clock, RateLimiter, TokenSigner, UnitOfWorkFactory
 
 log = logging.getLogger("o2o.http")
 
 
-def _reply(status: int, message: str, headers: dict[str, str] | None = None) -> Callable:
+class AuthServices(Protocol):
+    """What the middleware needs of the wired services (``resolvers.context.Services`` has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+    @property
+    def kv(self) -> RateLimiter: ...
+    @property
+    def signer(self) -> TokenSigner: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
+def _reply(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> Callable[[Send], Awaitable[None]]:
     body = json.dumps({"errors": [{"message": message}]}).encode()
 
     async def send_reply(send: Send) -> None:
@@ -34,7 +53,9 @@ class AuthMiddleware:
     hide an integration bug); too many requests in a minute is a 429 with Retry-After.
     """
 
-    def __init__(self, app: ASGIApp, *, services: Callable[[], Services], paths: tuple[str, ...]):
+    def __init__(
+        self, app: ASGIApp, *, services: Callable[[], AuthServices], paths: tuple[str, ...]
+    ):
         self.app = app
         self.services = services
         self.paths = paths
@@ -74,7 +95,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _principal(services: Services, headers: dict[str, str]) -> Principal | None:
+    async def _principal(services: AuthServices, headers: dict[str, str]) -> Principal | None:
         token = headers.get("x-api-key", "")
         auth = headers.get("authorization", "")
         if not token and auth:

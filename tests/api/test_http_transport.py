@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from strawberry.types import Info
 
-from schema.http import (
+from adapters.web.http import (
     GraphQLEndpoint,
     GraphQLHTTPConfig,
     ResponseCache,
