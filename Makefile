@@ -22,6 +22,7 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy domain
 	$(BIN)/python tools/check_schema.py
 	$(BIN)/python tools/check_migrations.py
+	$(BIN)/python tools/check_imports.py
 
 test: lint
 	$(BIN)/python -m pytest

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from adapters.db.database import close_database, migrate_database, open_database
 from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
-from adapters.db.unit_of_work import TortoiseUnitOfWork
+from adapters.db.unit_of_work import invalidating_units_of_work
 from adapters.events import LogPublisher, RedisStreamPublisher
 from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
@@ -53,13 +53,6 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     """Wire the adapters behind the ports, once per process."""
     queries = TortoiseCatalogQueries()
     store = kv or open_key_value(settings.redis_url, change_marker=queries.change_marker)
-
-    async def invalidate(touched: set[str]) -> None:
-        if touched & {"catalog", "price"}:
-            await store.bump_version()  # at once: an edit should show on the next read
-        elif "stock" in touched:
-            await store.mark_changed()  # within a second: sales must not empty the cache
-
     publisher: EventPublisher
     if isinstance(store, RedisKeyValue):
         publisher = RedisStreamPublisher(store.client)
@@ -67,7 +60,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         publisher = LogPublisher(show_notifications=not settings.production)
     return Services(
         settings=settings,
-        uow=lambda: TortoiseUnitOfWork(on_commit=invalidate),
+        uow=invalidating_units_of_work(store),
         publisher=publisher,
         queries=queries,
         orders=TortoiseOrderQueries(),

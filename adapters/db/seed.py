@@ -172,24 +172,34 @@ async def _write_catalog(
 ) -> tuple[dict[str, int], dict[str, int]]:
     products = [
         m.Product(
-            title=p.title, handle=p.handle, description=p.description, status=p.status,
-            category_id=categories[p.category], vendor=p.vendor, tags=p.tags,
-            image_urls=p.image_urls, options=p.options,
+            title=p.title,
+            handle=p.handle,
+            description=p.description,
+            status=p.status,
+            category_id=categories[p.category],
+            vendor=p.vendor,
+            tags=p.tags,
+            image_urls=p.image_urls,
+            options=p.options,
             search_text=search_text(p.title, [v.sku for v in p.variants], p.tags),
         )
         for p in plans
-    ]  # fmt: skip
+    ]
     await m.Product.bulk_create(products, batch_size=BATCH, using_db=conn)
     product_ids = await _ids(m.Product, conn)
     variants = [
         m.Variant(
-            product_id=product_ids[p.handle], sku=v.sku, title=v.title,
-            option_values=v.option_values, barcode=v.barcode, weight_grams=v.weight_grams,
+            product_id=product_ids[p.handle],
+            sku=v.sku,
+            title=v.title,
+            option_values=v.option_values,
+            barcode=v.barcode,
+            weight_grams=v.weight_grams,
             position=v.position,
         )
         for p in plans
         for v in p.variants
-    ]  # fmt: skip
+    ]
     await m.Variant.bulk_create(variants, batch_size=BATCH, using_db=conn)
     return product_ids, await _ids(m.Variant, conn, key="sku")
 
@@ -248,17 +258,26 @@ async def _write_stock(
             )
             location_id = locations[handle]
             stocks.append(
-                m.Stock(variant_id=variant_id, location_id=location_id, on_hand=on_hand,
-                        safety_stock=safety)
-            )  # fmt: skip
+                m.Stock(
+                    variant_id=variant_id,
+                    location_id=location_id,
+                    on_hand=on_hand,
+                    safety_stock=safety,
+                )
+            )
             if on_hand:
                 movements.append(
                     m.StockMovement(
-                        variant_id=variant_id, location_id=location_id,
-                        kind=MovementKind.RECEIPT.value, delta=on_hand, on_hand_after=on_hand,
-                        reason="initial stock", actor="seed", reference="seed",
+                        variant_id=variant_id,
+                        location_id=location_id,
+                        kind=MovementKind.RECEIPT.value,
+                        delta=on_hand,
+                        on_hand_after=on_hand,
+                        reason="initial stock",
+                        actor="seed",
+                        reference="seed",
                     )
-                )  # fmt: skip
+                )
     await m.Stock.bulk_create(stocks, batch_size=BATCH, using_db=conn)
     await m.StockMovement.bulk_create(movements, batch_size=BATCH, using_db=conn)
     return len(stocks)
@@ -314,10 +333,14 @@ async def _write_loyalty(conn: BaseDBAsyncClient) -> None:
     """The points program and two promotions, so the member flows work on a fresh demo."""
     await m.LoyaltyProgram.create(
         using_db=conn,
-        earn={"pointsPerUnit": 1, "lotLifetimeDays": 365, "channelMultipliers": {"app": 150},
-              "tierMultipliers": {"SILVER": 125, "GOLD": 150}},
+        earn={
+            "pointsPerUnit": 1,
+            "lotLifetimeDays": 365,
+            "channelMultipliers": {"app": 150},
+            "tierMultipliers": {"SILVER": 125, "GOLD": 150},
+        },
         redeem={"pointsPerCurrencyUnit": 100, "maxSharePercent": 50},
-    )  # fmt: skip
+    )
     await m.Promotion.create(
         using_db=conn,
         name="Spend 100, save 10",

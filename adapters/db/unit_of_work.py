@@ -24,7 +24,8 @@ from adapters.db.order_repositories import (
 )
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
-from domain.ports import IdempotencyRace
+from adapters.kv import KeyValue
+from domain.ports import IdempotencyRace, UnitOfWorkFactory
 
 
 class TortoiseIdempotencyStore:
@@ -93,3 +94,17 @@ class TortoiseUnitOfWork:
         await self._tx.__aexit__(exc_type, exc, tb)
         if exc_type is None and self.touched and self._on_commit is not None:
             await self._on_commit(self.touched)
+
+
+def invalidating_units_of_work(cache: KeyValue) -> UnitOfWorkFactory:
+    """Units of work whose commits invalidate ``cache``'s responses: at once after a catalog or
+    price edit (the next read shows it), within a second after stock changes (sales must not
+    empty the cache)."""
+
+    async def invalidate(touched: set[str]) -> None:
+        if touched & {"catalog", "price"}:
+            await cache.bump_version()
+        elif "stock" in touched:
+            await cache.mark_changed()
+
+    return lambda: TortoiseUnitOfWork(on_commit=invalidate)
