@@ -61,3 +61,52 @@ class OrderRepository(Protocol):
     async def add_return(self, draft: ReturnDraft) -> int: ...
     async def set_return_refund(self, return_id: int, refund_due: int) -> None: ...
     async def add_line_returns(self, returned: Mapping[int, int]) -> None: ...
+
+
+# ---------------------------------------------------------------- read side (staff lists, buyers)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """What staff may narrow the order list by; ``location_ids`` None means every store."""
+
+    channel: str | None = None
+    status: str | None = None
+    location_ids: tuple[int, ...] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of an order's history as staff read it: what happened, who did it, when."""
+
+    kind: str
+    actor: str
+    data: Mapping[str, object]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One line of a member's points ledger as they read it; ``points`` is signed."""
+
+    kind: str
+    points: int
+    balance_after: int
+    reason: str
+    order_id: int | None
+    created_at: datetime
+
+
+class OrderQueries(Protocol):
+    """Reads outside any unit of work: orders newest first with keyset paging on id (``page``
+    says whether more lie beyond), an order's history, a member's points ledger."""
+
+    async def order(self, order_id: int) -> Order | None: ...
+    async def page(
+        self, filters: OrderFilter, *, limit: int, before_id: int | None
+    ) -> tuple[list[Order], bool]: ...
+    async def events(self, order_id: int) -> list[HistoryEntry]: ...
+    async def points_entries(self, member_id: int, *, limit: int) -> list[LedgerEntry]: ...
