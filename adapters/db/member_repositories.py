@@ -9,8 +9,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from adapters.db import models as m
-from adapters.db.points_repositories import SPEND_STATUSES
 from domain.insights.model import OrderSummary
+from domain.loyalty.model import SPEND_STATUSES
 from domain.members.model import MemberChanges, MemberDraft, MemberRecord, SessionRecord
 
 
@@ -87,7 +87,7 @@ class TortoiseMemberRepository:
     async def order_summaries(
         self, *, member_ids: Sequence[int] | None, location_ids: Sequence[int] | None
     ) -> list[OrderSummary]:
-        query = m.Order.filter(member_id__not_isnull=True, status__in=SPEND_STATUSES)
+        query = m.Order.filter(member_id__not_isnull=True, status__in=list(SPEND_STATUSES))
         if member_ids is not None:
             query = query.filter(member_id__in=list(member_ids))
         if location_ids is not None:

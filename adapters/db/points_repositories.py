@@ -9,10 +9,15 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from adapters.db import models as m
-from domain.loyalty.model import Consumption, Lot, OrderReversals, PointsEntry, TierChange
+from domain.loyalty.model import (
+    SPEND_STATUSES,
+    Consumption,
+    Lot,
+    OrderReversals,
+    PointsEntry,
+    TierChange,
+)
 from domain.loyalty.program import LoyaltyProgram, Tier, program_of, settings_of
-
-SPEND_STATUSES = ["COMPLETED", "PICKED_UP", "DELIVERED", "RETURNED", "FULFILLED", "PAID"]
 
 
 class TortoisePointsRepository:
@@ -121,7 +126,7 @@ class TortoisePointsRepository:
     async def spend_12_months(self, member_id: int, *, since: datetime) -> int:
         rows = (
             await m.Order.filter(
-                member_id=member_id, created_at__gte=since, status__in=SPEND_STATUSES
+                member_id=member_id, created_at__gte=since, status__in=list(SPEND_STATUSES)
             )
             .using_db(self.conn)
             .values_list("total", "refunded_total")

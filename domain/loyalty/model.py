@@ -57,6 +57,9 @@ from enum import StrEnum
 from domain.errors import DomainError
 from domain.money import Money, exponent
 
+# Order statuses whose total, less refunds, counts as a member's spend (tiers, insight).
+SPEND_STATUSES = ("COMPLETED", "PICKED_UP", "DELIVERED", "RETURNED", "FULFILLED", "PAID")
+
 
 class PointsErrorCode(StrEnum):
     """Why a points request was refused."""

@@ -1,0 +1,74 @@
+"""The inventory port in memory: stock levels and the movement ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adapters.memory.state import MemoryState
+from domain.inventory.model import MovementKind, StockLevel
+from domain.inventory.ports import Movement, MovementDraft
+
+
+class InMemoryInventoryRepository:
+    """Stock per (variant, location) and the movements in a :class:`MemoryState`."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+        for variant_id, location_id in sorted(set(keys)):
+            self.state.stock.setdefault((variant_id, location_id), StockLevel(location_id, 0, 0, 0))
+        return {key: self.state.stock[key] for key in sorted(set(keys))}
+
+    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+        found: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
+        for (variant_id, _), level in sorted(self.state.stock.items()):
+            if variant_id in found:
+                found[variant_id].append(level)
+        return found
+
+    async def save(self, variant_id: int, level: StockLevel) -> None:
+        key = (variant_id, level.location_id)
+        if key in self.state.stock:  # like an UPDATE: a row never locked is not created
+            self.state.stock[key] = level
+
+    async def add_movement(self, draft: MovementDraft) -> Movement:
+        movement = Movement(
+            id=self.state.next_id("stock_movement"),
+            variant_id=draft.variant_id,
+            location_id=draft.location_id,
+            kind=str(draft.kind),
+            delta=draft.delta,
+            on_hand_after=draft.on_hand_after,
+            reason=draft.reason,
+            actor=draft.actor,
+            reference=draft.reference,
+            created_at=self.state.now(),
+        )
+        self.state.movements[movement.id] = movement
+        return movement
+
+    async def record(
+        self,
+        *,
+        variant_id: int,
+        location_id: int,
+        kind: str,
+        delta: int,
+        on_hand_after: int,
+        reason: str,
+        actor: str,
+        reference: str | None,
+    ) -> Movement:
+        return await self.add_movement(
+            MovementDraft(
+                variant_id=variant_id,
+                location_id=location_id,
+                kind=MovementKind(kind),
+                delta=delta,
+                on_hand_after=on_hand_after,
+                reason=reason,
+                actor=actor,
+                reference=reference,
+            )
+        )

@@ -1,0 +1,111 @@
+"""A small shop written through the ports into a :class:`MemoryState`: a warehouse and a store
+in Lyon, the web channel and the store's till channel, one category with a two-size product,
+base prices in EUR and stock, and the staff who work there. For use-case tests and demos."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.memory.clock import FixedClock
+from adapters.memory.state import MemoryState
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from domain.catalog.model import ProductDraft, VariantDraft
+from domain.channels.model import Channel, ChannelDraft, LocationDraft
+from domain.identity.model import Principal, PrincipalKind, Role
+from domain.identity.ports import StaffDraft
+from domain.inventory.model import StockLevel
+from domain.money import Money
+from domain.pricing.model import PriceKind, PriceRule
+
+PRICES = (2990, 3090)  # per size, minor units of EUR
+STOCK = {"warehouse": 10, "store": 3}  # per size
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    """What :func:`small_shop` created, and who may act in it."""
+
+    uow: InMemoryUnitOfWorkFactory
+    clock: FixedClock
+    warehouse_id: int
+    store_id: int
+    web: Channel
+    till: Channel
+    category_id: int
+    product_id: int
+    variant_ids: tuple[int, ...]
+    owner: Principal
+    clerk: Principal
+
+    @property
+    def state(self) -> MemoryState:
+        """The tables behind the shop's units of work."""
+        return self.uow.state
+
+    def stock(self, variant_id: int, location_id: int) -> StockLevel:
+        """A variant's stock at a location now."""
+        return self.state.stock[(variant_id, location_id)]
+
+    def member(self, member_id: int) -> Principal:
+        """A logged-in member."""
+        return Principal(PrincipalKind.MEMBER, subject=f"member:{member_id}")
+
+
+async def small_shop(clock: FixedClock | None = None) -> Shop:
+    """A fresh in-memory shop (see the module's docstring)."""
+    clock = clock or FixedClock()
+    factory = InMemoryUnitOfWorkFactory(MemoryState(now=clock.now))
+    async with factory() as uow:
+        warehouse = await uow.locations.save_location(
+            None, LocationDraft(handle="warehouse", name="Warehouse", kind="WAREHOUSE",
+                                latitude=45.696, longitude=4.944),
+        )  # fmt: skip
+        store = await uow.locations.save_location(
+            None, LocationDraft(handle="part-dieu", name="Part-Dieu", kind="STORE",
+                                latitude=45.7606, longitude=4.859, pickup_enabled=True,
+                                local_delivery_radius_km=5),
+        )  # fmt: skip
+        web = await uow.locations.save_channel(
+            None, ChannelDraft(handle="web", name="Web", kind="WEB", currency="EUR",
+                               location_ids=[warehouse.id, store.id]),
+        )  # fmt: skip
+        till = await uow.locations.save_channel(
+            None, ChannelDraft(handle="store-part-dieu", name="Part-Dieu till", kind="STORE",
+                               currency="EUR", store_location_id=store.id,
+                               location_ids=[store.id]),
+        )  # fmt: skip
+        category = await uow.catalog.save_category(
+            None, name="Shirts", handle="shirts", parent_id=None
+        )
+        product = await uow.catalog.add_product(
+            ProductDraft(title="Linen Shirt", handle="linen-shirt", status="ACTIVE",
+                         category_id=category.id)
+        )  # fmt: skip
+        variant_ids = []
+        for position, (size, price) in enumerate(zip(("S", "M"), PRICES, strict=True)):
+            variant = await uow.catalog.add_variant(
+                product.id,
+                VariantDraft(sku=f"LS-{size}", title=size, option_values={"Size": size},
+                             position=position),
+            )  # fmt: skip
+            variant_ids.append(variant.id)
+            await uow.prices.upsert_rule(variant.id, PriceRule(PriceKind.BASE, Money(price, "EUR")))
+            await uow.inventory.lock([(variant.id, warehouse.id), (variant.id, store.id)])
+            await uow.inventory.save(variant.id, StockLevel(warehouse.id, STOCK["warehouse"], 0, 0))
+            await uow.inventory.save(variant.id, StockLevel(store.id, STOCK["store"], 0, 0))
+        owner = await uow.identity.add_staff(
+            StaffDraft(email="owner@example.com", name="Owner", password_hash="-",
+                       role=Role.OWNER.value, location_ids=())
+        )  # fmt: skip
+        clerk = await uow.identity.add_staff(
+            StaffDraft(email="clerk@example.com", name="Clerk", password_hash="-",
+                       role=Role.CLERK.value, location_ids=(store.id,))
+        )  # fmt: skip
+    return Shop(
+        uow=factory, clock=clock, warehouse_id=warehouse.id, store_id=store.id, web=web,
+        till=till, category_id=category.id, product_id=product.id,
+        variant_ids=tuple(variant_ids),
+        owner=Principal(PrincipalKind.STAFF, subject=f"staff:{owner.id}", role=Role.OWNER),
+        clerk=Principal(PrincipalKind.STAFF, subject=f"staff:{clerk.id}", role=Role.CLERK,
+                        location_ids=frozenset({store.id})),
+    )  # fmt: skip
