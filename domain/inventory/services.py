@@ -79,11 +79,10 @@ async def adjust(
         level = (await uow.inventory.lock([(variant_id, location_id)]))[(variant_id, location_id)]
         new = apply_adjustment(level, delta=delta)
         await uow.inventory.save(variant_id, new)
-        movement = await uow.inventory.add_movement(
-            MovementDraft.leaving(
-                variant_id, new, kind=kind, delta=delta, reason=reason, actor=principal.subject
-            )
+        draft = MovementDraft.leaving(
+            variant_id, new, kind=kind, delta=delta, reason=reason, actor=principal.subject
         )
+        movement = await uow.inventory.add_movement(draft)
         uow.touched.add("stock")
         return level_dict(variant_id, new, movement.id)
 
@@ -125,16 +124,15 @@ async def set_quantity(
         await uow.inventory.save(variant_id, new)
         movement_id = None
         if delta:
-            movement = await uow.inventory.add_movement(
-                MovementDraft.leaving(
-                    variant_id,
-                    new,
-                    kind=MovementKind.COUNT,
-                    delta=delta,
-                    reason=reason,
-                    actor=principal.subject,
-                )
+            draft = MovementDraft.leaving(
+                variant_id,
+                new,
+                kind=MovementKind.COUNT,
+                delta=delta,
+                reason=reason,
+                actor=principal.subject,
             )
+            movement = await uow.inventory.add_movement(draft)
             movement_id = movement.id
         uow.touched.add("stock")
         return level_dict(variant_id, new, movement_id)
@@ -168,17 +166,16 @@ async def transfer(
             (dst, MovementKind.TRANSFER_IN, quantity),
         ):
             await uow.inventory.save(variant_id, level)
-            movement = await uow.inventory.add_movement(
-                MovementDraft.leaving(
-                    variant_id,
-                    level,
-                    kind=kind,
-                    delta=delta,
-                    reason=reason,
-                    actor=principal.subject,
-                    reference=reference,
-                )
+            draft = MovementDraft.leaving(
+                variant_id,
+                level,
+                kind=kind,
+                delta=delta,
+                reason=reason,
+                actor=principal.subject,
+                reference=reference,
             )
+            movement = await uow.inventory.add_movement(draft)
             results.append(level_dict(variant_id, level, movement.id))
         uow.touched.add("stock")
         return {"from": results[0], "to": results[1]}
