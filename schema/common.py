@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import strawberry
 
@@ -19,8 +19,18 @@ class MoneyV2:
     amount: str
     currency_code: str
 
+    @overload
+    @classmethod
+    def of(cls, money: Money) -> MoneyV2: ...
+    @overload
+    @classmethod
+    def of(cls, money: None) -> None: ...
+    @overload
+    @classmethod
+    def of(cls, money: Money | None) -> MoneyV2 | None: ...
     @classmethod
     def of(cls, money: Money | None) -> MoneyV2 | None:
+        """The amount as a decimal string and its currency; None for None."""
         if money is None:
             return None
         return cls(amount=money.to_decimal_string(), currency_code=money.currency)

@@ -16,7 +16,7 @@ from domain.members.model import MemberRecord, referral_code
 from resolvers.context import Context
 from schema.common import Connection, UserError, connection
 from schema.errors import authenticated
-from schema.orders import Order
+from schema.orders.types import Order
 from schema.promotions import Voucher
 from schema.relay import decode_cursor, expect_id, to_global_id
 

@@ -27,7 +27,7 @@ from schema.identity.fields import IdentityMutation
 from schema.insights.fields import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
 from schema.members import MemberMutation, MemberQuery
-from schema.orders import OrderMutation, OrderQuery
+from schema.orders.fields import OrderMutation, OrderQuery
 from schema.promotions.fields import PromotionMutation
 
 for area in (
@@ -36,6 +36,7 @@ for area in (
     InventoryMutation,
     IdentityMutation,
     PromotionMutation,
+    OrderMutation,
 ):
     map_domain_errors(area)
 

@@ -1,0 +1,1 @@
+"""Orders of every channel: types in ``types``, the Query and Mutation fields in ``fields``."""

@@ -1,0 +1,240 @@
+"""Order types: Order with its lines, fulfilments and events; the till and return inputs; the
+order payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from domain.money import Money
+from domain.orders import model as om
+from resolvers.context import Context
+from schema.channels.types import Location
+from schema.common import MoneyV2, UserError
+from schema.relay import to_global_id
+
+JSON = strawberry.scalars.JSON
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    variant_id: strawberry.ID
+    sku: str
+    title: str
+    quantity: int
+    returned_quantity: int
+    unit_price: MoneyV2
+    compare_at_price: MoneyV2 | None
+    total: MoneyV2
+
+    @classmethod
+    def of(cls, line: om.OrderLine, currency: str) -> OrderLine:
+        compare_at = line.compare_at_price
+        return cls(
+            id=strawberry.ID(to_global_id("OrderLine", line.id)),
+            variant_id=strawberry.ID(to_global_id("ProductVariant", line.variant_id)),
+            sku=line.sku,
+            title=line.title,
+            quantity=line.quantity,
+            returned_quantity=line.returned_quantity,
+            unit_price=MoneyV2.of(Money(line.unit_price, currency)),
+            compare_at_price=MoneyV2.of(Money(compare_at, currency))
+            if compare_at is not None
+            else None,
+            total=MoneyV2.of(Money(line.line_total, currency)),
+        )
+
+
+@strawberry.type
+class FulfilmentLine:
+    variant_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type
+class Fulfilment:
+    id: strawberry.ID
+    method: str
+    status: str
+    lines: list[FulfilmentLine]
+    carrier: str | None
+    tracking_number: str | None
+    pickup_code: str | None = strawberry.field(description="Shown to the buyer and staff.")
+    qr_payload: str | None = strawberry.field(description="What the store scans at pick-up.")
+    _location_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def location(self, info: Info[Context, None]) -> Location | None:
+        found = (await info.context.locations()).get(self._location_id)
+        return Location(_location=found) if found else None
+
+    @classmethod
+    def of(cls, fulfilment: om.Fulfilment, order: om.Order) -> Fulfilment:
+        f = fulfilment
+        qr = None
+        if f.pickup_code:
+            scanned = {"o": order.number, "f": f.id, "c": f.pickup_code}
+            qr = json.dumps(scanned, separators=(",", ":"))
+        return cls(
+            id=strawberry.ID(to_global_id("Fulfilment", f.id)),
+            method=f.method,
+            status=f.status,
+            lines=[
+                FulfilmentLine(
+                    variant_id=strawberry.ID(to_global_id("ProductVariant", v)), quantity=q
+                )
+                for v, q in f.lines
+            ],
+            carrier=f.carrier,
+            tracking_number=f.tracking_number,
+            pickup_code=f.pickup_code,
+            qr_payload=qr,
+            _location_id=f.location_id,
+        )
+
+
+@strawberry.type
+class OrderEvent:
+    kind: str
+    actor: str
+    data: JSON
+    created_at: datetime
+
+
+@strawberry.type(description="One order model for every channel.")
+class Order:
+    id: strawberry.ID
+    number: str
+    channel: str
+    source: str
+    external_reference: str | None
+    status: str
+    payment_status: str
+    lines: list[OrderLine]
+    subtotal: MoneyV2
+    delivery_total: MoneyV2
+    tax_total: MoneyV2
+    total: MoneyV2
+    refunded_total: MoneyV2
+    discount_total: MoneyV2
+    discounts: JSON = strawberry.field(description="Each discount with its explanation.")
+    points_redeemed: int
+    points_value: MoneyV2 = strawberry.field(description="Part of `total` paid with points.")
+    points_earned: int
+    buyer: JSON
+    delivery: JSON
+    routing_reason: str | None
+    fulfilments: list[Fulfilment]
+    created_at: datetime
+    _id: strawberry.Private[int]
+    _staff: strawberry.Private[bool]
+
+    @strawberry.field(description="Staff only: who did what, when.")
+    async def events(self, info: Info[Context, None]) -> list[OrderEvent]:
+        if not self._staff:
+            return []
+        rows = await info.context.services.orders.events(self._id)
+        return [
+            OrderEvent(kind=r.kind, actor=r.actor, data=r.data, created_at=r.created_at)
+            for r in rows
+        ]
+
+    @classmethod
+    def of(cls, order: om.Order, *, staff: bool) -> Order:
+        def money(amount: int) -> MoneyV2:
+            return MoneyV2.of(order.money(amount))
+
+        return cls(
+            id=strawberry.ID(to_global_id("Order", order.id)),
+            number=order.number,
+            channel=order.channel_handle,
+            source=order.source,
+            external_reference=order.external_reference,
+            status=order.status,
+            payment_status=order.payment_status,
+            lines=[OrderLine.of(line, order.currency) for line in order.lines],
+            subtotal=money(order.subtotal),
+            delivery_total=money(order.delivery_total),
+            tax_total=money(order.tax_total),
+            total=money(order.total),
+            refunded_total=money(order.refunded_total),
+            discount_total=money(order.discount_total),
+            discounts=[d.as_json() for d in order.discounts],
+            points_redeemed=order.points_redeemed,
+            points_value=money(order.points_value),
+            points_earned=order.points_earned,
+            buyer=order.buyer.as_json(),
+            delivery=order.delivery.as_json(),
+            routing_reason=order.routing.reason if staff else None,
+            fulfilments=[Fulfilment.of(f, order) for f in order.fulfilments],
+            created_at=order.created_at,
+            _id=order.id,
+            _staff=staff,
+        )
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CheckoutCompletePayload:
+    order: Order | None = None
+    order_access_token: str | None = strawberry.field(
+        default=None,
+        description="Lets a guest read and cancel this order: order(id, accessToken).",
+    )
+    payment_required: str = strawberry.field(
+        default="PAY_AT_PICKUP_OR_DELIVERY",
+        description="What the client does next about payment (providers come later).",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class PosLineInput:
+    variant_id: strawberry.ID
+    quantity: int = 1
+
+
+@strawberry.input
+class PosOrderInput:
+    location_id: strawberry.ID
+    lines: list[PosLineInput]
+    tender: str = strawberry.field(description="CASH or CARD_TERMINAL")
+    buyer_email: str | None = None
+    buyer_phone: str | None = None
+    member_code: str | None = strawberry.field(default=None, description="Scanned at the till.")
+    points_to_redeem: int = 0
+    discount_codes: list[str] = strawberry.field(
+        default_factory=list, description="Coupons and the member's vouchers."
+    )
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class ReturnLineInput:
+    order_line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class OrderReturnInput:
+    order_id: strawberry.ID
+    location_id: strawberry.ID = strawberry.field(description="Any store: where goods came back.")
+    lines: list[ReturnLineInput]
+    restock: bool = True
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class OrderReturnPayload:
+    order: Order | None = None
+    refund_due: MoneyV2 | None = None
+    user_errors: list[UserError]
