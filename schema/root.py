@@ -17,7 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.errors import map_domain_errors
-from schema.cart import CartMutation, CartQuery
+from schema.cart.fields import CartMutation, CartQuery
 from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
@@ -37,6 +37,7 @@ for area in (
     IdentityMutation,
     PromotionMutation,
     OrderMutation,
+    CartMutation,
 ):
     map_domain_errors(area)
 

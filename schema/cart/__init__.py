@@ -1,0 +1,1 @@
+"""The storefront cart: types in ``types``, the Query and Mutation fields in ``fields``."""
