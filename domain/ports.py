@@ -15,11 +15,8 @@ from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
 from domain.events import DomainEvent
-from domain.identity.ports import ApiKeyRecord as ApiKeyRecord
 from domain.identity.ports import IdentityRepository
-from domain.identity.ports import StaffRecord as StaffRecord
 from domain.inventory.ports import InventoryRepository
-from domain.inventory.ports import Movement as Movement
 from domain.loyalty.ports import PointsRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
