@@ -58,10 +58,20 @@ def payload_with_user_errors(field: StrawberryField) -> type | None:
 
 
 def map_domain_errors(mutation: type) -> None:
-    """Attach UserErrorsExtension to each field of ``mutation`` that returns a payload."""
+    """Attach UserErrorsExtension to each field of ``mutation`` that returns a payload.
+
+    Refuses (TypeError, at import) a payload that cannot be built from ``user_errors`` alone:
+    its other fields need defaults (None, or False/0 for a non-null field).
+    """
     definition = get_object_definition(mutation, strict=True)
     for field in definition.fields:
         payload = payload_with_user_errors(field)
-        attached = any(isinstance(e, UserErrorsExtension) for e in field.extensions)
-        if payload is not None and not attached:
-            field.extensions.append(UserErrorsExtension(payload))
+        if payload is None or any(isinstance(e, UserErrorsExtension) for e in field.extensions):
+            continue
+        try:
+            payload(user_errors=[])
+        except TypeError as error:
+            raise TypeError(
+                f"{payload.__name__}: give every field but user_errors a default"
+            ) from error
+        field.extensions.append(UserErrorsExtension(payload))

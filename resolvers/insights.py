@@ -8,7 +8,7 @@ from strawberry.types import Info
 from domain.insights import services as svc
 from resolvers.context import Context
 from schema.insights.types import Cohort, MemberInsights
-from schema.members import Member
+from schema.members.types import Member
 from schema.relay import expect_id
 
 

@@ -7,7 +7,7 @@ import strawberry
 from resolvers import insights as resolve
 from schema.errors import authenticated
 from schema.insights.types import Cohort, MemberInsights
-from schema.members import Member
+from schema.members.types import Member
 
 
 @strawberry.type

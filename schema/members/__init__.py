@@ -1,0 +1,1 @@
+"""Members and their points: types in ``types``, the Query and Mutation fields in ``fields``."""
