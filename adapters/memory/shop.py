@@ -14,7 +14,10 @@ from domain.channels.model import Channel, ChannelDraft, LocationDraft
 from domain.identity.model import Principal, PrincipalKind, Role
 from domain.identity.ports import StaffDraft
 from domain.inventory.model import StockLevel
+from domain.members.model import MemberChanges, MemberDraft
 from domain.money import Money
+from domain.orders.model import Buyer, Delivery, OrderDraft, OrderLine, Routing, Totals
+from domain.orders.states import OrderSource, OrderStatus, PaymentStatus
 from domain.pricing.model import PriceKind, PriceRule
 
 PRICES = (2990, 3090)  # per size, minor units of EUR
@@ -49,6 +52,41 @@ class Shop:
     def member(self, member_id: int) -> Principal:
         """A logged-in member."""
         return Principal(PrincipalKind.MEMBER, subject=f"member:{member_id}")
+
+    async def add_member(
+        self, *, email: str = "ada@example.com", code: str = "000000000000", tier: str = "BRONZE"
+    ) -> int:
+        """A member as sign-up stores one (no referral), at ``tier``; returns its id."""
+        draft = MemberDraft(email=email, phone=None, name="Ada", password_hash="-",
+                            member_code=code, referral_location_id=None, referral_staff_id=None,
+                            tags=())  # fmt: skip
+        async with self.uow() as uow:
+            member = await uow.members.add(draft)
+            await uow.members.update(member.id, MemberChanges(tier=tier))
+        return member.id
+
+    def web_order(
+        self,
+        *,
+        quantity: int = 1,
+        member_id: int | None = None,
+        buyer: Buyer | None = None,
+        status: OrderStatus = OrderStatus.COMPLETED,
+    ) -> OrderDraft:
+        """A paid web order of ``quantity`` small shirts, as the order port stores it (for
+        use cases that start from an existing order)."""
+        price = PRICES[0]
+        total = Money(price * quantity, "EUR")
+        zero = Money(0, "EUR")
+        line = OrderLine(0, self.variant_ids[0], "LS-S", "Linen Shirt - S", quantity, price, None,
+                         price * quantity)  # fmt: skip
+        return OrderDraft(
+            channel_id=self.web.id, channel_handle=self.web.handle, source=OrderSource.WEB,
+            status=status, payment_status=PaymentStatus.PAID, currency="EUR",
+            totals=Totals(subtotal=total, delivery=zero, tax=zero, total=total),
+            buyer=buyer or Buyer(email="buyer@example.com"), delivery=Delivery(),
+            routing=Routing("test"), lines=(line,), fulfilments=(), member_id=member_id,
+        )  # fmt: skip
 
 
 async def small_shop(clock: FixedClock | None = None) -> Shop:
