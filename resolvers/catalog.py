@@ -7,7 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from adapters.db.queries import SORT_FIELDS, PageRequest, ProductFilter
 from domain.catalog import services as svc
 from domain.catalog.model import (
     CatalogErrorCode,
@@ -19,6 +18,7 @@ from domain.catalog.model import (
     Variant,
     VariantDraft,
 )
+from domain.catalog.ports import PRODUCT_SORT_FIELDS, PageRequest, ProductFilter
 from domain.channels.model import Channel
 from domain.errors import CommonErrorCode, DomainError
 from domain.money import Money
@@ -116,7 +116,7 @@ async def products(
     return connection(
         found,
         wrap=lambda p: t.Product(_product=p, _channel=chan),
-        cursor_of=lambda p: (getattr(p, SORT_FIELDS[key]), p.id),
+        cursor_of=lambda p: (getattr(p, PRODUCT_SORT_FIELDS[key]), p.id),
         has_next=more if not from_end else before is not None,
         has_previous=more if from_end else after is not None,
     )

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from adapters.db.order_queries import TortoiseOrderQueries
-from adapters.db.queries import TortoiseCatalogQueries
 from adapters.kv import KeyValue
 from adapters.settings import Settings
 from domain.catalog.model import Category, Product, Variant
+from domain.catalog.ports import CatalogQueries
 from domain.channels.model import (
     Channel,
     ChannelErrorCode,
@@ -37,7 +37,7 @@ class Services:
 
     settings: Settings
     uow: UnitOfWorkFactory
-    queries: TortoiseCatalogQueries
+    queries: CatalogQueries
     orders: TortoiseOrderQueries
     kv: KeyValue
     publisher: EventPublisher
@@ -66,7 +66,7 @@ def _ordered(keys: Sequence[Any], found: dict[Any, T], default: Any = None) -> l
 class Loaders:
     """DataLoaders named <Entity>By<Key>, one set per request; results in key order."""
 
-    def __init__(self, queries: TortoiseCatalogQueries) -> None:
+    def __init__(self, queries: CatalogQueries) -> None:
         q = queries
 
         async def products_by_id(keys: list[int]) -> list[Product | None]:
