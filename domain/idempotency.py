@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 

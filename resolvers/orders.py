@@ -8,13 +8,13 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from adapters.db.order_queries import OrderFilter
 from domain.cart.services import clean_buyer
 from domain.money import Money
 from domain.orders import checkout, pos, returns
 from domain.orders import services as svc
 from domain.orders.access import STAFF, may_see
 from domain.orders.model import Buyer
+from domain.orders.ports import OrderFilter
 from domain.orders.pos import TillSale
 from domain.orders.services import FulfilmentStep
 from domain.orders.states import FulfilmentStatus

@@ -11,7 +11,7 @@ from tortoise.expressions import Q
 
 from adapters.db import convert
 from adapters.db import models as m
-from domain.inventory.model import MovementKind, StockLevel
+from domain.inventory.model import StockLevel
 from domain.inventory.ports import Movement, MovementDraft
 
 
@@ -60,27 +60,3 @@ class TortoiseInventoryRepository:
             reference=draft.reference,
         )
         return convert.movement(row)
-
-    async def record(
-        self,
-        *,
-        variant_id: int,
-        location_id: int,
-        kind: str,
-        delta: int,
-        on_hand_after: int,
-        reason: str,
-        actor: str,
-        reference: str | None,
-    ) -> Movement:
-        draft = MovementDraft(
-            variant_id=variant_id,
-            location_id=location_id,
-            kind=MovementKind(kind),
-            delta=delta,
-            on_hand_after=on_hand_after,
-            reason=reason,
-            actor=actor,
-            reference=reference,
-        )
-        return await self.add_movement(draft)

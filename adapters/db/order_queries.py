@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from adapters.db import models as m
 from adapters.db.order_repositories import order_of
 from domain.orders.model import Order
-
-
-@dataclass(frozen=True, slots=True)
-class OrderFilter:
-    """What staff may narrow the order list by; ``location_ids`` None means every store."""
-
-    channel: str | None = None
-    status: str | None = None
-    location_ids: tuple[int, ...] | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    member_id: int | None = None
+from domain.orders.ports import HistoryEntry, LedgerEntry, OrderFilter
 
 
 class TortoiseOrderQueries:
@@ -73,8 +60,13 @@ class TortoiseOrderQueries:
             fulfilments[f.order_id].append(f)  # type: ignore[attr-defined]
         return [order_of(r, lines[r.id], fulfilments[r.id]) for r in rows]
 
-    async def events(self, order_id: int) -> list[m.OrderEvent]:
-        return list(await m.OrderEvent.filter(order_id=order_id).order_by("id"))
+    async def events(self, order_id: int) -> list[HistoryEntry]:
+        rows = await m.OrderEvent.filter(order_id=order_id).order_by("id")
+        return [HistoryEntry(r.kind, r.actor, dict(r.data), r.created_at) for r in rows]
 
-    async def points_entries(self, member_id: int, *, limit: int) -> list[m.PointsEntry]:
-        return list(await m.PointsEntry.filter(member_id=member_id).order_by("-id").limit(limit))
+    async def points_entries(self, member_id: int, *, limit: int) -> list[LedgerEntry]:
+        rows = await m.PointsEntry.filter(member_id=member_id).order_by("-id").limit(limit)
+        return [
+            LedgerEntry(r.kind, r.points, r.balance_after, r.reason, r.order_id, r.created_at)
+            for r in rows
+        ]

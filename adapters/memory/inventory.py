@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.memory.state import MemoryState
-from domain.inventory.model import MovementKind, StockLevel
+from domain.inventory.model import StockLevel
 from domain.inventory.ports import Movement, MovementDraft
 
 
@@ -47,28 +47,3 @@ class InMemoryInventoryRepository:
         )
         self.state.movements[movement.id] = movement
         return movement
-
-    async def record(
-        self,
-        *,
-        variant_id: int,
-        location_id: int,
-        kind: str,
-        delta: int,
-        on_hand_after: int,
-        reason: str,
-        actor: str,
-        reference: str | None,
-    ) -> Movement:
-        return await self.add_movement(
-            MovementDraft(
-                variant_id=variant_id,
-                location_id=location_id,
-                kind=MovementKind(kind),
-                delta=delta,
-                on_hand_after=on_hand_after,
-                reason=reason,
-                actor=actor,
-                reference=reference,
-            )
-        )

@@ -71,19 +71,3 @@ class InventoryRepository(Protocol):
     async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
     async def save(self, variant_id: int, level: StockLevel) -> None: ...
     async def add_movement(self, draft: MovementDraft) -> Movement: ...
-
-    async def record(
-        self,
-        *,
-        variant_id: int,
-        location_id: int,
-        kind: str,
-        delta: int,
-        on_hand_after: int,
-        reason: str,
-        actor: str,
-        reference: str | None,
-    ) -> Movement:
-        """The keyword form of ``add_movement``, still called by the order use cases; it goes
-        once they build a ``MovementDraft``."""
-        ...

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.inventory.model import MovementKind, StockLevel
+from domain.inventory.ports import MovementDraft
 from domain.ports import UnitOfWork
 
 Key = tuple[int, int]  # (variant id, location id)
@@ -67,15 +68,16 @@ async def apply(
         levels[key] = level
         await uow.inventory.save(key[0], level)
         for move in mine:
-            await uow.inventory.record(
-                variant_id=move.variant_id,
-                location_id=move.location_id,
-                kind=move.kind,
-                delta=EFFECT[move.kind][2] * move.quantity,
-                on_hand_after=level.on_hand,
-                reason=reason,
-                actor=actor,
-                reference=f"order:{order_id}",
+            await uow.inventory.add_movement(
+                MovementDraft.leaving(
+                    move.variant_id,
+                    level,
+                    kind=move.kind,
+                    delta=EFFECT[move.kind][2] * move.quantity,
+                    reason=reason,
+                    actor=actor,
+                    reference=f"order:{order_id}",
+                )
             )
     uow.touched.add("stock")
 

@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from adapters.db.order_queries import OrderFilter
 from domain.loyalty import services as points_services
 from domain.members.model import MemberRecord
+from domain.orders.ports import OrderFilter
 from resolvers.context import Context
 from schema.common import Connection, UserError, connection
 from schema.orders.types import Order

@@ -9,10 +9,16 @@ from hypothesis import strategies as st
 from domain.errors import DomainError
 from domain.money import Money
 from domain.orders.model import refund_for_return, totals
-from domain.orders.states import Actor, FulfilmentMethod, PaymentStatus, check_fulfilment
+from domain.orders.states import (
+    Actor,
+    FulfilmentMethod,
+    PaymentStatus,
+    check_fulfilment,
+    check_order,
+    check_payment,
+)
 from domain.orders.states import FulfilmentStatus as F
 from domain.orders.states import OrderStatus as S
-from domain.orders.states import check_order, check_payment
 
 
 def transition(current, target, actor=Actor.STAFF):
