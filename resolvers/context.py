@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.kv import KeyValue
 from adapters.settings import Settings
 from domain.catalog.model import Category, Product, Variant
@@ -25,6 +24,7 @@ from domain.channels.model import (
 from domain.errors import CommonErrorCode, DomainError
 from domain.identity.model import Principal
 from domain.inventory.model import StockLevel, available_to_sell, distance_km
+from domain.orders.ports import OrderQueries
 from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
 from domain.pricing.model import PriceQuote, PriceRule, price_for
 
@@ -38,7 +38,7 @@ class Services:
     settings: Settings
     uow: UnitOfWorkFactory
     queries: CatalogQueries
-    orders: TortoiseOrderQueries
+    orders: OrderQueries
     kv: KeyValue
     publisher: EventPublisher
     hasher: PasswordHasher
