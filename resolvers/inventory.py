@@ -28,7 +28,7 @@ async def inventory_levels(
     ident = expect_id(variant_id, "ProductVariant", field="variantId")
     levels = await info.context.stock_levels(ident)
     return [
-        InventoryLevel.of(svc.level_dict(ident, lv, None))
+        InventoryLevel.of(svc.LevelResult.of(ident, lv, None))
         for lv in sorted(levels, key=lambda lv: lv.location_id)
     ]
 
@@ -119,7 +119,7 @@ async def inventory_transfer(
         idempotency_key=input.idempotency_key,
     )
     return InventoryTransferPayload(
-        source=InventoryLevel.of(result["from"]),
-        destination=InventoryLevel.of(result["to"]),
+        source=InventoryLevel.of(result.source),
+        destination=InventoryLevel.of(result.destination),
         user_errors=[],
     )

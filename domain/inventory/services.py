@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import DomainError, NotFound
@@ -29,17 +30,43 @@ _REASONS = {
 }
 
 
-def level_dict(variant_id: int, level: StockLevel, movement_id: int | None) -> dict[str, Any]:
-    """The JSON-able result of a stock mutation (also what a replay returns)."""
-    return {
-        "variant_id": variant_id,
-        "location_id": level.location_id,
-        "on_hand": level.on_hand,
-        "reserved": level.reserved,
-        "safety_stock": level.safety_stock,
-        "available": level.available,
-        "movement_id": movement_id,
-    }
+@dataclass(frozen=True, slots=True)
+class LevelResult:
+    """A stock row after a mutation, and the ledger line it wrote (also what a replay returns)."""
+
+    variant_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    movement_id: int | None
+
+    @classmethod
+    def of(cls, variant_id: int, level: StockLevel, movement_id: int | None) -> LevelResult:
+        """The result for ``level`` of ``variant_id``."""
+        return cls(
+            variant_id,
+            level.location_id,
+            level.on_hand,
+            level.reserved,
+            level.safety_stock,
+            level.available,
+            movement_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """Both ends of a transfer."""
+
+    source: LevelResult
+    destination: LevelResult
+
+    @classmethod
+    def stored(cls, source: dict[str, Any], destination: dict[str, Any]) -> TransferResult:
+        """A transfer's result as an idempotency replay reads it back."""
+        return cls(LevelResult(**source), LevelResult(**destination))
 
 
 def _check_reason(reason: str) -> str:
@@ -68,13 +95,13 @@ async def adjust(
     delta: int,
     reason: str,
     idempotency_key: str | None,
-) -> dict[str, Any]:
+) -> LevelResult:
     """Add ``delta`` (may be negative) to on-hand stock; on-hand never goes below zero."""
     principal.require_location(location_id, scope=Scope.INVENTORY_WRITE)
     reason = _check_reason(reason)
     kind = _REASONS.get(reason.lower(), MovementKind.ADJUSTMENT)
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: UnitOfWork) -> LevelResult:
         await _check_targets(uow, variant_id, location_id)
         level = (await uow.inventory.lock([(variant_id, location_id)]))[(variant_id, location_id)]
         new = apply_adjustment(level, delta=delta)
@@ -84,7 +111,7 @@ async def adjust(
         )
         movement = await uow.inventory.add_movement(draft)
         uow.touched.add("stock")
-        return level_dict(variant_id, new, movement.id)
+        return LevelResult.of(variant_id, new, movement.id)
 
     payload = {"v": variant_id, "l": location_id, "d": delta, "r": reason}
     return await run_once(
@@ -93,7 +120,7 @@ async def adjust(
         key=idempotency_key,
         payload=payload,
         work=work,
-        result=dict,
+        result=LevelResult,
     )
 
 
@@ -107,7 +134,7 @@ async def set_quantity(
     expected: int | None,
     reason: str,
     safety_stock: int | None = None,
-) -> dict[str, Any]:
+) -> LevelResult:
     """Set on-hand to a counted quantity; with ``expected``, only if nobody changed it since."""
     principal.require_location(location_id, scope=Scope.INVENTORY_WRITE)
     reason = _check_reason(reason)
@@ -135,7 +162,7 @@ async def set_quantity(
             movement = await uow.inventory.add_movement(draft)
             movement_id = movement.id
         uow.touched.add("stock")
-        return level_dict(variant_id, new, movement_id)
+        return LevelResult.of(variant_id, new, movement_id)
 
 
 async def transfer(
@@ -148,13 +175,13 @@ async def transfer(
     quantity: int,
     reason: str,
     idempotency_key: str | None,
-) -> dict[str, Any]:
+) -> TransferResult:
     """Move unreserved units from one location to another: two movements, one transaction."""
     principal.require_location(from_location_id, scope=Scope.INVENTORY_WRITE)
     principal.require_location(to_location_id, scope=Scope.INVENTORY_WRITE)
     reason = _check_reason(reason)
 
-    async def work(uow: UnitOfWork) -> dict[str, Any]:
+    async def work(uow: UnitOfWork) -> TransferResult:
         await _check_targets(uow, variant_id, from_location_id, to_location_id)
         src_key, dst_key = (variant_id, from_location_id), (variant_id, to_location_id)
         levels = await uow.inventory.lock([src_key, dst_key])
@@ -176,9 +203,9 @@ async def transfer(
                 reference=reference,
             )
             movement = await uow.inventory.add_movement(draft)
-            results.append(level_dict(variant_id, level, movement.id))
+            results.append(LevelResult.of(variant_id, level, movement.id))
         uow.touched.add("stock")
-        return {"from": results[0], "to": results[1]}
+        return TransferResult(results[0], results[1])
 
     payload = {"v": variant_id, "f": from_location_id, "t": to_location_id, "q": quantity}
     return await run_once(
@@ -187,5 +214,5 @@ async def transfer(
         key=idempotency_key,
         payload={**payload, "r": reason},
         work=work,
-        result=dict,
+        result=TransferResult.stored,
     )

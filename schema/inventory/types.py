@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
+from domain.inventory.services import LevelResult
 from schema.common import UserError
 from schema.relay import to_global_id
 
@@ -21,14 +21,14 @@ class InventoryLevel:
     available: int
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> InventoryLevel:
+    def of(cls, level: LevelResult) -> InventoryLevel:
         return cls(
-            variant_id=strawberry.ID(to_global_id("ProductVariant", data["variant_id"])),
-            location_id=strawberry.ID(to_global_id("Location", data["location_id"])),
-            on_hand=data["on_hand"],
-            reserved=data["reserved"],
-            safety_stock=data["safety_stock"],
-            available=data["available"],
+            variant_id=strawberry.ID(to_global_id("ProductVariant", level.variant_id)),
+            location_id=strawberry.ID(to_global_id("Location", level.location_id)),
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            safety_stock=level.safety_stock,
+            available=level.available,
         )
 
 
