@@ -115,7 +115,6 @@ class Outbox(Protocol):
     """Facts for other parts of the system, written in the caller's transaction."""
 
     async def add(self, event: DomainEvent) -> None: ...
-    async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -367,9 +367,6 @@ class TortoiseOutbox:
 
     async def add(self, event: DomainEvent) -> None:
         topic, aggregate_id, payload = serialise(event)
-        await self.publish(topic, aggregate_id=aggregate_id, payload=payload)
-
-    async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None:
         await m.OutboxEvent.create(
             using_db=self.conn, topic=topic, aggregate_id=aggregate_id, payload=payload
         )

@@ -19,9 +19,6 @@ class InMemoryOutbox:
 
     async def add(self, event: DomainEvent) -> None:
         topic, aggregate_id, payload = serialise(event)
-        await self.publish(topic, aggregate_id=aggregate_id, payload=payload)
-
-    async def publish(self, topic: str, *, aggregate_id: str, payload: dict[str, Any]) -> None:
         ident = self.state.next_id("outbox_event")
         message = OutboxMessage(ident, topic, aggregate_id, payload, self.state.now())
         self.state.outbox[ident] = message
