@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from domain.cart.services import adopt_cart
-from domain.errors import DomainError
 from domain.loyalty import services as points_services
 from domain.members import services as svc
 from domain.members.model import referral_code
@@ -86,10 +85,7 @@ async def _session(
     s = info.context.services
     merged = None
     if cart_id:
-        try:
-            merged = await adopt_cart(s.uow, token=cart_id, member=session.member, clock=s.clock)
-        except DomainError:
-            merged = None  # a stale anonymous cart must not block the login
+        merged = await adopt_cart(s.uow, token=cart_id, member=session.member, clock=s.clock)
     return MemberSessionPayload(
         access_token=session.access_token,
         refresh_token=session.refresh_token,

@@ -300,9 +300,20 @@ async def change_cart(
 
 async def adopt_cart(
     uow_factory: UnitOfWorkFactory, *, token: str, member: MemberRecord, clock: Clock
-) -> str:
+) -> str | None:
     """At login: the anonymous cart joins the member's open cart of its channel (lines added),
-    or becomes the member's cart; returns the cart to use from now on."""
+    or becomes the member's cart; returns the cart to use from now on. None when the cart
+    cannot be adopted (gone, expired, ordered, another member's, too many lines to merge):
+    a stale cart never makes a login fail."""
+    try:
+        return await _adopt(uow_factory, token=token, member=member, clock=clock)
+    except DomainError:
+        return None
+
+
+async def _adopt(
+    uow_factory: UnitOfWorkFactory, *, token: str, member: MemberRecord, clock: Clock
+) -> str:
     async with uow_factory() as uow:
         cart = await load_cart(uow, token, clock, lock=True)
         if cart.member_id not in (None, member.id):
