@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from domain.errors import DomainError
 from domain.inventory.model import AllocationRule
@@ -43,10 +42,10 @@ class Location:
     handle: str
     name: str
     kind: LocationKind
-    address: dict[str, Any]
+    address: dict[str, object]  # a postal address document, shown as JSON
     latitude: float | None
     longitude: float | None
-    opening_hours: list[dict[str, Any]]
+    opening_hours: list[dict[str, object]]  # [{"day", "opens", "closes"}]
     pickup_enabled: bool
     local_delivery_radius_km: float | None
     active: bool = True
@@ -84,10 +83,10 @@ class LocationDraft:
     handle: str | None = None
     name: str | None = None
     kind: str | None = None
-    address: dict[str, Any] | None = None
+    address: dict[str, object] | None = None
     latitude: float | None = None
     longitude: float | None = None
-    opening_hours: list[dict[str, Any]] | None = None
+    opening_hours: list[dict[str, object]] | None = None
     pickup_enabled: bool | None = None
     local_delivery_radius_km: float | None = None
     active: bool | None = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain.catalog.model import check_handle, check_title
 from domain.channels.model import (
     Channel,
@@ -23,7 +21,7 @@ from domain.ports import UnitOfWorkFactory
 _DAYS = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"}
 
 
-def _check_hours(hours: list[dict[str, Any]]) -> None:
+def _check_hours(hours: list[dict[str, object]]) -> None:
     for entry in hours:
         day, opens, closes = entry.get("day"), entry.get("opens"), entry.get("closes")
         if day not in _DAYS or not isinstance(opens, str) or not isinstance(closes, str):
