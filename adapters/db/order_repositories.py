@@ -226,10 +226,11 @@ class TortoiseOrderRepository:
         self, order_id: int, held: Sequence[tuple[int, int, int]], *, expires_at: datetime
     ) -> None:
         rows = [
-            m.Reservation(order_id=order_id, variant_id=v, location_id=loc, quantity=q,
-                          expires_at=expires_at)
+            m.Reservation(
+                order_id=order_id, variant_id=v, location_id=loc, quantity=q, expires_at=expires_at
+            )
             for v, loc, q in held
-        ]  # fmt: skip
+        ]
         await m.Reservation.bulk_create(rows, using_db=self.conn)
 
     async def reservations(self, order_id: int, *, status: str) -> list[Reservation]:
@@ -383,8 +384,10 @@ class TortoiseOutboxReader:
         if self.conn.capabilities.dialect == "postgres":
             query = query.select_for_update(skip_locked=True)
         rows = await query.limit(limit)
-        return [OutboxMessage(r.id, r.topic, r.aggregate_id, dict(r.payload), r.created_at)
-                for r in rows]  # fmt: skip
+        return [
+            OutboxMessage(r.id, r.topic, r.aggregate_id, dict(r.payload), r.created_at)
+            for r in rows
+        ]
 
     async def mark_published(self, ids: Sequence[int], *, at: datetime) -> None:
         if ids:
