@@ -21,13 +21,23 @@ def _tags_text(tags: Sequence[str]) -> str:
 def member_record(row: m.Member) -> MemberRecord:
     """A member row as a record."""
     return MemberRecord(
-        id=row.id, email=row.email, phone=row.phone, email_verified=row.email_verified,
-        phone_verified=row.phone_verified, name=row.name, password_hash=row.password_hash,
-        member_code=row.member_code, tier=row.tier,
-        referral_location_id=row.referral_location_id, referral_staff_id=row.referral_staff_id,
-        tags=tuple(row.tags or ()), addresses=tuple(row.addresses or ()),
-        created_at=row.created_at, active=row.active, consents=dict(row.consents or {}),
-    )  # fmt: skip
+        id=row.id,
+        email=row.email,
+        phone=row.phone,
+        email_verified=row.email_verified,
+        phone_verified=row.phone_verified,
+        name=row.name,
+        password_hash=row.password_hash,
+        member_code=row.member_code,
+        tier=row.tier,
+        referral_location_id=row.referral_location_id,
+        referral_staff_id=row.referral_staff_id,
+        tags=tuple(row.tags or ()),
+        addresses=tuple(row.addresses or ()),
+        created_at=row.created_at,
+        active=row.active,
+        consents=dict(row.consents or {}),
+    )
 
 
 class TortoiseMemberRepository:
@@ -124,10 +134,15 @@ class TortoiseMemberRepository:
             if categories.get(variant_id) is not None:
                 by_order.setdefault(order_id, set()).add(int(categories[variant_id]))
         return [
-            OrderSummary(int(member), created, int(total) - int(refunded), str(channel),
-                         tuple(sorted(by_order.get(oid, ()))))
+            OrderSummary(
+                int(member),
+                created,
+                int(total) - int(refunded),
+                str(channel),
+                tuple(sorted(by_order.get(oid, ()))),
+            )
             for oid, member, created, total, refunded, channel in orders
-        ]  # fmt: skip
+        ]
 
     async def update(self, member_id: int, changes: MemberChanges) -> None:
         values = {
@@ -200,10 +215,11 @@ class TortoiseMemberRepository:
         query = m.Order.filter(member_id=None).using_db(self.conn)
         rows = await query.values_list("id", "buyer")
         ids = [
-            i for i, buyer in rows
+            i
+            for i, buyer in rows
             if (email and (buyer or {}).get("email") == email)
             or (phone and (buyer or {}).get("phone") == phone)
-        ]  # fmt: skip
+        ]
         if ids:
             await m.Order.filter(id__in=ids).using_db(self.conn).update(member_id=member_id)
         return len(ids)

@@ -154,9 +154,10 @@ class TortoisePointsRepository:
         entries = await m.PointsEntry.filter(order_id=order_id).using_db(self.conn)
         earn_back = [e for e in entries if e.kind == "EARN_REVERSAL"]
         burn_back = [
-            e for e in entries
+            e
+            for e in entries
             if e.kind == "BURN_REVERSAL" and not (e.dedupe_key or "").endswith(":cancel")
-        ]  # fmt: skip
+        ]
         return OrderReversals(
             reversed_earn=sum(int(e.meta.get("reversed_points", 0)) for e in earn_back),
             returned_burn=sum(e.points for e in burn_back),

@@ -50,21 +50,30 @@ def promotion_of(row: m.Promotion) -> Promotion:
     t, currency = row.terms, row.terms.get("currency") or "EUR"
     scope = t.get("scope", {})
     return Promotion(
-        id=row.id, name=row.name, kind=PromotionKind(row.kind), percent=int(t.get("percent") or 0),
+        id=row.id,
+        name=row.name,
+        kind=PromotionKind(row.kind),
+        percent=int(t.get("percent") or 0),
         amount=Money(int(t["amount"]), currency) if t.get("amount") is not None else None,
         threshold=Money(int(t["threshold"]), currency) if t.get("threshold") is not None else None,
-        repeat=bool(t.get("repeat")), buy_quantity=int(t.get("buy") or 0),
-        get_quantity=int(t.get("get") or 0), get_percent=int(t.get("getPercent") or 100),
+        repeat=bool(t.get("repeat")),
+        buy_quantity=int(t.get("buy") or 0),
+        get_quantity=int(t.get("get") or 0),
+        get_percent=int(t.get("getPercent") or 100),
         scope=Scope(
             product_ids=tuple(scope.get("productIds", ())),
             category_ids=tuple(scope.get("categoryIds", ())),
             collection_ids=tuple(scope.get("collectionIds", ())),
-            channels=tuple(scope.get("channels", ())), store_ids=tuple(scope.get("storeIds", ())),
+            channels=tuple(scope.get("channels", ())),
+            store_ids=tuple(scope.get("storeIds", ())),
             tiers=tuple(scope.get("tiers", ())),
         ),
-        starts_at=row.starts_at, ends_at=row.ends_at, code=row.code, exclusive=row.exclusive,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        code=row.code,
+        exclusive=row.exclusive,
         priority=row.priority,
-    )  # fmt: skip
+    )
 
 
 def _record(row: m.Promotion) -> PromotionRecord:
@@ -74,8 +83,16 @@ def _record(row: m.Promotion) -> PromotionRecord:
 
 
 def _voucher(row: m.Voucher) -> VoucherRecord:
-    return VoucherRecord(row.id, row.code, row.member_id, row.amount, row.currency,
-                         VoucherStatus(row.status), row.expires_at, row.order_id)  # fmt: skip
+    return VoucherRecord(
+        row.id,
+        row.code,
+        row.member_id,
+        row.amount,
+        row.currency,
+        VoucherStatus(row.status),
+        row.expires_at,
+        row.order_id,
+    )
 
 
 class TortoisePromotionRepository:
@@ -105,11 +122,18 @@ class TortoisePromotionRepository:
     async def save(self, promotion_id: int | None, draft: PromotionDraft) -> int:
         p = draft.promotion
         values = {
-            "name": p.name, "kind": p.kind.value, "terms": promotion_terms(p),
-            "starts_at": p.starts_at, "ends_at": p.ends_at, "exclusive": p.exclusive,
-            "priority": p.priority, "code": draft.code, "usage_limit": draft.usage_limit,
-            "per_member_limit": draft.per_member_limit, "active": draft.active,
-        }  # fmt: skip
+            "name": p.name,
+            "kind": p.kind.value,
+            "terms": promotion_terms(p),
+            "starts_at": p.starts_at,
+            "ends_at": p.ends_at,
+            "exclusive": p.exclusive,
+            "priority": p.priority,
+            "code": draft.code,
+            "usage_limit": draft.usage_limit,
+            "per_member_limit": draft.per_member_limit,
+            "active": draft.active,
+        }
         if promotion_id is None:
             row = await m.Promotion.create(using_db=self.conn, **values)
             return row.id

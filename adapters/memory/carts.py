@@ -23,10 +23,17 @@ class InMemoryCartRepository:
             raise ValueError("cart token is taken")
         channel = self.state.channels[cart.channel_id]
         stored = Cart(
-            id=self.state.next_id("cart"), token=cart.token, channel_handle=channel.handle,
-            buyer=cart.buyer, delivery=cart.delivery, discount_codes=(),
-            expires_at=cart.expires_at, order_id=None, lines=(), member_id=cart.member_id,
-        )  # fmt: skip
+            id=self.state.next_id("cart"),
+            token=cart.token,
+            channel_handle=channel.handle,
+            buyer=cart.buyer,
+            delivery=cart.delivery,
+            discount_codes=(),
+            expires_at=cart.expires_at,
+            order_id=None,
+            lines=(),
+            member_id=cart.member_id,
+        )
         self.state.carts[stored.id] = stored
         self.state.cart_channels[stored.id] = cart.channel_id
         self._touch(stored.id)

@@ -52,10 +52,19 @@ class InMemoryCatalogRepository:
     async def add_product(self, draft: ProductDraft) -> Product:
         now = self.state.now()
         blank = Product(
-            id=self.state.next_id("product"), title="", handle="", description="",
-            status=ProductStatus.ACTIVE, category_id=None, vendor="", tags=(), image_urls=(),
-            options=(), created_at=now, updated_at=now,
-        )  # fmt: skip
+            id=self.state.next_id("product"),
+            title="",
+            handle="",
+            description="",
+            status=ProductStatus.ACTIVE,
+            category_id=None,
+            vendor="",
+            tags=(),
+            image_urls=(),
+            options=(),
+            created_at=now,
+            updated_at=now,
+        )
         return self._store(blank, draft)
 
     async def update_product(self, product_id: int, draft: ProductDraft) -> Product:
@@ -96,9 +105,15 @@ class InMemoryCatalogRepository:
 
     async def add_variant(self, product_id: int, draft: VariantDraft) -> Variant:
         blank = Variant(
-            id=self.state.next_id("variant"), product_id=product_id, sku="", title="",
-            option_values={}, barcode=None, weight_grams=None, position=0,
-        )  # fmt: skip
+            id=self.state.next_id("variant"),
+            product_id=product_id,
+            sku="",
+            title="",
+            option_values={},
+            barcode=None,
+            weight_grams=None,
+            position=0,
+        )
         return await self._store_variant(blank, draft)
 
     async def update_variant(self, variant_id: int, draft: VariantDraft) -> Variant:

@@ -63,10 +63,17 @@ class InMemoryLocationRepository:
         if "kind" in changes:
             changes["kind"] = LocationKind(str(changes["kind"]).upper())
         current = self.state.locations.get(location_id or 0) or Location(
-            id=self.state.next_id("location"), handle="", name="", kind=LocationKind.STORE,
-            address={}, latitude=None, longitude=None, opening_hours=[], pickup_enabled=False,
+            id=self.state.next_id("location"),
+            handle="",
+            name="",
+            kind=LocationKind.STORE,
+            address={},
+            latitude=None,
+            longitude=None,
+            opening_hours=[],
+            pickup_enabled=False,
             local_delivery_radius_km=None,
-        )  # fmt: skip
+        )
         saved = replace(current, **changes)  # type: ignore[arg-type]
         self.state.locations[saved.id] = saved
         return saved
@@ -80,9 +87,14 @@ class InMemoryLocationRepository:
             if key in changes:
                 changes[key] = enum(str(changes[key]).upper())
         current = self.state.channels.get(channel_id or 0) or Channel(
-            id=self.state.next_id("channel"), handle="", name="", kind=ChannelKind.WEB,
-            currency="EUR", store_location_id=None, rule=AllocationRule(),
-        )  # fmt: skip
+            id=self.state.next_id("channel"),
+            handle="",
+            name="",
+            kind=ChannelKind.WEB,
+            currency="EUR",
+            store_location_id=None,
+            rule=AllocationRule(),
+        )
         rule = replace(current.rule, **rule_changes)  # type: ignore[arg-type]
         saved = replace(current, **changes, rule=rule)  # type: ignore[arg-type]
         self.state.channels[saved.id] = saved

@@ -25,10 +25,15 @@ class InMemoryIdentityRepository:
         if await self.staff_by_email(draft.email) is not None:
             raise ValueError(f"staff email {draft.email!r} is taken")
         staff = StaffRecord(
-            id=self.state.next_id("staff"), email=draft.email, name=draft.name,
-            password_hash=draft.password_hash, role=draft.role,
-            location_ids=draft.location_ids, active=True, token_version=0,
-        )  # fmt: skip
+            id=self.state.next_id("staff"),
+            email=draft.email,
+            name=draft.name,
+            password_hash=draft.password_hash,
+            role=draft.role,
+            location_ids=draft.location_ids,
+            active=True,
+            token_version=0,
+        )
         self.state.staff[staff.id] = staff
         return staff
 
@@ -41,12 +46,17 @@ class InMemoryIdentityRepository:
 
     async def add_api_key(self, draft: ApiKeyDraft) -> ApiKeyRecord:
         key = ApiKeyRecord(
-            id=self.state.next_id("api_key"), partner_id=draft.partner_id,
-            partner_name=self.state.partners[draft.partner_id], name=draft.name,
-            prefix=draft.prefix, secret_hash=draft.secret_hash, scopes=draft.scopes,
-            rate_limit_per_minute=draft.rate_limit_per_minute, revoked_at=None,
+            id=self.state.next_id("api_key"),
+            partner_id=draft.partner_id,
+            partner_name=self.state.partners[draft.partner_id],
+            name=draft.name,
+            prefix=draft.prefix,
+            secret_hash=draft.secret_hash,
+            scopes=draft.scopes,
+            rate_limit_per_minute=draft.rate_limit_per_minute,
+            revoked_at=None,
             created_at=self.state.now(),
-        )  # fmt: skip
+        )
         self.state.api_keys[key.id] = key
         return key
 

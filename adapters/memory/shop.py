@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from adapters.memory.clock import FixedClock
 from adapters.memory.state import MemoryState
-from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.unit_of_work import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 from domain.catalog.model import ProductDraft, VariantDraft
 from domain.channels.model import Channel, ChannelDraft, LocationDraft
 from domain.identity.model import Principal, PrincipalKind, Role
@@ -57,9 +57,16 @@ class Shop:
         self, *, email: str = "ada@example.com", code: str = "000000000000", tier: str = "BRONZE"
     ) -> int:
         """A member as sign-up stores one (no referral), at ``tier``; returns its id."""
-        draft = MemberDraft(email=email, phone=None, name="Ada", password_hash="-",
-                            member_code=code, referral_location_id=None, referral_staff_id=None,
-                            tags=())  # fmt: skip
+        draft = MemberDraft(
+            email=email,
+            phone=None,
+            name="Ada",
+            password_hash="-",
+            member_code=code,
+            referral_location_id=None,
+            referral_staff_id=None,
+            tags=(),
+        )
         async with self.uow() as uow:
             member = await uow.members.add(draft)
             await uow.members.update(member.id, MemberChanges(tier=tier))
@@ -78,15 +85,45 @@ class Shop:
         price = PRICES[0]
         total = Money(price * quantity, "EUR")
         zero = Money(0, "EUR")
-        line = OrderLine(0, self.variant_ids[0], "LS-S", "Linen Shirt - S", quantity, price, None,
-                         price * quantity)  # fmt: skip
+        line = OrderLine(
+            0,
+            self.variant_ids[0],
+            "LS-S",
+            "Linen Shirt - S",
+            quantity,
+            price,
+            None,
+            price * quantity,
+        )
         return OrderDraft(
-            channel_id=self.web.id, channel_handle=self.web.handle, source=OrderSource.WEB,
-            status=status, payment_status=PaymentStatus.PAID, currency="EUR",
+            channel_id=self.web.id,
+            channel_handle=self.web.handle,
+            source=OrderSource.WEB,
+            status=status,
+            payment_status=PaymentStatus.PAID,
+            currency="EUR",
             totals=Totals(subtotal=total, delivery=zero, tax=zero, total=total),
-            buyer=buyer or Buyer(email="buyer@example.com"), delivery=Delivery(),
-            routing=Routing("test"), lines=(line,), fulfilments=(), member_id=member_id,
-        )  # fmt: skip
+            buyer=buyer or Buyer(email="buyer@example.com"),
+            delivery=Delivery(),
+            routing=Routing("test"),
+            lines=(line,),
+            fulfilments=(),
+            member_id=member_id,
+        )
+
+
+WAREHOUSE = LocationDraft(
+    handle="warehouse", name="Warehouse", kind="WAREHOUSE", latitude=45.696, longitude=4.944
+)
+STORE = LocationDraft(
+    handle="part-dieu",
+    name="Part-Dieu",
+    kind="STORE",
+    latitude=45.7606,
+    longitude=4.859,
+    pickup_enabled=True,
+    local_delivery_radius_km=5,
+)
 
 
 async def small_shop(clock: FixedClock | None = None) -> Shop:
@@ -94,56 +131,86 @@ async def small_shop(clock: FixedClock | None = None) -> Shop:
     clock = clock or FixedClock()
     factory = InMemoryUnitOfWorkFactory(MemoryState(now=clock.now))
     async with factory() as uow:
-        warehouse = await uow.locations.save_location(
-            None, LocationDraft(handle="warehouse", name="Warehouse", kind="WAREHOUSE",
-                                latitude=45.696, longitude=4.944),
-        )  # fmt: skip
-        store = await uow.locations.save_location(
-            None, LocationDraft(handle="part-dieu", name="Part-Dieu", kind="STORE",
-                                latitude=45.7606, longitude=4.859, pickup_enabled=True,
-                                local_delivery_radius_km=5),
-        )  # fmt: skip
+        warehouse = await uow.locations.save_location(None, WAREHOUSE)
+        store = await uow.locations.save_location(None, STORE)
         web = await uow.locations.save_channel(
-            None, ChannelDraft(handle="web", name="Web", kind="WEB", currency="EUR",
-                               location_ids=[warehouse.id, store.id]),
-        )  # fmt: skip
-        till = await uow.locations.save_channel(
-            None, ChannelDraft(handle="store-part-dieu", name="Part-Dieu till", kind="STORE",
-                               currency="EUR", store_location_id=store.id,
-                               location_ids=[store.id]),
-        )  # fmt: skip
-        category = await uow.catalog.save_category(
-            None, name="Shirts", handle="shirts", parent_id=None
+            None,
+            ChannelDraft(
+                handle="web",
+                name="Web",
+                kind="WEB",
+                currency="EUR",
+                location_ids=[warehouse.id, store.id],
+            ),
         )
-        product = await uow.catalog.add_product(
-            ProductDraft(title="Linen Shirt", handle="linen-shirt", status="ACTIVE",
-                         category_id=category.id)
-        )  # fmt: skip
-        variant_ids = []
-        for position, (size, price) in enumerate(zip(("S", "M"), PRICES, strict=True)):
-            variant = await uow.catalog.add_variant(
-                product.id,
-                VariantDraft(sku=f"LS-{size}", title=size, option_values={"Size": size},
-                             position=position),
-            )  # fmt: skip
-            variant_ids.append(variant.id)
-            await uow.prices.upsert_rule(variant.id, PriceRule(PriceKind.BASE, Money(price, "EUR")))
-            await uow.inventory.lock([(variant.id, warehouse.id), (variant.id, store.id)])
-            await uow.inventory.save(variant.id, StockLevel(warehouse.id, STOCK["warehouse"], 0, 0))
-            await uow.inventory.save(variant.id, StockLevel(store.id, STOCK["store"], 0, 0))
-        owner = await uow.identity.add_staff(
-            StaffDraft(email="owner@example.com", name="Owner", password_hash="-",
-                       role=Role.OWNER.value, location_ids=())
-        )  # fmt: skip
-        clerk = await uow.identity.add_staff(
-            StaffDraft(email="clerk@example.com", name="Clerk", password_hash="-",
-                       role=Role.CLERK.value, location_ids=(store.id,))
-        )  # fmt: skip
+        till = await uow.locations.save_channel(
+            None,
+            ChannelDraft(
+                handle="store-part-dieu",
+                name="Part-Dieu till",
+                kind="STORE",
+                currency="EUR",
+                store_location_id=store.id,
+                location_ids=[store.id],
+            ),
+        )
+        category_id, product_id, variant_ids = await _shirts(uow, (warehouse.id, store.id))
+        owner = await _staff(uow, Role.OWNER, ())
+        clerk = await _staff(uow, Role.CLERK, (store.id,))
     return Shop(
-        uow=factory, clock=clock, warehouse_id=warehouse.id, store_id=store.id, web=web,
-        till=till, category_id=category.id, product_id=product.id,
-        variant_ids=tuple(variant_ids),
-        owner=Principal(PrincipalKind.STAFF, subject=f"staff:{owner.id}", role=Role.OWNER),
-        clerk=Principal(PrincipalKind.STAFF, subject=f"staff:{clerk.id}", role=Role.CLERK,
-                        location_ids=frozenset({store.id})),
-    )  # fmt: skip
+        uow=factory,
+        clock=clock,
+        warehouse_id=warehouse.id,
+        store_id=store.id,
+        web=web,
+        till=till,
+        category_id=category_id,
+        product_id=product_id,
+        variant_ids=variant_ids,
+        owner=owner,
+        clerk=clerk,
+    )
+
+
+async def _shirts(
+    uow: InMemoryUnitOfWork, locations: tuple[int, int]
+) -> tuple[int, int, tuple[int, ...]]:
+    """A category, a product in it with two sizes, their base prices and their stock."""
+    category = await uow.catalog.save_category(None, name="Shirts", handle="shirts", parent_id=None)
+    product = await uow.catalog.add_product(
+        ProductDraft(
+            title="Linen Shirt", handle="linen-shirt", status="ACTIVE", category_id=category.id
+        )
+    )
+    variant_ids = []
+    for position, (size, price) in enumerate(zip(("S", "M"), PRICES, strict=True)):
+        draft = VariantDraft(
+            sku=f"LS-{size}", title=size, option_values={"Size": size}, position=position
+        )
+        variant = await uow.catalog.add_variant(product.id, draft)
+        variant_ids.append(variant.id)
+        await uow.prices.upsert_rule(variant.id, PriceRule(PriceKind.BASE, Money(price, "EUR")))
+        await uow.inventory.lock([(variant.id, location) for location in locations])
+        for location, on_hand in zip(locations, STOCK.values(), strict=True):
+            await uow.inventory.save(variant.id, StockLevel(location, on_hand, 0, 0))
+    return category.id, product.id, tuple(variant_ids)
+
+
+async def _staff(uow: InMemoryUnitOfWork, role: Role, location_ids: tuple[int, ...]) -> Principal:
+    """A staff account of ``role`` at ``location_ids``, as the principal of its token."""
+    name = role.value.lower()
+    staff = await uow.identity.add_staff(
+        StaffDraft(
+            email=f"{name}@example.com",
+            name=name.title(),
+            password_hash="-",
+            role=role.value,
+            location_ids=location_ids,
+        )
+    )
+    return Principal(
+        PrincipalKind.STAFF,
+        subject=f"staff:{staff.id}",
+        role=role,
+        location_ids=frozenset(location_ids),
+    )

@@ -147,9 +147,14 @@ async def test_paying_with_points_burns_the_oldest_expiring_first(shop: Shop) ->
 
     async with shop.uow() as uow:
         paid = await points.redeem(
-            uow, member_id=member, order_id=order.id, points=400, order_total=Money(5980, "EUR"),
-            at=shop.clock.now(), actor="checkout",
-        )  # fmt: skip
+            uow,
+            member_id=member,
+            order_id=order.id,
+            points=400,
+            order_total=Money(5980, "EUR"),
+            at=shop.clock.now(),
+            actor="checkout",
+        )
 
     assert paid == Money(400, "EUR")
     assert [s.lot.remaining for _, s in sorted(shop.state.lots.items())] == [0, 200]
@@ -173,9 +178,14 @@ async def test_refused_redemptions_burn_nothing(
     with pytest.raises(DomainError) as refused:
         async with shop.uow() as uow:
             await points.redeem(
-                uow, member_id=member, order_id=order.id, points=wanted,
-                order_total=Money(5980, "EUR"), at=shop.clock.now(), actor="checkout",
-            )  # fmt: skip
+                uow,
+                member_id=member,
+                order_id=order.id,
+                points=wanted,
+                order_total=Money(5980, "EUR"),
+                at=shop.clock.now(),
+                actor="checkout",
+            )
 
     assert refused.value.code == code
     assert await balance(shop, member) == held and len(shop.state.entries) == 1
@@ -251,9 +261,13 @@ async def return_value(
 ) -> tuple[int, int, Money]:
     async with shop.uow() as uow:
         return await points.reverse_for_order_return(
-            uow, order, returned_value=value, return_id=return_id, at=shop.clock.now(),
+            uow,
+            order,
+            returned_value=value,
+            return_id=return_id,
+            at=shop.clock.now(),
             actor="staff:1",
-        )  # fmt: skip
+        )
 
 
 async def test_expiry_records_what_lapsed(shop: Shop) -> None:
@@ -284,9 +298,11 @@ async def test_owners_change_the_rules_and_nonsense_is_refused(shop: Shop) -> No
     shop.state.tiers = list(AT_TIER)
 
     changed = await points.update_program(
-        shop.uow, shop.owner,
-        earn={"pointsPerUnit": 2, "tierMultipliers": {"GOLD": 300}}, redeem={"maxSharePercent": 20},
-    )  # fmt: skip
+        shop.uow,
+        shop.owner,
+        earn={"pointsPerUnit": 2, "tierMultipliers": {"GOLD": 300}},
+        redeem={"maxSharePercent": 20},
+    )
 
     assert changed.earn.points_per_unit == 2 and changed.redeem.max_share_percent == 20
     assert dict(changed.earn.tier_multipliers) == {"BRONZE": 100, "SILVER": 150, "GOLD": 300}

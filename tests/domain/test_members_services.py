@@ -261,9 +261,12 @@ async def test_a_member_edits_their_profile(shop: Shop) -> None:
     me = shop.member(member.id)
 
     updated = await svc.update_profile(
-        shop.uow, me, name="  Ada Lovelace ", addresses=[{"city": "Lyon"}],
+        shop.uow,
+        me,
+        name="  Ada Lovelace ",
+        addresses=[{"city": "Lyon"}],
         consents={"marketingEmail": True},
-    )  # fmt: skip
+    )
 
     assert updated == shop.state.members[member.id]
     assert (updated.name, updated.addresses, updated.consents) == (

@@ -121,9 +121,13 @@ async def test_checkout_refuses_what_the_store_cannot_hold(shop: Shop) -> None:
 
 async def test_an_empty_cart_cannot_be_checked_out(shop: Shop) -> None:
     view = await cart.create_cart(
-        shop.uow, channel_handle="web", lines=[], buyer=Buyer(email="ada@example.com"),
-        delivery=None, clock=shop.clock,
-    )  # fmt: skip
+        shop.uow,
+        channel_handle="web",
+        lines=[],
+        buyer=Buyer(email="ada@example.com"),
+        delivery=None,
+        clock=shop.clock,
+    )
 
     with pytest.raises(DomainError) as refused:
         await checkout(shop, view)
@@ -152,9 +156,15 @@ async def test_pickup_then_return_at_the_store(shop: Shop) -> None:
 
     line = served.lines[0]
     returned = await create_return(
-        shop.uow, shop.clerk, order_id=served.id, location_id=shop.store_id,
-        lines={line.id: 1}, restock=True, idempotency_key=None, clock=shop.clock,
-    )  # fmt: skip
+        shop.uow,
+        shop.clerk,
+        order_id=served.id,
+        location_id=shop.store_id,
+        lines={line.id: 1},
+        restock=True,
+        idempotency_key=None,
+        clock=shop.clock,
+    )
 
     assert returned.refund_due == PRICES[0]
     assert store_stock(shop) == (STOCK["store"] - 1, 0)
@@ -183,13 +193,23 @@ async def test_a_guest_cancels_with_the_order_token_and_the_stock_is_released(sh
 
     with pytest.raises(DomainError) as stranger:
         await cancel(
-            shop.uow, GUEST, order_id=placed.order_id, reason="changed my mind",
-            idempotency_key=None, clock=shop.clock, access_token="not the token",
-        )  # fmt: skip
+            shop.uow,
+            GUEST,
+            order_id=placed.order_id,
+            reason="changed my mind",
+            idempotency_key=None,
+            clock=shop.clock,
+            access_token="not the token",
+        )
     await cancel(
-        shop.uow, GUEST, order_id=placed.order_id, reason="changed my mind",
-        idempotency_key=None, clock=shop.clock, access_token=placed.access_token,
-    )  # fmt: skip
+        shop.uow,
+        GUEST,
+        order_id=placed.order_id,
+        reason="changed my mind",
+        idempotency_key=None,
+        clock=shop.clock,
+        access_token=placed.access_token,
+    )
 
     assert stranger.value.code == "PERMISSION_DENIED"
     assert order(shop, placed.order_id).status == OrderStatus.CANCELLED
@@ -240,10 +260,15 @@ async def test_a_till_sale_to_a_member_earns_points_and_a_return_takes_them_back
         f"clerk:{shop.clerk.staff_id}",
     )
     returned = await create_return(
-        shop.uow, shop.clerk, order_id=order_id, location_id=shop.store_id,
-        lines={order(shop, order_id).lines[0].id: 2}, restock=False, idempotency_key=None,
+        shop.uow,
+        shop.clerk,
+        order_id=order_id,
+        location_id=shop.store_id,
+        lines={order(shop, order_id).lines[0].id: 2},
+        restock=False,
+        idempotency_key=None,
         clock=shop.clock,
-    )  # fmt: skip
+    )
 
     assert returned.refund_due == 2 * PRICES[0]
     assert store_stock(shop) == (STOCK["store"] - 2, 0)  # written off, not restocked
@@ -254,9 +279,13 @@ async def test_a_till_sale_to_a_member_earns_points_and_a_return_takes_them_back
 async def test_refused_till_sales_leave_no_trace(shop: Shop) -> None:
     def sale(quantity: int = 1, member_code: str | None = None, points: int = 0) -> TillSale:
         return TillSale(
-            location_id=shop.store_id, lines=[(shop.variant_ids[0], quantity)], buyer=Buyer(),
-            tender="CASH", member_code=member_code, points_to_redeem=points,
-        )  # fmt: skip
+            location_id=shop.store_id,
+            lines=[(shop.variant_ids[0], quantity)],
+            buyer=Buyer(),
+            tender="CASH",
+            member_code=member_code,
+            points_to_redeem=points,
+        )
 
     for principal, refused_sale, code in (
         (shop.clerk, sale(quantity=STOCK["store"] + 1), "OUT_OF_STOCK"),

@@ -106,14 +106,24 @@ async def test_nonsense_promotions_are_refused(
 async def test_only_owners_and_admins_edit_existing_promotions(shop: Shop) -> None:
     with pytest.raises(DomainError) as clerk:
         await svc.save_promotion(
-            shop.uow, shop.clerk, promotion_id=None, promotion=TEN_PERCENT, usage_limit=None,
-            per_member_limit=None, active=True,
-        )  # fmt: skip
+            shop.uow,
+            shop.clerk,
+            promotion_id=None,
+            promotion=TEN_PERCENT,
+            usage_limit=None,
+            per_member_limit=None,
+            active=True,
+        )
     with pytest.raises(DomainError) as unknown:
         await svc.save_promotion(
-            shop.uow, shop.owner, promotion_id=42, promotion=TEN_PERCENT, usage_limit=None,
-            per_member_limit=None, active=True,
-        )  # fmt: skip
+            shop.uow,
+            shop.owner,
+            promotion_id=42,
+            promotion=TEN_PERCENT,
+            usage_limit=None,
+            per_member_limit=None,
+            active=True,
+        )
 
     assert (clerk.value.code, unknown.value.code) == ("PERMISSION_DENIED", "NOT_FOUND")
 
@@ -122,9 +132,14 @@ async def test_the_cart_shows_automatic_and_coded_discounts(shop: Shop) -> None:
     await save(shop, replace(TEN_PERCENT, code="WELCOME10"))
     await save(
         shop,
-        Promotion(id=0, name="Spend 50", kind=PromotionKind.SPEND_THRESHOLD,
-                  amount=Money(500, "EUR"), threshold=Money(5000, "EUR")),
-    )  # fmt: skip
+        Promotion(
+            id=0,
+            name="Spend 50",
+            kind=PromotionKind.SPEND_THRESHOLD,
+            amount=Money(500, "EUR"),
+            threshold=Money(5000, "EUR"),
+        ),
+    )
 
     view = await cart_with(shop, "welcome10", "NOPE", quantity=2)
 
@@ -165,9 +180,12 @@ async def test_a_voucher_is_issued_transferred_and_spent_once(shop: Shop) -> Non
     giver, taker = await new_member(shop, "000000000000"), await new_member(shop, "000000000018")
 
     voucher = await svc.issue_voucher(
-        shop.uow, shop.owner, member_id=giver, amount=Money(1000, "EUR"),
+        shop.uow,
+        shop.owner,
+        member_id=giver,
+        amount=Money(1000, "EUR"),
         expires_at=shop.clock.now() + timedelta(days=30),
-    )  # fmt: skip
+    )
     moved = await svc.transfer_voucher(
         shop.uow, shop.member(giver), code=voucher.code.lower(), to_member_code="0000 0000 0018"
     )
@@ -237,8 +255,11 @@ async def test_vouchers_are_issued_by_managers_to_members_that_exist(shop: Shop)
     ):
         with pytest.raises(DomainError) as refused:
             await svc.issue_voucher(
-                shop.uow, principal, member_id=member_id, amount=Money(amount, "EUR"),
+                shop.uow,
+                principal,
+                member_id=member_id,
+                amount=Money(amount, "EUR"),
                 expires_at=None,
-            )  # fmt: skip
+            )
         assert refused.value.code == error
     assert shop.state.vouchers == {} and events(shop, "voucher.issued") == []
