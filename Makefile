@@ -19,7 +19,7 @@ run: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain adapters/memory
 	$(BIN)/python tools/check_schema.py
 	$(BIN)/python tools/check_migrations.py
 	$(BIN)/python tools/check_imports.py

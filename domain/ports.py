@@ -22,7 +22,6 @@ from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
-from domain.promotions.ports import VoucherRecord as VoucherRecord
 
 
 class IdempotencyStore(Protocol):

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from domain.money import Money
-from domain.ports import VoucherRecord
+from domain.promotions.ports import VoucherRecord
 from schema.common import MoneyV2, UserError
 
 
