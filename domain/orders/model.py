@@ -399,12 +399,3 @@ def refund_for_return(
         total += paid * (before + qty) // count - paid * before // count
     return Money(total, currency)
 
-
-__all__ = [
-    "FulfilmentMethod",
-    "FulfilmentStatus",
-    "OrderErrorCode",
-    "OrderSource",
-    "OrderStatus",
-    "PaymentStatus",
-]
