@@ -398,4 +398,3 @@ def refund_for_return(
         paid, count = line_totals[line_id].amount, ordered[line_id]
         total += paid * (before + qty) // count - paid * before // count
     return Money(total, currency)
-
