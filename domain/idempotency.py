@@ -33,23 +33,31 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
+Check = Callable[[UnitOfWork], Awaitable[object]]
+
+
 async def run_once(
     uow_factory: UnitOfWorkFactory,
     *,
     scope: str,
+    caller: str,
     key: str | None,
     payload: dict[str, Any],
     work: Callable[[UnitOfWork], Awaitable[R]],
     result: Callable[..., R],
+    check: Check | None = None,
 ) -> R:
-    """Do ``work`` in one transaction, or return what the first request with ``key`` returned.
+    """Do ``work`` in one transaction, or answer what the first request with ``key`` got.
 
-    The key is recorded in the same transaction as the work, so a result exists exactly when the
-    work committed. Two racing requests with one key: the loser's transaction rolls back and it
-    returns the winner's stored result. ``result`` is the use case's result type (a dataclass,
-    stored as its fields, or ``dict``): how a stored result is read back.
+    Keys belong to one caller (``caller`` is part of the scope), and ``check`` re-checks the
+    caller's rights before a replay. The key is claimed before the work, in the same
+    transaction: a twin request sent while the first runs waits on that claim, then replays the
+    first answer. A refusal (a ``DomainError``) rolls the claim back with the work: the key stays
+    free for a retry once the caller has fixed what was refused. ``result`` reads a stored result
+    back (a dataclass, or ``dict``).
     """
     key = check_key(key)
+    scope = f"{scope}|{caller}"
     fingerprint = request_fingerprint(payload)
     for _attempt in range(3):
         try:
@@ -57,10 +65,13 @@ async def run_once(
                 if key is not None:
                     found = await uow.idempotency.get(scope, key)
                     if found is not None:
+                        if check is not None:
+                            await check(uow)
                         return result(**_replay(found, fingerprint))
-                done = await work(uow)
+                    await uow.idempotency.claim(scope, key, fingerprint)
+                done = await work(uow)  # a refusal rolls the whole transaction back
                 if key is not None:
-                    await uow.idempotency.put(scope, key, fingerprint, _stored(done))
+                    await uow.idempotency.complete(scope, key, _stored(done))
                 return done
         except IdempotencyRace:
             continue

@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
@@ -25,12 +26,16 @@ from domain.promotions.ports import PromotionRepository
 
 
 class IdempotencyStore(Protocol):
-    """First results of keyed mutations; ``put`` fails with ``IdempotencyRace`` on a lost race."""
+    """First results of keyed mutations, in the caller's transaction.
+
+    ``claim`` records the key before the work: a second claim of the same key waits until the
+    first transaction ends (PostgreSQL's unique index) and fails with ``IdempotencyRace`` when
+    it committed; ``complete`` stores the answer under the claimed key.
+    """
 
     async def get(self, scope: str, key: str) -> tuple[str, dict[str, Any] | None] | None: ...
-    async def put(
-        self, scope: str, key: str, request_hash: str, response: dict[str, Any]
-    ) -> None: ...
+    async def claim(self, scope: str, key: str, request_hash: str) -> None: ...
+    async def complete(self, scope: str, key: str, response: dict[str, Any]) -> None: ...
 
 
 class IdempotencyRace(Exception):
@@ -57,6 +62,7 @@ class UnitOfWork(Protocol):
     points: PointsRepository
     promotions: PromotionRepository
     events: OutboxReader
+    audit: AuditRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

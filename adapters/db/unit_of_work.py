@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from adapters.db import models as m
+from adapters.db.audit_repositories import TortoiseAuditRepository
 from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
 from adapters.db.channel_repositories import TortoiseLocationRepository
 from adapters.db.identity_repositories import TortoiseIdentityRepository
@@ -38,17 +39,20 @@ class TortoiseIdempotencyStore:
         row = await m.IdempotencyRecord.filter(scope=scope, key=key).using_db(self.conn).first()
         return (row.request_hash, row.response) if row else None
 
-    async def put(self, scope: str, key: str, request_hash: str, response: dict[str, Any]) -> None:
+    async def claim(self, scope: str, key: str, request_hash: str) -> None:
         try:
             await m.IdempotencyRecord.create(
-                using_db=self.conn,
-                scope=scope,
-                key=key,
-                request_hash=request_hash,
-                response=response,
+                using_db=self.conn, scope=scope, key=key, request_hash=request_hash, response=None
             )
         except IntegrityError as error:
             raise IdempotencyRace(str(error)) from error
+
+    async def complete(self, scope: str, key: str, response: dict[str, Any]) -> None:
+        await (
+            m.IdempotencyRecord.filter(scope=scope, key=key)
+            .using_db(self.conn)
+            .update(response=response)
+        )
 
 
 OnCommit = Callable[[set[str]], Awaitable[None]]
@@ -77,6 +81,7 @@ class TortoiseUnitOfWork:
         self.points = TortoisePointsRepository(conn)
         self.promotions = TortoisePromotionRepository(conn)
         self.events = TortoiseOutboxReader(conn)
+        self.audit = TortoiseAuditRepository(conn)
         return self
 
     async def __aexit__(

@@ -48,7 +48,11 @@ class InMemoryIdempotencyStore:
     async def get(self, scope: str, key: str) -> tuple[str, dict[str, Any] | None] | None:
         return self.state.idempotency.get((scope, key))
 
-    async def put(self, scope: str, key: str, request_hash: str, response: dict[str, Any]) -> None:
+    async def claim(self, scope: str, key: str, request_hash: str) -> None:
         if (scope, key) in self.state.idempotency:
             raise IdempotencyRace(f"{scope}:{key} is taken")
+        self.state.idempotency[(scope, key)] = (request_hash, None)
+
+    async def complete(self, scope: str, key: str, response: dict[str, Any]) -> None:
+        request_hash, _ = self.state.idempotency[(scope, key)]
         self.state.idempotency[(scope, key)] = (request_hash, response)

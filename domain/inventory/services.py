@@ -116,7 +116,8 @@ async def adjust(
     payload = {"v": variant_id, "l": location_id, "d": delta, "r": reason}
     return await run_once(
         uow_factory,
-        scope=f"inventoryAdjust:{principal.subject}",
+        scope="inventoryAdjust",
+        caller=principal.subject,
         key=idempotency_key,
         payload=payload,
         work=work,
@@ -210,7 +211,8 @@ async def transfer(
     payload = {"v": variant_id, "f": from_location_id, "t": to_location_id, "q": quantity}
     return await run_once(
         uow_factory,
-        scope=f"inventoryTransfer:{principal.subject}",
+        scope="inventoryTransfer",
+        caller=principal.subject,
         key=idempotency_key,
         payload={**payload, "r": reason},
         work=work,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from domain.errors import DomainError
@@ -23,6 +24,13 @@ def may_see(principal: Principal, order: Order, access_token: str | None) -> boo
     if principal.kind is PrincipalKind.PARTNER:
         return False
     return access_token is not None and hmac.compare_digest(access_token, order.access_token)
+
+
+def caller_of(principal: Principal, access_token: str | None) -> str:
+    """Whose idempotency keys these are: the principal, or a guest by their order token."""
+    if principal.is_anonymous and access_token:
+        return "guest:" + hashlib.sha256(access_token.encode()).hexdigest()[:24]
+    return principal.subject
 
 
 def actor_of(principal: Principal) -> Actor:

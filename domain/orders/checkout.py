@@ -97,6 +97,7 @@ async def checkout_complete(
     return await run_once(
         uow_factory,
         scope=f"checkout:{token}",
+        caller=principal.subject,
         key=idempotency_key,
         payload={"cart": token},
         work=work,

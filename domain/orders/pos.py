@@ -76,7 +76,8 @@ async def pos_sale(
 
     return await run_once(
         uow_factory,
-        scope=f"pos:{principal.subject}",
+        scope="pos",
+        caller=principal.subject,
         key=idempotency_key,
         payload={
             "l": sale.location_id,

@@ -58,6 +58,7 @@ async def create_return(
     return await run_once(
         uow_factory,
         scope=f"return:{order_id}",
+        caller=principal.subject,
         key=idempotency_key,
         payload={"o": order_id, "l": location_id, "lines": sorted(lines.items()), "r": restock},
         work=work,

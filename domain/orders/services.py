@@ -11,7 +11,7 @@ from datetime import datetime
 from domain.errors import CommonErrorCode, DomainError, NotFound, PermissionDenied
 from domain.idempotency import run_once
 from domain.identity.model import Principal, PrincipalKind, Role
-from domain.orders.access import STAFF, actor_of, may_see, require_store_staff
+from domain.orders.access import STAFF, actor_of, caller_of, may_see, require_store_staff
 from domain.orders.errors import OrderErrorCode
 from domain.orders.events import (
     FulfilmentDispatched,
@@ -111,7 +111,8 @@ async def fulfil(
 
     return await run_once(
         uow_factory,
-        scope=f"fulfil:{principal.subject}",
+        scope="fulfil",
+        caller=principal.subject,
         key=idempotency_key,
         payload={
             "f": step.fulfilment_id,
@@ -242,9 +243,7 @@ async def cancel(
     """Cancel before the goods leave: reservations are released, a paid amount becomes due."""
 
     async def work(uow: UnitOfWork) -> OrderResult:
-        order = await load_order(uow, order_id)
-        if not may_see(principal, order, access_token):
-            raise PermissionDenied("not your order", field="orderId")
+        order = await _may_cancel(uow, principal, order_id, access_token)
         await reverse(
             uow,
             order,
@@ -258,11 +257,23 @@ async def cancel(
     return await run_once(
         uow_factory,
         scope=f"cancel:{order_id}",
+        caller=caller_of(principal, access_token),
+        check=lambda uow: _may_cancel(uow, principal, order_id, access_token),
         key=idempotency_key,
         payload={"o": order_id, "r": reason},
         work=work,
         result=OrderResult,
     )
+
+
+async def _may_cancel(
+    uow: UnitOfWork, principal: Principal, order_id: int, access_token: str | None
+) -> Order:
+    """The order, when the caller may cancel it (staff of its stores, or its buyer's token)."""
+    order = await load_order(uow, order_id)
+    if not may_see(principal, order, access_token):
+        raise PermissionDenied("not your order", field="orderId")
+    return order
 
 
 SYSTEM = Principal(kind=PrincipalKind.STAFF, role=Role.OWNER, subject="system:expiry")
