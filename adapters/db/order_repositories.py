@@ -133,7 +133,7 @@ class TortoiseOrderRepository:
         t = draft.totals
         row = await m.Order.create(
             using_db=self.conn,
-            number="pending",
+            number="~" + draft.access_token[:30],  # unique until the real number: no waiting
             channel_id=draft.channel_id,
             channel_handle=draft.channel_handle,
             source=draft.source.value,
