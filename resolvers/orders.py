@@ -122,6 +122,7 @@ async def _fulfil(
     code: str | None = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
+    cash_collected: bool = False,
 ) -> OrderPayload:
     ctx = info.context
     move = FulfilmentStep(
@@ -130,6 +131,7 @@ async def _fulfil(
         code=code,
         carrier=carrier,
         tracking_number=tracking_number,
+        cash_collected=cash_collected,
     )
     result = await svc.fulfil(
         ctx.services.uow,
@@ -156,10 +158,38 @@ async def fulfilment_dispatch(
 
 
 async def fulfilment_deliver(
-    info: Info[Context, None], fulfilment_id: strawberry.ID, idempotency_key: str | None = None
+    info: Info[Context, None],
+    fulfilment_id: strawberry.ID,
+    idempotency_key: str | None = None,
+    cash_collected: bool = False,
 ) -> OrderPayload:
-    """Staff: a shipment or local delivery arrived."""
-    return await _fulfil(info, fulfilment_id, FulfilmentStatus.DELIVERED, idempotency_key)
+    """Staff: a shipment or local delivery arrived (with cash collected on delivery)."""
+    return await _fulfil(
+        info,
+        fulfilment_id,
+        FulfilmentStatus.DELIVERED,
+        idempotency_key,
+        cash_collected=cash_collected,
+    )
+
+
+async def fulfilment_cancel(
+    info: Info[Context, None],
+    fulfilment_id: strawberry.ID,
+    reason: str = "",
+    idempotency_key: str | None = None,
+) -> OrderPayload:
+    """Store staff: a part of an order that has not left will not be served."""
+    ctx = info.context
+    result = await svc.cancel_fulfilment(
+        ctx.services.uow,
+        ctx.principal,
+        fulfilment_id=expect_id(fulfilment_id, "Fulfilment", field="fulfilmentId"),
+        reason=reason[:255],
+        idempotency_key=idempotency_key,
+        clock=ctx.services.clock,
+    )
+    return await _order_payload(ctx, result)
 
 
 async def pickup_confirm(
@@ -240,6 +270,7 @@ def _till_sale(data: PosOrderInput) -> TillSale:
         buyer=buyer,
         tender=data.tender.upper(),
         member_code=data.member_code,
+        member_presence=data.member_presence,
         points_to_redeem=data.points_to_redeem,
         discount_codes=data.discount_codes,
     )

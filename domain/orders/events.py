@@ -134,3 +134,13 @@ class OrderReturned(OrderStatusChanged):
     return_id: int
     refund_due: int
     location_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FulfilmentCancelled(OrderEvent):
+    """One part of the order will not be served: its stock is back, ``refund_due`` is owed."""
+
+    kind, topic = "FULFILMENT_CANCELLED", "order.fulfilment_cancelled"
+    fulfilment_id: int
+    refund_due: int
+    reason: str

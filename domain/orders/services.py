@@ -25,8 +25,9 @@ from domain.orders.events import (
 )
 from domain.orders.model import Fulfilment, Order
 from domain.orders.placing import complete, record
-from domain.orders.reversal import Reversal, reverse
+from domain.orders.reversal import By, Reversal, cancel_part, reverse
 from domain.orders.states import (
+    CLOSED_ORDERS,
     EXPIRABLE,
     Actor,
     FulfilmentStatus,
@@ -58,6 +59,7 @@ class FulfilmentStep:
     code: str | None = None  # the buyer's pick-up code
     carrier: str | None = None
     tracking_number: str | None = None
+    cash_collected: bool = False  # delivery: the courier took the payment (cash on delivery)
 
 
 @dataclass(slots=True)
@@ -168,17 +170,22 @@ async def _sent(m: _Move) -> None:
         ),
         actor=m.who,
     )
-    if m.order.others_all(f.id, F.SHIPPED, F.DISPATCHED, F.DELIVERED):
+    if m.order.others_all(f.id, F.SHIPPED, F.DISPATCHED, F.DELIVERED, F.CANCELLED):
         await m.order_to(OrderStatus.FULFILLED)
         await record(m.uow, OrderFulfilled(order_id=m.order.id, status=m.order.status), actor=m.who)
 
 
 async def _delivered(m: _Move) -> None:
     await m.uow.orders.save_fulfilment(m.fulfilment)
-    if m.order.others_all(m.fulfilment.id, F.DELIVERED):
+    if m.order.others_all(m.fulfilment.id, F.DELIVERED, F.CANCELLED):
         await m.order_to(OrderStatus.DELIVERED)
         await record(m.uow, OrderDelivered(order_id=m.order.id, status=m.order.status), actor=m.who)
-        await _complete(m)
+        if m.step.cash_collected and m.order.payment_status is PaymentStatus.PENDING:
+            m.order.payment_status = check_payment(
+                m.order.payment_status, PaymentStatus.PAID, actor=Actor.STAFF
+            )
+        if m.order.payment_status is PaymentStatus.PAID:  # unpaid: completed once it is paid
+            await _complete(m)
 
 
 async def _complete(m: _Move) -> None:
@@ -219,14 +226,22 @@ async def mark_paid(
             raise PermissionDenied("not an order of your stores", field="orderId")
         if order.payment_status is PaymentStatus.PAID:
             return OrderResult(order.id)  # already paid: marking again changes nothing
-        order.payment_status = check_payment(
-            order.payment_status, PaymentStatus.PAID, actor=actor_of(principal)
-        )
+        if order.status in CLOSED_ORDERS:
+            raise DomainError(
+                OrderErrorCode.INVALID_STATE, f"the order is {order.status.value}", field="orderId"
+            )
+        actor = actor_of(principal)
+        order.payment_status = check_payment(order.payment_status, PaymentStatus.PAID, actor=actor)
         if order.status is OrderStatus.PLACED:
-            order.status = check_order(order.status, OrderStatus.PAID, actor=actor_of(principal))
+            order.status = check_order(order.status, OrderStatus.PAID, actor=actor)
         await uow.orders.save(order)
         event = OrderPaid(order_id=order.id, status=order.status, reference=reference[:120])
         await record(uow, event, actor=principal.subject)
+        if order.status is OrderStatus.DELIVERED:  # delivered unpaid: now it is complete
+            order.status = check_order(order.status, OrderStatus.COMPLETED, actor=actor)
+            await uow.orders.save(order)
+            done = OrderCompleted(order_id=order.id, status=order.status, total=order.total)
+            await complete(uow, order, done, actor=principal.subject, at=clock.now())
         return OrderResult(order.id)
 
 
@@ -261,6 +276,41 @@ async def cancel(
         check=lambda uow: _may_cancel(uow, principal, order_id, access_token),
         key=idempotency_key,
         payload={"o": order_id, "r": reason},
+        work=work,
+        result=OrderResult,
+    )
+
+
+async def cancel_fulfilment(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    fulfilment_id: int,
+    reason: str,
+    idempotency_key: str | None,
+    clock: Clock,
+) -> OrderResult:
+    """Staff of the serving store: one part of an order that has not left will not be served;
+    its stock is released and what was paid for it (and points spent on it) is owed back."""
+
+    async def work(uow: UnitOfWork) -> OrderResult:
+        found = await uow.orders.fulfilment(fulfilment_id)
+        if found is None:
+            raise NotFound("fulfilment", field="fulfilmentId")
+        require_store_staff(principal, found.location_id)
+        order = await load_order(uow, found.order_id)
+        part = order.fulfilment(found.id)
+        assert part is not None
+        by = By(actor_of(principal), principal.subject, clock.now())
+        await cancel_part(uow, order, part, reason=reason, by=by)
+        return OrderResult(order.id)
+
+    return await run_once(
+        uow_factory,
+        scope=f"fulfilmentCancel:{fulfilment_id}",
+        caller=principal.subject,
+        key=idempotency_key,
+        payload={"f": fulfilment_id, "r": reason},
         work=work,
         result=OrderResult,
     )

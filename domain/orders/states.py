@@ -47,6 +47,7 @@ class FulfilmentStatus(StrEnum):
     DISPATCHED = "DISPATCHED"
     DELIVERED = "DELIVERED"
     HANDED_OVER = "HANDED_OVER"  # sold at the till: served on the spot
+    CANCELLED = "CANCELLED"  # not served: its stock went back before it left
 
 
 class FulfilmentMethod(StrEnum):
@@ -114,7 +115,12 @@ FULFILMENT_MOVES: Mapping[
     (F.OPEN, F.DISPATCHED): (FulfilmentMethod.LOCAL_DELIVERY,),
     (F.SHIPPED, F.DELIVERED): (FulfilmentMethod.SHIP,),
     (F.DISPATCHED, F.DELIVERED): (FulfilmentMethod.LOCAL_DELIVERY,),
+    (F.OPEN, F.CANCELLED): tuple(FulfilmentMethod),
+    (F.READY, F.CANCELLED): (FulfilmentMethod.PICKUP,),
 }
+LEFT = frozenset({F.SHIPPED, F.DISPATCHED, F.DELIVERED, F.PICKED_UP, F.HANDED_OVER})  # with buyer
+UNSERVED = frozenset({F.OPEN, F.READY})  # still at the location, cancellable
+CLOSED_ORDERS = frozenset({O.CANCELLED, O.RETURNED})
 SERVED = frozenset({O.PICKED_UP, O.DELIVERED, O.COMPLETED})  # goods with the buyer: returnable
 EXPIRABLE = frozenset({O.PLACED, O.READY_FOR_PICKUP})  # unpaid holds released on expiry
 

@@ -38,7 +38,12 @@ class OrderMutation:
     fulfilment_deliver: OrderPayload = strawberry.mutation(
         resolver=resolve.fulfilment_deliver,
         extensions=[authenticated()],
-        description="Staff: a shipment or local delivery arrived.",
+        description="Staff: a shipment or local delivery arrived (cashCollected: paid there).",
+    )
+    fulfilment_cancel: OrderPayload = strawberry.mutation(
+        resolver=resolve.fulfilment_cancel,
+        extensions=[authenticated()],
+        description="Store staff: a part that has not left will not be served.",
     )
     checkout_complete: CheckoutCompletePayload = strawberry.mutation(
         resolver=resolve.checkout_complete,

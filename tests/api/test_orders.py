@@ -295,9 +295,12 @@ async def test_till_sale_then_return_of_an_online_order_in_another_store(gql, se
         % ORDER_FIELDS
     )
     await gql(ship, {"f": placed["fulfilments"][0]["id"]}, token=owner)
-    deliver = "mutation($f: ID!) { fulfilmentDeliver(fulfilmentId: $f) { %s } }" % ORDER_FIELDS
+    deliver = (
+        "mutation($f: ID!) { fulfilmentDeliver(fulfilmentId: $f, cashCollected: true) { %s } }"
+        % ORDER_FIELDS
+    )
     body = await gql(deliver, {"f": placed["fulfilments"][0]["id"]}, token=owner)
-    assert body["data"]["fulfilmentDeliver"]["order"]["status"] == "COMPLETED"  # delivered = done
+    assert body["data"]["fulfilmentDeliver"]["order"]["status"] == "COMPLETED"  # paid on delivery
     manager = await staff_token(
         settings.secret_key, role="STORE_MANAGER", location_ids=[world.bellecour.id]
     )
