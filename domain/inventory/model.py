@@ -46,6 +46,7 @@ class InventoryErrorCode(StrEnum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     REASON_REQUIRED = "REASON_REQUIRED"
     OUT_OF_STOCK = "OUT_OF_STOCK"
+    BELOW_RESERVED = "BELOW_RESERVED"  # on hand would fall under what orders hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,19 @@ def apply_adjustment(level: StockLevel, *, delta: int) -> StockLevel:
             f"only {level.on_hand} on hand; cannot remove {-delta}",
             field="delta",
         )
-    return replace(level, on_hand=level.on_hand + delta)
+    return _keep_reserved(replace(level, on_hand=level.on_hand + delta), field="delta")
+
+
+def _keep_reserved(level: StockLevel, *, field: str) -> StockLevel:
+    """On hand never below reserved: the units orders hold must exist."""
+    if level.on_hand < level.reserved:
+        raise DomainError(
+            InventoryErrorCode.BELOW_RESERVED,
+            f"{level.reserved} units here are held for orders: cancel or serve those orders "
+            f"(or move their stock) before bringing on hand to {level.on_hand}",
+            field=field,
+        )
+    return level
 
 
 def apply_set(level: StockLevel, *, quantity: int, expected: int | None) -> tuple[StockLevel, int]:
@@ -126,7 +139,9 @@ def apply_set(level: StockLevel, *, quantity: int, expected: int | None) -> tupl
             f"expected {expected} on hand but the current quantity is {level.on_hand}",
             field="expected",
         )
-    return replace(level, on_hand=quantity), quantity - level.on_hand
+    return _keep_reserved(replace(level, on_hand=quantity), field="quantity"), (
+        quantity - level.on_hand
+    )
 
 
 def plan_transfer(

@@ -186,3 +186,25 @@ async def test_a_lost_cache_version_never_serves_old_bodies(services):
         assert await kv.version() != first
     await kv.bump_version()
     assert await kv.version() != first
+
+
+async def test_on_hand_never_falls_below_what_orders_hold(gql, settings):
+    from tests.api.test_orders import CHECKOUT, _pickup_cart
+
+    world = await make_world(products=1)
+    cart = await _pickup_cart(gql, world, quantity=2)  # 2 of Part-Dieu's 3 units are held
+    assert (await gql(CHECKOUT, {"cart": cart["id"], "key": "r"}))["data"]["checkoutComplete"][
+        "userErrors"
+    ] == []
+    token = await staff_token(settings.secret_key)
+    where = {"variantId": world.gid(world.variants[0]), "locationId": world.gid(world.part_dieu)}
+    counted = {**where, "quantity": 1, "reason": "cycle_count"}
+    body = (await gql(SET, {"input": counted}, token=token))["data"]["inventorySet"]
+    assert (body["inventoryLevel"], body["userErrors"][0]["code"]) == (None, "BELOW_RESERVED")
+    removed = {**where, "delta": -2, "reason": "damaged"}
+    body = (await gql(ADJUST, {"input": removed}, token=token))["data"]["inventoryAdjust"]
+    assert body["userErrors"][0]["code"] == "BELOW_RESERVED"
+    row = await m.Stock.get(variant_id=world.variants[0].id, location_id=world.part_dieu.id)
+    assert (row.on_hand, row.reserved) == (3, 2)
+    ok = (await gql(SET, {"input": {**counted, "quantity": 2}}, token=token))["data"]
+    assert ok["inventorySet"]["inventoryLevel"]["onHand"] == 2
