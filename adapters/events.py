@@ -1,7 +1,9 @@
 """Event publishers: a Redis stream shared by every consumer, or the log (embedded default).
 
-In development the log publisher also shows what a notifier would send (verification tokens,
-vouchers), so the member flows can be tried without an email or SMS service."""
+Events carry no secret (verification tokens and voucher codes stay out of them): a notifier reads
+the member's private queue (table ``member_message``). In development the log publisher plays
+that notifier and shows the messages, so the member flows can be tried without an email or SMS
+service."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import json
 import logging
 
 import redis.asyncio as aioredis
+from tortoise.timezone import now
 
+from adapters.db import models as m
 from domain.ports import OutboxMessage
 
 STREAM = "o2o:events"
@@ -50,7 +54,16 @@ class LogPublisher:
 
     async def publish(self, message: OutboxMessage) -> None:
         if self.show_notifications and message.topic == "member.verification_requested":
-            p = message.payload
-            log.warning("[dev notifier] to %s: your verification token is %s", p["to"], p["token"])
+            await _show_messages(int(message.payload["memberId"]))
             return
         log.info("event %s %s %s", message.id, message.topic, message.aggregate_id)
+
+
+async def _show_messages(member_id: int) -> None:
+    """The development notifier: log the member's waiting messages and mark them delivered."""
+    waiting = await m.MemberMessage.filter(member_id=member_id, delivered_at=None).order_by("id")
+    for row in waiting:
+        log.warning("[dev notifier] to %s: %s", row.to, row.body)
+    if waiting:
+        ids = [row.id for row in waiting]
+        await m.MemberMessage.filter(id__in=ids).update(delivered_at=now())

@@ -49,6 +49,9 @@ class Settings:
     seed_on_start: bool = False
     reservation_sweep_seconds: float = 30.0
     outbox_relay_seconds: float = 1.0
+    # what one store manager may give per day before an owner must approve (points; voucher cents)
+    manager_daily_points_cap: int = 5_000
+    manager_daily_voucher_cap_cents: int = 20_000
 
     @property
     def production(self) -> bool:
@@ -80,6 +83,10 @@ class Settings:
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
             outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),
+            manager_daily_points_cap=int(env.get("MANAGER_DAILY_POINTS_CAP", "5000")),
+            manager_daily_voucher_cap_cents=int(
+                env.get("MANAGER_DAILY_VOUCHER_CAP_CENTS", "20000")
+            ),
         )
 
 

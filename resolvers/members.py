@@ -9,6 +9,7 @@ from domain.cart.services import adopt_cart
 from domain.loyalty import services as points_services
 from domain.members import services as svc
 from domain.members.model import referral_code
+from resolvers.audit import grant_limits
 from resolvers.context import Context
 from resolvers.inputs import json_shape
 from schema.members.types import (
@@ -165,6 +166,7 @@ async def points_adjust(
         points=points,
         reason=reason,
         clock=ctx.services.clock,
+        limits=grant_limits(ctx.services.settings),
     )
     return PointsAdjustPayload(points_balance=after, user_errors=[])
 

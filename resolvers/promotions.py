@@ -11,6 +11,7 @@ from domain.errors import CommonErrorCode, DomainError
 from domain.money import Money
 from domain.promotions import services as svc
 from domain.promotions.model import Promotion, PromotionKind, Scope
+from resolvers.audit import grant_limits
 from resolvers.context import Context
 from resolvers.inputs import decimal_money
 from schema.promotions.types import (
@@ -112,6 +113,8 @@ async def voucher_issue(
         member_id=expect_id(member_id, "Member", field="memberId"),
         amount=value,
         expires_at=expires_at,
+        limits=grant_limits(ctx.services.settings),
+        at=ctx.services.clock.now(),
     )
     return VoucherPayload(voucher=Voucher.of(voucher), user_errors=[])
 

@@ -16,7 +16,9 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from resolvers.audit import audit_mutations
 from resolvers.errors import map_domain_errors
+from schema.audit.fields import AuditMutation, AuditQuery
 from schema.cart.fields import CartMutation, CartQuery
 from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
@@ -41,6 +43,7 @@ Query = merge_types(
         OrderQuery,
         MemberQuery,
         InsightQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(
@@ -54,9 +57,11 @@ Mutation = merge_types(
         ChannelMutation,
         InventoryMutation,
         IdentityMutation,
+        AuditMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
+audit_mutations(Mutation)  # then (outermost) every staff and partner call is audited
 
 
 def build_schema(

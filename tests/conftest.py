@@ -30,6 +30,7 @@ TABLES = [
     "fulfilment", "reservation", "order_event", "order_return", "outbox_event", '"order"',
     "member", "member_session", "verification", "points_lot", "points_entry", "tier_change",
     "promotion", "promotion_use", "voucher", "loyalty_program",
+    "audit_log", "value_grant", "member_message", "member_presence",
 ]  # fmt: skip
 
 

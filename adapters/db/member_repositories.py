@@ -236,3 +236,23 @@ class TortoiseMemberRepository:
             .first()
         )
         return row.token if row else None
+
+    async def add_message(self, member_id: int, *, channel: str, to: str, body: str) -> None:
+        await m.MemberMessage.create(
+            using_db=self.conn, member_id=member_id, channel=channel, to=to, body=body
+        )
+
+    async def add_presence(self, member_id: int, *, code_hash: str, expires_at: datetime) -> None:
+        await m.MemberPresence.create(
+            using_db=self.conn, member_id=member_id, code_hash=code_hash, expires_at=expires_at
+        )
+
+    async def use_presence(self, member_id: int, *, code_hash: str, at: datetime) -> bool:
+        used = await (
+            m.MemberPresence.filter(
+                member_id=member_id, code_hash=code_hash, used_at=None, expires_at__gt=at
+            )
+            .using_db(self.conn)
+            .update(used_at=at)
+        )
+        return bool(used)

@@ -162,3 +162,18 @@ class InMemoryMemberRepository:
             if wanted in {t.lower() for t in m.tags} and (after_id is None or m.id > after_id)
         ]
         return found[:limit]
+
+    async def add_message(self, member_id: int, *, channel: str, to: str, body: str) -> None:
+        self.state.member_messages.append((member_id, channel, to, body))
+
+    async def add_presence(self, member_id: int, *, code_hash: str, expires_at: datetime) -> None:
+        self.state.presence[code_hash] = Verification(member_id, "PRESENCE", expires_at)
+
+    async def use_presence(self, member_id: int, *, code_hash: str, at: datetime) -> bool:
+        found = self.state.presence.get(code_hash)
+        if found is None or found.member_id != member_id:
+            return False
+        if found.used_at is not None or found.expires_at <= at:
+            return False
+        found.used_at = at
+        return True

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
@@ -107,6 +108,11 @@ class MemoryState:
     promotions: dict[int, PromotionRecord] = field(default_factory=dict)
     promotion_uses: list[tuple[int, int, int | None]] = field(default_factory=list)
     vouchers: dict[int, VoucherRecord] = field(default_factory=dict)
+    # trust: private messages to members, presence codes, audit log, value grants
+    member_messages: list[tuple[int, str, str, str]] = field(default_factory=list)
+    presence: dict[str, Verification] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
+    grants: dict[int, ValueGrant] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

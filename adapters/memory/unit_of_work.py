@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
@@ -20,6 +21,7 @@ from adapters.memory.outbox import (
 )
 from adapters.memory.promotions import InMemoryPromotionRepository
 from adapters.memory.state import MemoryState
+from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
@@ -55,6 +57,7 @@ class InMemoryUnitOfWork:
         self.points: PointsRepository = InMemoryPointsRepository(state)
         self.promotions: PromotionRepository = InMemoryPromotionRepository(state)
         self.events: OutboxReader = InMemoryOutboxReader(state)
+        self.audit: AuditRepository = InMemoryAuditRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.audit.grants import ApprovalRequired, admit
+from domain.audit.model import GrantKind, GrantLimits, GrantStatus, ValueGrant
 from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal, Role
 from domain.loyalty.events import PointsBurned, PointsEarned
@@ -305,43 +307,76 @@ async def adjust(
     points: int,
     reason: str,
     clock: Clock,
+    limits: GrantLimits | None = None,
 ) -> int:
-    """Staff add or remove points with a reason; the balance never goes below zero."""
+    """Staff add or remove points with a reason; the balance never goes below zero. A store
+    manager only for members of their stores and within their daily cap (``limits``): above it
+    the grant waits for an owner (APPROVAL_REQUIRED)."""
     principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER)
     reason = validate_adjustment(points, reason=reason)
+    at = clock.now()
     async with uow_factory() as uow:
-        if await uow.members.by_id(member_id) is None:
+        member = await uow.members.by_id(member_id)
+        if member is None:
             raise NotFound("member", field="memberId")
-        await uow.points.lock(member_id)
-        at = clock.now()
-        rules = await program(uow)
-        if points > 0:
-            await _give(
+        grant = ValueGrant(
+            kind=GrantKind.POINTS,
+            member_id=member_id,
+            requested_by=principal.subject,
+            value=points,
+            currency="",
+            reason=reason,
+            status=GrantStatus.APPLIED,
+            created_at=at,
+        )
+        pending = await admit(
+            uow, principal, grant=grant, member=member, limits=limits or GrantLimits()
+        )
+        if pending is None:
+            return await apply_adjustment(
                 uow,
-                member_id,
-                points,
-                kind=EntryKind.ADJUST,
-                at=at,
-                lifetime_days=rules.earn.lot_lifetime_days,
-                order_id=None,
-                dedupe=None,
+                member_id=member_id,
+                points=points,
                 reason=reason,
                 actor=principal.subject,
-            )
-        else:
-            lots, _ = await _balance(uow, member_id, at)
-            await _take(
-                uow,
-                member_id,
-                plan_burn(lots, points=-points, at=at),
-                kind=EntryKind.ADJUST,
                 at=at,
-                order_id=None,
-                dedupe=None,
-                reason=reason,
-                actor=principal.subject,
             )
-        return (await _balance(uow, member_id, at))[1]
+    raise ApprovalRequired(pending)
+
+
+async def apply_adjustment(
+    uow: UnitOfWork, *, member_id: int, points: int, reason: str, actor: str, at: datetime
+) -> int:
+    """Give or take points in the caller's transaction; the balance after."""
+    await uow.points.lock(member_id)
+    rules = await program(uow)
+    if points > 0:
+        await _give(
+            uow,
+            member_id,
+            points,
+            kind=EntryKind.ADJUST,
+            at=at,
+            lifetime_days=rules.earn.lot_lifetime_days,
+            order_id=None,
+            dedupe=None,
+            reason=reason,
+            actor=actor,
+        )
+    else:
+        lots, _ = await _balance(uow, member_id, at)
+        await _take(
+            uow,
+            member_id,
+            plan_burn(lots, points=-points, at=at),
+            kind=EntryKind.ADJUST,
+            at=at,
+            order_id=None,
+            dedupe=None,
+            reason=reason,
+            actor=actor,
+        )
+    return (await _balance(uow, member_id, at))[1]
 
 
 async def expire_due(uow_factory: UnitOfWorkFactory, *, clock: Clock, limit: int = 100) -> int:

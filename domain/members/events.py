@@ -29,14 +29,13 @@ class DuplicateSignup(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerificationRequested(DomainEvent):
-    """A verification token to send by email or SMS (the notifier sends it)."""
+    """A verification message was queued for the member (by email or SMS). The token and the
+    address are secrets: they stay in the notifier's private queue, never in an event."""
 
     topic: ClassVar[str] = "member.verification_requested"
     aggregate: ClassVar[str] = "member_id"
     member_id: int
     channel: str  # EMAIL | PHONE
-    to: str
-    token: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,10 +3,11 @@ code a clerk scans at the till; referral codes tag a member with a store or a cl
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import DomainError
@@ -24,10 +25,13 @@ class MemberErrorCode(StrEnum):
     INVALID_TOKEN = "INVALID_TOKEN"
     THROTTLED = "THROTTLED"
     NOT_FOUND = "NOT_FOUND"
+    MEMBER_PRESENCE_REQUIRED = "MEMBER_PRESENCE_REQUIRED"
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REFERRAL = re.compile(r"^REF-([SC])(\d{1,9})$")
+_STORE_TAG = re.compile(r"^store:(\d{1,9})$")
+PRESENCE_LIFETIME = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +160,21 @@ def parse_referral(code: str | None) -> tuple[str, int] | None:
 def referral_code(kind: str, ident: int) -> str:
     """The code a store or a clerk shows to sign members up."""
     return f"REF-{'S' if kind == 'STORE' else 'C'}{ident}"
+
+
+def member_stores(member: MemberRecord) -> frozenset[int]:
+    """The stores a member belongs to: their referral store and every ``store:<id>`` tag."""
+    stores = {int(m.group(1)) for t in member.tags if (m := _STORE_TAG.match(t))}
+    if member.referral_location_id is not None:
+        stores.add(member.referral_location_id)
+    return frozenset(stores)
+
+
+def new_presence_code() -> str:
+    """A one-time code the member's app shows (as a QR code) to prove the member is at the till."""
+    return "P" + secrets.token_urlsafe(12)
+
+
+def presence_hash(code: str) -> str:
+    """What is stored of a presence code (it is a secret while it lives)."""
+    return hashlib.sha256(code.strip().encode()).hexdigest()

@@ -71,10 +71,10 @@ async def _new_verification(uow: UnitOfWork, member: MemberRecord, clock: Clock)
             token_hash=_hash(token),
             expires_at=clock.now() + VERIFICATION_LIFETIME,
         )
-        # the notifier (a later outbox consumer) sends the token by email or SMS
-        await uow.outbox.add(
-            VerificationRequested(member_id=member.id, channel=channel, to=address, token=token)
-        )
+        # the token goes to the notifier's private queue; the event (read by partners) has none
+        body = f"your verification token is {token}"
+        await uow.members.add_message(member.id, channel=channel, to=address, body=body)
+        await uow.outbox.add(VerificationRequested(member_id=member.id, channel=channel))
 
 
 async def register(

@@ -14,6 +14,7 @@ from domain.idempotency import run_once
 from domain.identity.model import Principal
 from domain.inventory.model import StockLevel
 from domain.members.model import check_member_code
+from domain.members.presence import require_presence
 from domain.money import Money
 from domain.orders.access import require_store_staff
 from domain.orders.errors import OrderErrorCode
@@ -53,6 +54,7 @@ class TillSale:
     member_code: str | None = None
     points_to_redeem: int = 0
     discount_codes: Sequence[str] = ()
+    member_presence: str | None = None  # the one-time code of the member's app, to spend
 
 
 async def pos_sale(
@@ -101,6 +103,8 @@ async def _sell(uow: UnitOfWork, principal: Principal, sale: TillSale, clock: Cl
             OrderErrorCode.UNKNOWN_CHANNEL, "this store has no till channel", field="locationId"
         )
     member_id, tier = await _member(uow, sale)
+    if member_id is not None and await _spends_member_value(uow, sale, member_id):
+        await require_presence(uow, member_id, sale.member_presence, at=clock.now())
     wanted = _wanted(sale.lines)
     levels = await uow.inventory.lock([(v, sale.location_id) for v in wanted])
     priced = await _price(uow, channel, wanted, levels, sale=sale, tier=tier, at=clock.now())
@@ -188,6 +192,17 @@ async def _member(uow: UnitOfWork, sale: TillSale) -> tuple[int | None, str | No
     if member is None:
         raise NotFound("member", field="memberCode")
     return member.id, member.tier
+
+
+async def _spends_member_value(uow: UnitOfWork, sale: TillSale, member_id: int) -> bool:
+    """Does the sale spend the member's points or one of their vouchers?"""
+    if sale.points_to_redeem > 0:
+        return True
+    for code in sale.discount_codes:
+        voucher = await uow.promotions.voucher(code.strip().upper()) if code.strip() else None
+        if voucher is not None and voucher.member_id == member_id:
+            return True
+    return False
 
 
 async def _price(

@@ -10,12 +10,12 @@ from domain.events import DomainEvent
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VoucherIssued(DomainEvent):
-    """Staff sent a member a voucher."""
+    """Staff sent a member a voucher (its code is the member's secret: never in an event)."""
 
     topic: ClassVar[str] = "voucher.issued"
     aggregate: ClassVar[str] = "member_id"
     member_id: int
-    code: str
+    voucher_id: int
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from domain.audit.grants import ApprovalRequired, admit
+from domain.audit.model import GrantKind, GrantLimits, GrantStatus, ValueGrant
 from domain.cart.model import PricedCart
 from domain.channels.model import Channel
 from domain.errors import DomainError, NotFound, PermissionDenied
@@ -191,25 +193,64 @@ async def issue_voucher(
     member_id: int,
     amount: Money,
     expires_at: datetime | None,
+    limits: GrantLimits | None = None,
+    at: datetime | None = None,
 ) -> VoucherRecord:
-    """Staff send a member a single-use voucher (e.g. a store to its lapsed members)."""
+    """Staff send a member a single-use voucher (e.g. a store to its lapsed members); a store
+    manager only to members of their stores and within their daily cap, above which the voucher
+    waits for an owner (APPROVAL_REQUIRED)."""
     principal.require_staff(Role.OWNER, Role.ADMIN, Role.STORE_MANAGER)
     if amount.amount <= 0:
         raise DomainError("INVALID", "a voucher is worth something", field="amount")
     async with uow_factory() as uow:
-        if await uow.members.by_id(member_id) is None:
+        member = await uow.members.by_id(member_id)
+        if member is None:
             raise NotFound("member", field="memberId")
-        voucher = await uow.promotions.add_voucher(
-            VoucherDraft(
-                code="V-" + secrets.token_hex(5).upper(),
-                member_id=member_id,
-                value=amount,
-                issued_by=principal.subject,
-                expires_at=expires_at,
-            )
+        grant = ValueGrant(
+            kind=GrantKind.VOUCHER,
+            member_id=member_id,
+            requested_by=principal.subject,
+            value=amount.amount,
+            currency=amount.currency,
+            reason="voucher",
+            status=GrantStatus.APPLIED,
+            created_at=at or datetime.now(UTC),
+            voucher_expires_at=expires_at,
         )
-        await uow.outbox.add(VoucherIssued(member_id=member_id, code=voucher.code))
-        return voucher
+        pending = await admit(
+            uow, principal, grant=grant, member=member, limits=limits or GrantLimits()
+        )
+        if pending is None:
+            return await add_member_voucher(
+                uow,
+                member_id=member_id,
+                amount=amount,
+                expires_at=expires_at,
+                issued_by=principal.subject,
+            )
+    raise ApprovalRequired(pending)
+
+
+async def add_member_voucher(
+    uow: UnitOfWork,
+    *,
+    member_id: int,
+    amount: Money,
+    expires_at: datetime | None,
+    issued_by: str,
+) -> VoucherRecord:
+    """Issue a voucher in the caller's transaction; its code goes to the member, never to events."""
+    voucher = await uow.promotions.add_voucher(
+        VoucherDraft(
+            code="V-" + secrets.token_hex(5).upper(),
+            member_id=member_id,
+            value=amount,
+            issued_by=issued_by,
+            expires_at=expires_at,
+        )
+    )
+    await uow.outbox.add(VoucherIssued(member_id=member_id, voucher_id=voucher.id))
+    return voucher
 
 
 async def transfer_voucher(

@@ -216,6 +216,11 @@ class PosOrderInput:
         default_factory=list, description="Coupons and the member's vouchers."
     )
     idempotency_key: str | None = None
+    member_presence: str | None = strawberry.field(
+        default=None,
+        description="The one-time code shown by the member's app (memberPresenceCode): needed "
+        "to spend their points or vouchers; a member code alone only earns.",
+    )
 
 
 @strawberry.input

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.db import models as m
 from adapters.db.database import is_postgres
+from tests.api.presence import presence_code
 from tests.api.test_members import LOGIN, SIGNUP, VERIFY, _token
 from tests.api.test_orders import CHECKOUT, CREATE
 from tests.factories import make_world, staff_token
@@ -106,6 +107,7 @@ async def test_earn_online_spend_at_the_till_return_in_store(gql, settings):
         "memberCode": me["memberCode"],
         "pointsToRedeem": 50,
         "lines": [{"variantId": world.gid(world.variants[0]), "quantity": 1}],
+        "memberPresence": await presence_code(gql, token),  # the member is at the till
     }
     body = await gql(pos, {"i": sale}, token=clerk)
     till_order = body["data"]["posOrderCreate"]["order"]
@@ -113,7 +115,10 @@ async def test_earn_online_spend_at_the_till_return_in_store(gql, settings):
     # the till order earns on what was paid in money: 29.90 - 0.50 = 29.40 -> 29
     assert till_order["pointsEarned"] == 29
     assert (await gql(ME, token=token))["data"]["me"]["pointsBalance"] == 59 - 50 + 29
-    too_much = await gql(pos, {"i": {**sale, "pointsToRedeem": 1000}}, token=clerk)
+    here = await presence_code(gql, token)  # a used code does not work twice
+    too_much = await gql(
+        pos, {"i": {**sale, "pointsToRedeem": 1000, "memberPresence": here}}, token=clerk
+    )
     assert too_much["data"]["posOrderCreate"]["userErrors"][0]["code"] in {
         "INSUFFICIENT_POINTS",
         "POINTS_CAP_EXCEEDED",

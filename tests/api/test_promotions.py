@@ -10,6 +10,7 @@ import pytest
 from adapters.db import models as m
 from adapters.db.database import is_postgres
 from schema.relay import to_global_id
+from tests.api.presence import presence_code
 from tests.api.test_members import LOGIN, SIGNUP
 from tests.api.test_orders import CHECKOUT, CREATE
 from tests.factories import make_world, staff_token
@@ -124,8 +125,11 @@ async def test_coupon_limit_holds_under_concurrent_checkouts(gql, settings):
 
 async def test_voucher_issued_transferred_and_used_once(gql, settings):
     world = await make_world(products=1)
-    for email in ("ada@example.com", "bo@example.com"):
-        await gql(SIGNUP, {"i": {"email": email, "password": "a long enough secret"}})
+    store = f"REF-S{world.part_dieu.id}"  # ada belongs to the manager's store
+    for email, ref in (("ada@example.com", store), ("bo@example.com", None)):
+        await gql(
+            SIGNUP, {"i": {"email": email, "password": "a long enough secret", "referralCode": ref}}
+        )
     ada = (await gql(LOGIN, {"id": "ada@example.com", "p": "a long enough secret"}))["data"][
         "memberLogin"
     ]
@@ -175,7 +179,17 @@ async def test_a_voucher_pays_at_the_till(gql, settings):
         handle="store-part-dieu", name="Till", kind="STORE", currency="EUR", store=world.part_dieu
     )
     await m.ChannelLocation.create(channel=till, location=world.part_dieu)
-    await gql(SIGNUP, {"i": {"email": "ada@example.com", "password": "a long enough secret"}})
+    ref = f"REF-S{world.part_dieu.id}"
+    await gql(
+        SIGNUP,
+        {
+            "i": {
+                "email": "ada@example.com",
+                "password": "a long enough secret",
+                "referralCode": ref,
+            }
+        },
+    )
     ada = (await gql(LOGIN, {"id": "ada@example.com", "p": "a long enough secret"}))["data"][
         "memberLogin"
     ]
@@ -196,10 +210,16 @@ async def test_a_voucher_pays_at_the_till(gql, settings):
         "discountCodes": [code],
         "lines": [{"variantId": world.gid(world.variants[0]), "quantity": 1}],
     }
-    body = await gql(pos, {"i": {**sale, "idempotencyKey": "t1"}}, token=clerk)
+    here = await presence_code(gql, ada["accessToken"])  # ada shows her app's code
+    body = await gql(
+        pos, {"i": {**sale, "idempotencyKey": "t1", "memberPresence": here}}, token=clerk
+    )
     assert body["data"]["posOrderCreate"]["order"] == {
         "total": {"amount": "24.90"},
         "discountTotal": {"amount": "5.00"},
     }
-    again = await gql(pos, {"i": {**sale, "idempotencyKey": "t2"}}, token=clerk)
+    here = await presence_code(gql, ada["accessToken"])
+    again = await gql(
+        pos, {"i": {**sale, "idempotencyKey": "t2", "memberPresence": here}}, token=clerk
+    )
     assert again["data"]["posOrderCreate"]["order"]["discountTotal"]["amount"] == "0.00"  # spent

@@ -193,7 +193,7 @@ async def test_a_voucher_is_issued_transferred_and_spent_once(shop: Shop) -> Non
     order_id = await checkout(shop, view)
 
     assert events(shop, "voucher.issued") == [
-        (str(giver), {"memberId": giver, "code": voucher.code})
+        (str(giver), {"memberId": giver, "voucherId": voucher.id})  # never the code
     ]
     assert events(shop, "voucher.transferred") == [(str(voucher.id), {"from": giver, "to": taker})]
     assert (moved.member_id, moved.status) == (taker, VoucherStatus.ACTIVE)

@@ -25,9 +25,11 @@ from adapters.db.models.orders import (
 from adapters.db.models.pricing import Price
 from adapters.db.models.promotions import Promotion, PromotionUse, Voucher
 from adapters.db.models.transactions import ChangeLog, IdempotencyRecord, OutboxEvent
+from adapters.db.models.trust import AuditEntry, MemberMessage, MemberPresence, ValueGrant
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Cart",
     "CartLine",
     "Category",
@@ -41,6 +43,8 @@ __all__ = [
     "Location",
     "LoyaltyProgram",
     "Member",
+    "MemberMessage",
+    "MemberPresence",
     "MemberSession",
     "MemberTier",
     "Order",
@@ -60,6 +64,7 @@ __all__ = [
     "Stock",
     "StockMovement",
     "TierChange",
+    "ValueGrant",
     "Variant",
     "Verification",
     "Voucher",
