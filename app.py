@@ -34,14 +34,18 @@ from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
+from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
 from adapters.web.limits import BodySizeLimit
+from adapters.web.throttle import address_limits
+from domain.contact import set_default_region
 from domain.identity.model import ANONYMOUS
 from domain.loyalty.services import expire_due
 from domain.orders.services import release_expired
 from domain.outbox import relay
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
+from schema.relay import parse_global_id
 from schema.root import build_schema
 
 log = logging.getLogger("o2o")
@@ -51,6 +55,7 @@ T = TypeVar("T")
 
 def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     """Wire the adapters behind the ports, once per process."""
+    set_default_region(settings.phone_default_region)  # how national phone numbers read
     queries = TortoiseCatalogQueries()
     store = kv or open_key_value(settings.redis_url, change_marker=queries.change_marker)
     publisher: EventPublisher
@@ -92,9 +97,19 @@ def create_app(
         context_factory=_context_factory(services),
         cache=services.kv,
         config=GraphQLHTTPConfig(
-            graphiql=settings.graphiql, cache_ttl_seconds=settings.cache_ttl_seconds
+            graphiql=settings.graphiql,
+            cache_ttl_seconds=settings.cache_ttl_seconds,
+            max_tokens=settings.max_tokens,
+            max_query_string_bytes=settings.max_body_bytes,
         ),
+        # shared answers only for anonymous callers, and only of the public catalog
         is_cacheable=lambda request, ctx: ctx.principal.is_anonymous,
+        cache_policy=lambda document, operation, variables: cacheable_operation(
+            document, operation, variables, type_of=lambda gid: parse_global_id(gid)[0]
+        ),
+        guard=address_limits(
+            services.kv, {"memberCreate": ("signup", settings.signup_limit_per_hour, 3600)}
+        ),
     )
     app = Starlette(
         routes=[
@@ -275,6 +290,7 @@ def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
     import uvicorn
 
     settings = Settings.from_env()
+    check_workers(settings, workers)
 
     async def prepare() -> None:
         if seed_if_empty:
@@ -295,6 +311,19 @@ def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
     )
 
 
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse several serving processes on the embedded SQLite file (one writer at a time:
+    they would answer "database is locked"); PostgreSQL serves any number."""
+    if workers < 1:
+        raise click.UsageError("--workers is at least 1")
+    if workers > 1 and settings.embedded_database:
+        raise click.UsageError(
+            f"--workers {workers} needs PostgreSQL: the embedded SQLite database takes one "
+            "writer at a time. Serve with --workers 1, or set DATABASE_URL to a PostgreSQL "
+            "database (and REDIS_URL, so the processes share cache and rate limits)."
+        )
+
+
 @cli.command()
 def seed() -> None:
     """Create the demo brand (refuses to run twice on the same database)."""
@@ -302,6 +331,23 @@ def seed() -> None:
 
     settings = Settings.from_env()
     run_with_database(settings, lambda: seed_demo(settings))
+
+
+@cli.command()
+def audit() -> None:
+    """Check every ledger against what it explains; exit 1 on any difference."""
+    from tqdm import tqdm
+
+    from adapters.db.audit import CHECKS
+    from adapters.db.audit import audit as run_audit
+
+    settings = Settings.from_env()
+    with tqdm(total=len(CHECKS), desc="audit", unit="ledger") as bar:
+        found = run_with_database(settings, lambda: run_audit(lambda _name: bar.update()))
+    for d in found:
+        click.echo(f"{d.ledger}: {d.subject}: {d.detail}")
+    click.echo(f"{len(found)} differences")
+    sys.exit(1 if found else 0)
 
 
 @cli.command()

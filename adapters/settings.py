@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -49,9 +50,18 @@ class Settings:
     seed_on_start: bool = False
     reservation_sweep_seconds: float = 30.0
     outbox_relay_seconds: float = 1.0
+    # X-Forwarded-For is believed only from these direct peers (CIDRs); none by default
+    trusted_proxies: tuple[str, ...] = ()
+    phone_default_region: str = "FR"  # how a national phone number is read (E.164)
+    signup_limit_per_hour: int = 20  # member sign-ups per client address
     # what one store manager may give per day before an owner must approve (points; voucher cents)
     manager_daily_points_cap: int = 5_000
     manager_daily_voucher_cap_cents: int = 20_000
+
+    @property
+    def embedded_database(self) -> bool:
+        """The SQLite default (one writer: one serving process)."""
+        return self.database_url.startswith("sqlite")
 
     @property
     def production(self) -> bool:
@@ -83,11 +93,26 @@ class Settings:
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
             outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),
+            trusted_proxies=_cidrs(env.get("TRUSTED_PROXIES", "")),
+            phone_default_region=(env.get("PHONE_DEFAULT_REGION") or "FR").strip().upper(),
+            signup_limit_per_hour=int(env.get("SIGNUP_LIMIT_PER_HOUR", "20")),
             manager_daily_points_cap=int(env.get("MANAGER_DAILY_POINTS_CAP", "5000")),
             manager_daily_voucher_cap_cents=int(
                 env.get("MANAGER_DAILY_VOUCHER_CAP_CENTS", "20000")
             ),
         )
+
+
+def _cidrs(value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks, checked now so a typo fails at start."""
+    found = []
+    for item in value.split(","):
+        if item.strip():
+            try:
+                found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise RuntimeError(f"TRUSTED_PROXIES: {item.strip()!r} is not a CIDR") from None
+    return tuple(found)
 
 
 def _dev_secret(data_dir: Path) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +18,7 @@ from domain.catalog.model import (
     ProductStatus,
     Variant,
     VariantDraft,
+    search_terms,
 )
 from domain.catalog.ports import PRODUCT_SORT_FIELDS, PageRequest, ProductFilter
 from domain.channels.model import Channel
@@ -51,17 +53,23 @@ def _page_size(ctx: Context, first: int | None, last: int | None) -> tuple[int, 
 
 
 async def node(info: Info[Context, None], id: strawberry.ID) -> Node | None:
-    """Any object by its global ID; drafts only for staff; None when it does not exist."""
+    """Any object by its global ID; drafts and archives only for staff and catalog keys; None
+    when it does not exist (or the caller may not see it)."""
     type_name, ident = parse_global_id(str(id))
     ctx = info.context
     channel = await ctx.channel(None)
     if type_name == "Product":
         found = await ctx.loaders.product_by_id.load(ident)
-        visible = found and (found.status == "ACTIVE" or not ctx.principal.is_anonymous)
+        visible = found is not None and _visible(ctx, found)
         return t.Product(_product=found, _channel=channel) if visible else None
     if type_name == "ProductVariant":
         variant = await ctx.loaders.variant_by_id.load(ident)
-        return t.ProductVariant(_variant=variant, _channel=channel) if variant else None
+        if variant is None:
+            return None
+        owner = await ctx.loaders.product_by_id.load(variant.product_id)
+        if owner is None or not _visible(ctx, owner, variant):
+            return None
+        return t.ProductVariant(_variant=variant, _channel=channel)
     if type_name == "Collection":
         coll = await ctx.loaders.collection_by_id.load(ident)
         return t.Collection(_collection=coll) if coll else None
@@ -107,8 +115,8 @@ async def products(
         reverse=reverse,
         limit=size,
         from_end=from_end,
-        after=decode_cursor(after, field="after") if after else None,
-        before=decode_cursor(before, field="before") if before else None,
+        after=_product_cursor(after, key, field="after") if after else None,
+        before=_product_cursor(before, key, field="before") if before else None,
     )
     found, more = await ctx.services.queries.products_page(filters, page)
     for product in found:
@@ -122,13 +130,29 @@ async def products(
     )
 
 
+_CURSOR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "ID": int,
+    "TITLE": str,
+    "CREATED_AT": datetime,
+    "UPDATED_AT": datetime,
+}
+
+
+def _product_cursor(cursor: str, key: str, *, field: str) -> tuple[Any, int]:
+    """A cursor of this listing: its sort value of the type the sort key orders by."""
+    value, ident = decode_cursor(cursor, field=field)
+    if isinstance(value, bool) or not isinstance(value, _CURSOR_TYPES.get(key, object)):
+        raise DomainError(CommonErrorCode.INVALID_CURSOR, "not a cursor of this list", field=field)
+    return value, ident
+
+
 async def product(
     info: Info[Context, None],
     id: strawberry.ID | None = None,
     handle: str | None = None,
     channel: str | None = None,
 ) -> t.Product | None:
-    """One product by ID or handle; drafts only for staff."""
+    """One product by ID or handle; drafts and archives only for staff and catalog keys."""
     ctx = info.context
     chan = await ctx.channel(channel)
     if (id is None) == (handle is None):
@@ -137,9 +161,16 @@ async def product(
         found = await ctx.loaders.product_by_id.load(expect_id(id, "Product"))
     else:
         found = await ctx.loaders.product_by_handle.load(handle)
-    if found is None or (found.status != "ACTIVE" and ctx.principal.is_anonymous):
+    if found is None or not _visible(ctx, found):
         return None
     return t.Product(_product=found, _channel=chan)
+
+
+def _visible(ctx: Context, product: Product, variant: Variant | None = None) -> bool:
+    """Shoppers, members and partner keys without a catalog scope see only what is on sale:
+    an ACTIVE product and its variants that are not archived."""
+    on_sale = product.status is ProductStatus.ACTIVE and not (variant and variant.archived)
+    return on_sale or ctx.principal.sees_unpublished_catalog
 
 
 async def collections(
@@ -161,7 +192,7 @@ def parse_product_query(text: str | None) -> dict[str, str]:
     """Shopify-style search text: `tag:x category:y collection:z available:true vendor:v words`."""
     found: dict[str, str] = {}
     words = []
-    for token in (text or "").split():
+    for token in search_terms(text):
         key, sep, value = token.partition(":")
         if sep and key.lower() in {"tag", "category", "collection", "available", "vendor", "sku"}:
             found[key.lower()] = value.strip("\"'")

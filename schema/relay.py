@@ -12,6 +12,10 @@ import strawberry
 from domain.errors import CommonErrorCode, DomainError
 
 GID_PREFIX = "gid://o2o/"
+MAX_DATABASE_ID = 2**31 - 1  # keys are 32-bit integers: larger numbers cannot name a row
+MAX_BIG_ID = 2**63 - 1  # the append-only ledgers have 64-bit keys
+_BIG_ID_TYPES = frozenset({"StockMovement", "PointsEntry"})
+MAX_GLOBAL_ID_LENGTH = 200
 
 
 class InvalidId(DomainError):
@@ -30,17 +34,21 @@ def to_global_id(type_name: str, ident: int) -> str:
 def parse_global_id(value: str) -> tuple[str, int]:
     """(type name, database id) of a global ID; InvalidId when it is not one of ours."""
     try:
+        if len(value) > MAX_GLOBAL_ID_LENGTH:
+            raise ValueError
         padded = value + "=" * (-len(value) % 4)
         raw = base64.urlsafe_b64decode(padded.encode()).decode()
         if not raw.startswith(GID_PREFIX):
             raise ValueError
         type_name, ident = raw[len(GID_PREFIX) :].split("/", 1)
+        if not ident.isascii() or not ident.isdigit() or len(ident) > 20:
+            raise ValueError
         number = int(ident)
-        if number <= 0 or number > 2**63:
+        if not 0 < number <= (MAX_BIG_ID if type_name in _BIG_ID_TYPES else MAX_DATABASE_ID):
             raise ValueError
         return type_name, number
     except (ValueError, UnicodeDecodeError):
-        raise InvalidId(f"{value!r} is not a valid ID") from None
+        raise InvalidId(f"{value[:40]!r} is not a valid ID") from None
 
 
 def expect_id(value: str | strawberry.ID, type_name: str, *, field: str = "id") -> int:
@@ -62,14 +70,22 @@ def encode_cursor(sort_value: Any, ident: int) -> str:
 def decode_cursor(cursor: str, *, field: str) -> tuple[Any, int]:
     """The (sort value, id) in a cursor; a clear error when it is not one."""
     try:
+        if len(cursor) > 1000:
+            raise ValueError
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
         value, ident = json.loads(raw)
         if isinstance(value, dict) and "dt" in value:
             value = datetime.fromisoformat(value["dt"])
-        if not isinstance(ident, int):
+        if isinstance(ident, bool) or not isinstance(ident, int):
+            raise ValueError
+        if not 0 <= ident <= MAX_DATABASE_ID:
+            raise ValueError
+        if value is not None and not isinstance(value, str | int | float | datetime):
+            raise ValueError
+        if isinstance(value, int) and not -MAX_DATABASE_ID <= value <= MAX_DATABASE_ID:
             raise ValueError
         return value, ident
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise DomainError(
             CommonErrorCode.INVALID_CURSOR, "not a cursor of this list", field=field
         ) from None

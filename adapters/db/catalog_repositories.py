@@ -15,6 +15,7 @@ from domain.catalog.model import (
     HandleOwner,
     Product,
     ProductDraft,
+    ProductStatus,
     Variant,
     VariantDraft,
     search_text,
@@ -99,21 +100,28 @@ class TortoiseCatalogRepository:
     async def variants_with_titles(
         self, variant_ids: Sequence[int]
     ) -> dict[int, tuple[Variant, str]]:
+        found = await self.variants_for_cart(variant_ids)
+        return {i: (variant, title) for i, (variant, title, _) in found.items()}
+
+    async def variants_for_cart(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[Variant, str, bool]]:
         rows = await m.Variant.filter(id__in=list(variant_ids)).using_db(self.conn)
         products = (
             await m.Product.filter(id__in={r.product_id for r in rows})
             .using_db(  # type: ignore[attr-defined]
                 self.conn
             )
-            .values_list("id", "title")
+            .values_list("id", "title", "status")
         )
-        titles = {int(i): str(t) for i, t in products}
+        owners = {int(i): (str(t), str(s)) for i, t, s in products}
         result = {}
         for row in rows:
-            title = titles[row.product_id]  # type: ignore[attr-defined]
+            title, status = owners[row.product_id]  # type: ignore[attr-defined]
             if row.title and row.title != "Default":
                 title = f"{title} - {row.title}"
-            result[row.id] = (convert.variant(row), title)
+            on_sale = status == ProductStatus.ACTIVE.value and not row.archived
+            result[row.id] = (convert.variant(row), title, on_sale)
         return result
 
     async def variants_of(self, product_id: int) -> list[Variant]:

@@ -100,6 +100,19 @@ class InMemoryCatalogRepository:
             found[variant_id] = (variant, title)
         return found
 
+    async def variants_for_cart(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[Variant, str, bool]]:
+        found = {}
+        for variant_id, (variant, title) in (await self.variants_with_titles(variant_ids)).items():
+            status = self.state.products[variant.product_id].status
+            found[variant_id] = (
+                variant,
+                title,
+                status is ProductStatus.ACTIVE and not variant.archived,
+            )
+        return found
+
     async def variants_of(self, product_id: int) -> list[Variant]:
         return [v for _, v in sorted(self.state.variants.items()) if v.product_id == product_id]
 

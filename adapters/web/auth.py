@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,6 +17,7 @@ from domain.identity.services import API_KEY_PREFIX, principal_from_api_key, pri
 from domain.ports import Clock, RateLimiter, TokenSigner, UnitOfWorkFactory
 
 log = logging.getLogger("o2o.http")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class AuthServices(Protocol):
@@ -30,6 +33,39 @@ class AuthServices(Protocol):
     def signer(self) -> TokenSigner: ...
     @property
     def clock(self) -> Clock: ...
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted_proxies: tuple[str, ...]) -> str:
+    """The caller's address: the direct peer, unless that peer is a trusted proxy, then the
+    right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy.
+
+    Only the proxies we run may speak for the client; anyone else's header is ignored, so it
+    cannot reset a rate limit or a login throttle by naming another address.
+    """
+    networks = _networks(trusted_proxies)
+    if not forwarded_for or not _trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage from beyond our proxies: fall back to the proxy itself
+    return hops[0] if hops else peer
 
 
 def _reply(
@@ -66,8 +102,9 @@ class AuthMiddleware:
             return
         services = self.services()
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        client = headers.get("x-forwarded-for", "").split(",")[0].strip() or (
-            scope["client"][0] if scope.get("client") else "unknown"
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        client = client_address(
+            peer, headers.get("x-forwarded-for"), services.settings.trusted_proxies
         )
         principal = await self._principal(services, headers)
         if principal is None:

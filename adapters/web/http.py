@@ -45,7 +45,13 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
-__all__ = ["GraphQLEndpoint", "GraphQLHTTPConfig", "ResponseCache"]
+__all__ = [
+    "CachePolicy",
+    "GraphQLEndpoint",
+    "GraphQLHTTPConfig",
+    "OperationGuard",
+    "ResponseCache",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,15 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _UTF8_CHARSETS = ("utf-8", "utf8")
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+CachePolicy = Callable[[DocumentNode, OperationDefinitionNode, "dict[str, Any] | None"], bool]
+
+
+# (message, seconds until a retry may succeed) when the operation is refused, else None
+OperationGuard = Callable[
+    [Request, Any, DocumentNode, OperationDefinitionNode], Awaitable["tuple[str, int] | None"]
+]
 
 
 class ResponseCache(Protocol):
@@ -78,6 +93,11 @@ class GraphQLHTTPConfig:
     graphiql: bool = True
     allow_get_queries: bool = True
     cache_ttl_seconds: int = 300
+    # One budget for the document and its variables: a 20,000-word string in a variable costs
+    # as much as 20,000 tokens in the query (None: no limit here).
+    max_tokens: int | None = None
+    # GET requests carry their document and variables in the URL, outside the body size limit.
+    max_query_string_bytes: int = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,8 @@ class GraphQLEndpoint:
         cache: ResponseCache | None = None,
         config: GraphQLHTTPConfig | None = None,
         is_cacheable: Callable[[Request, Any], bool] | None = None,
+        cache_policy: CachePolicy | None = None,
+        guard: OperationGuard | None = None,
     ) -> None:
         self._schema = schema
         self._context_factory = context_factory
@@ -116,6 +138,10 @@ class GraphQLEndpoint:
         self._config = config or GraphQLHTTPConfig()
         # Without a predicate nothing is cached: a personalised response must never be shared.
         self._is_cacheable = is_cacheable
+        # ... and, when given, the operation itself must be one the policy lists as shared.
+        self._cache_policy = cache_policy
+        # may refuse an operation before it runs (e.g. too many sign-ups from one address)
+        self._guard = guard
         self._graphiql_html = get_graphql_ide_html("graphiql") if self._config.graphiql else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,6 +180,8 @@ class GraphQLEndpoint:
     def _params_from_query_string(self, request: Request) -> _GraphQLParams:
         if not self._config.allow_get_queries:
             raise _HTTPError(405, "GraphQL over GET is disabled; use POST.", {"Allow": "POST"})
+        if len(request.url.query.encode()) > self._config.max_query_string_bytes:
+            raise _HTTPError(414, "The query string is too long; send the request by POST.")
         args = request.query_params
         if "query" not in args:
             raise _HTTPError(400, "Missing 'query' parameter.")
@@ -165,9 +193,16 @@ class GraphQLEndpoint:
         )
 
     async def _run(self, request: Request, params: _GraphQLParams, media_type: str) -> Response:
+        budget = self._config.max_tokens
+        if budget is not None:
+            budget -= _token_count(params.variables) + _token_count(params.extensions)
+            if budget < 0:
+                return _request_error_response([_too_many_tokens()], media_type)
         try:
-            document = parse(params.query)
+            document = parse(params.query, max_lexical_tokens=budget)
         except GraphQLError as error:
+            if budget is not None and "tokens" in error.message:
+                error = _too_many_tokens()
             return _request_error_response([error], media_type)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
@@ -181,12 +216,20 @@ class GraphQLEndpoint:
             return _request_error_response([refusal], media_type)
 
         context = await self._context_factory(request)
+        if self._guard is not None:
+            refusal = await self._guard(request, context, document, operation)
+            if refusal is not None:
+                return _throttled_response(refusal, media_type)
         cache_key = None
         if (
             self._cache is not None
             and operation.operation is AstOperationType.QUERY
             and self._is_cacheable is not None
             and self._is_cacheable(request, context)
+            and (
+                self._cache_policy is None
+                or self._cache_policy(document, operation, params.variables)
+            )
         ):
             cache_key = await self._cache_key(self._cache, params)
         if cache_key is not None:
@@ -328,6 +371,26 @@ def _object_or_null(value: Any, name: str) -> dict[str, Any] | None:
     return value
 
 
+def _token_count(value: Any, depth: int = 0) -> int:
+    """What a variable value costs in the token budget: one per scalar, key and word."""
+    if depth > 64:
+        return 1_000_000_000  # nested beyond reason: over any budget
+    if isinstance(value, str):
+        return max(1, len(value.split()))
+    if isinstance(value, dict):
+        return len(value) + sum(_token_count(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_token_count(v, depth + 1) for v in value)
+    return 1
+
+
+def _too_many_tokens() -> GraphQLError:
+    return GraphQLError(
+        "The document and its variables hold too many tokens.",
+        extensions={"code": "TOO_MANY_TOKENS"},
+    )
+
+
 def _operation_selection_error(document: DocumentNode, params: _GraphQLParams) -> GraphQLError:
     if params.operation_name is not None:
         return GraphQLError(f"Unknown operation named '{params.operation_name}'.")
@@ -366,6 +429,13 @@ def _request_error_response(errors: list[GraphQLError], media_type: str) -> Resp
     body = _dumps({"errors": [error.formatted for error in errors]})
     status = 200 if media_type == APPLICATION_JSON else 400
     return _graphql_response(body, status, media_type, _NO_STORE)
+
+
+def _throttled_response(refusal: tuple[str, int], media_type: str) -> Response:
+    message, retry_after = refusal
+    body = _dumps({"errors": [{"message": message, "extensions": {"code": "THROTTLED"}}]})
+    headers = {**_NO_STORE, "Retry-After": str(max(1, retry_after))}
+    return _graphql_response(body, 429, media_type, headers)
 
 
 def _error_response(

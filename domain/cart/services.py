@@ -12,6 +12,7 @@ from datetime import timedelta
 from domain.cart.model import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
 from domain.cart.ports import Cart, CartLine, NewCart
 from domain.channels.model import Channel, check_coordinates
+from domain.contact import canonical_email, canonical_phone
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.identity.model import Principal
 from domain.loyalty import services as points
@@ -67,17 +68,17 @@ class DeliveryChoice:
 
 
 def clean_buyer(buyer: Buyer) -> Buyer:
-    """Normalised buyer identity (email lower-cased, phone without spaces)."""
+    """Buyer identity in canonical form (domain/contact.py: email case-folded, phone E.164), so
+    guest orders, look-ups and per-buyer limits see one spelling."""
     email = phone = None
     if buyer.email:
-        email = buyer.email.strip().lower()
+        email = canonical_email(buyer.email) or ""
         if "@" not in email or len(email) > 254:
             raise DomainError("INVALID_EMAIL", "not an email address", field="buyerIdentity.email")
     if buyer.phone:
-        phone = buyer.phone.strip()
-        if not _PHONE.match(phone):
+        phone = canonical_phone(buyer.phone)
+        if phone is None or not _PHONE.match(buyer.phone.strip()):
             raise DomainError("INVALID_PHONE", "not a phone number", field="buyerIdentity.phone")
-        phone = re.sub(r"[ ()-]", "", phone)
     name = buyer.name.strip()[:200] if buyer.name else None
     return Buyer(email=email, phone=phone, name=name or None)
 
@@ -128,9 +129,11 @@ def _check_lines(lines: Sequence[tuple[int, int]]) -> None:
 
 
 async def _check_variants(uow: UnitOfWork, variant_ids: Sequence[int]) -> None:
-    known = await uow.catalog.variants_with_titles(variant_ids)
+    """Only variants on sale may enter a cart: a draft or archived product's, or an archived
+    variant, is not found (shoppers do not see it either)."""
+    known = await uow.catalog.variants_for_cart(variant_ids)
     for i, variant_id in enumerate(variant_ids):
-        if variant_id not in known:
+        if variant_id not in known or not known[variant_id][2]:
             raise NotFound("variant", field=f"lines.{i}.merchandiseId")
 
 
@@ -157,7 +160,11 @@ async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
     if cart.member_id is not None:
         member = await uow.members.by_id(cart.member_id)
         tier = member.tier if member else None
-    titles = await uow.catalog.variants_with_titles(ids)
+    titles = await uow.catalog.variants_for_cart(ids)
+    # a line whose product was archived or unpublished since is priced as not sold here
+    # (NOT_SOLD_IN_CHANNEL), so checkout refuses it
+    every_rule = await uow.prices.rules_for(ids)
+    on_sale = {v: r for v, r in every_rule.items() if v in titles and titles[v][2]}
     priced = price_cart(
         [
             (ln.variant_id, ln.quantity, titles[ln.variant_id][1], titles[ln.variant_id][0].sku)
@@ -165,7 +172,7 @@ async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
             if ln.variant_id in titles
         ],
         channel=channel,
-        rules=await uow.prices.rules_for(ids),
+        rules=on_sale,
         levels=await uow.inventory.levels(ids),
         locations=await uow.locations.all_locations(),
         delivery_method=cart.delivery.method.value if cart.delivery.method else None,

@@ -24,6 +24,7 @@ class CatalogErrorCode(StrEnum):
     CATEGORY_CYCLE = "CATEGORY_CYCLE"
     NOT_FOUND = "NOT_FOUND"
     TOO_LONG = "TOO_LONG"
+    SEARCH_TOO_LONG = "SEARCH_TOO_LONG"
 
 
 class ProductStatus(StrEnum):
@@ -219,6 +220,38 @@ def search_text(title: str, skus: list[str], tags: list[str] | tuple[str, ...] =
     """
     words = [title.lower(), *(s.lower() for s in skus), *(f"#{t}" for t in tags)]
     return " " + " ".join(words) + " "
+
+
+MAX_SEARCH_LENGTH = 256  # characters of a storefront `query`
+MAX_SEARCH_TERMS = 12  # words and filters
+MAX_SEARCH_TERM_LENGTH = 64  # characters of one word or filter
+
+
+def search_terms(text: str | None) -> list[str]:
+    """The terms of a storefront search, refused with SEARCH_TOO_LONG beyond the bounds (each
+    word is one more condition over every product: the bounds keep a search cheap)."""
+    if not text:
+        return []
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise DomainError(
+            CatalogErrorCode.SEARCH_TOO_LONG,
+            f"a search has at most {MAX_SEARCH_LENGTH} characters",
+            field="query",
+        )
+    terms = text.split()
+    if len(terms) > MAX_SEARCH_TERMS:
+        raise DomainError(
+            CatalogErrorCode.SEARCH_TOO_LONG,
+            f"a search has at most {MAX_SEARCH_TERMS} words and filters",
+            field="query",
+        )
+    if any(len(term) > MAX_SEARCH_TERM_LENGTH for term in terms):
+        raise DomainError(
+            CatalogErrorCode.SEARCH_TOO_LONG,
+            f"a search word has at most {MAX_SEARCH_TERM_LENGTH} characters",
+            field="query",
+        )
+    return terms
 
 
 def check_category_parent(

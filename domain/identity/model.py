@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.contact import canonical_email
 from domain.errors import DomainError, PermissionDenied
 
 
@@ -90,6 +91,15 @@ class Principal:
         """Owners and admins act on every location."""
         return self.role in (Role.OWNER, Role.ADMIN)
 
+    @property
+    def sees_unpublished_catalog(self) -> bool:
+        """Staff and partner keys with a catalog scope see draft and archived products;
+        anonymous callers and members see only what is on sale."""
+        if self.kind is PrincipalKind.STAFF:
+            return True
+        catalog = {Scope.CATALOG_READ, Scope.CATALOG_WRITE}
+        return self.kind is PrincipalKind.PARTNER and bool(self.scopes & catalog)
+
     def require_staff(self, *roles: Role) -> None:
         """Refuse unless the caller is staff with one of ``roles`` (any role when none given)."""
         if self.kind is not PrincipalKind.STAFF or (roles and self.role not in roles):
@@ -122,7 +132,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def normalize_email(email: str) -> str:
     """Trimmed and lower-cased; refuses what is not an address."""
-    email = email.strip().lower()
+    email = canonical_email(email) or ""
     if not _EMAIL.match(email) or len(email) > 254:
         raise DomainError(IdentityErrorCode.INVALID_EMAIL, "not an email address", field="email")
     return email

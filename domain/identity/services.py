@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.contact import canonical_email
 from domain.errors import DomainError, NotFound
 from domain.identity.model import (
     ANONYMOUS,
@@ -22,6 +24,7 @@ from domain.identity.model import (
     parse_scopes,
 )
 from domain.identity.ports import ApiKeyDraft, ApiKeyRecord, StaffDraft, StaffRecord
+from domain.identity.throttle import login_guard
 from domain.ports import Clock, PasswordHasher, RateLimiter, TokenSigner, UnitOfWorkFactory
 
 API_KEY_PREFIX = "o2o_"
@@ -59,21 +62,17 @@ async def staff_login(
     invalid = DomainError(
         IdentityErrorCode.INVALID_CREDENTIALS, "email or password is wrong", field="password"
     )
-    normalized = email.strip().lower()
-    # 10 tries per account, 100 per client address (a store's tills may share one address)
-    for key, limit in ((f"login:staff:{normalized}", 10), (f"login:client:{client}", 100)):
-        decision = await limiter.hit(key, limit=limit, window_seconds=300)
-        if not decision.allowed:
-            raise DomainError(
-                IdentityErrorCode.THROTTLED,
-                f"too many attempts; try again in {decision.retry_after_seconds} s",
-            )
+    normalized = canonical_email(email) or ""
+    # per address, per (account, address), and a growing delay per account: domain/identity/throttle
+    await login_guard(
+        limiter, account=f"staff:{normalized}", client=client, code=IdentityErrorCode.THROTTLED
+    )
     async with uow_factory() as uow:
         staff = await uow.identity.staff_by_email(normalized)
     if staff is None or not staff.active:
-        hasher.dummy_verify()
+        await asyncio.to_thread(hasher.dummy_verify)  # argon2 off the event loop
         raise invalid
-    if not hasher.verify(staff.password_hash, password):
+    if not await asyncio.to_thread(hasher.verify, staff.password_hash, password):
         raise invalid
     claims = {"kind": "staff", "role": staff.role, "loc": list(staff.location_ids)}
     token = signer.issue(subject=f"staff:{staff.id}", claims=claims, ttl_seconds=ttl_seconds)
@@ -111,7 +110,7 @@ async def create_staff(
         draft = StaffDraft(
             email=email,
             name=name.strip(),
-            password_hash=hasher.hash(password),
+            password_hash=await asyncio.to_thread(hasher.hash, password),
             role=parsed.value,
             location_ids=tuple(sorted(set(location_ids))),
         )

@@ -69,10 +69,18 @@ class ProductVariant(Node):
     # filled by Product.variants in one batch, so that price and stock fields need no await
     _quote: strawberry.Private[object] = None
     _quantity: strawberry.Private[int | None] = None
+    _on_sale: strawberry.Private[bool | None] = None  # its product ACTIVE, itself not archived
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(to_global_id("ProductVariant", self._variant.id))
+
+    async def _sellable(self, info: Info[Context, None]) -> bool:
+        if self._on_sale is None:
+            owner = await info.context.loaders.product_by_id.load(self._variant.product_id)
+            active = owner is not None and owner.status is d.ProductStatus.ACTIVE
+            self._on_sale = active and not self._variant.archived
+        return self._on_sale
 
     async def _price(self, info: Info[Context, None]) -> PriceQuote | None:
         if self._quote is None:
@@ -132,10 +140,12 @@ class ProductVariant(Node):
 
     @strawberry.field
     def available_for_sale(self, info: Info[Context, None]) -> bool:
-        if self._quote is not None and self._quantity is not None:
-            return bool(self._quote) and self._quantity > 0
+        if self._quote is not None and self._quantity is not None and self._on_sale is not None:
+            return self._on_sale and bool(self._quote) and self._quantity > 0
 
         async def load() -> bool:
+            if not await self._sellable(info):
+                return False
             return await self._price(info) is not None and await self._available(info) > 0
 
         return load()  # type: ignore[return-value]
@@ -292,8 +302,15 @@ class Product(Node):
             info.context.price_quotes(ids, self._channel),
             info.context.quantities(ids, self._channel),
         )
+        on_sale = self._product.status is d.ProductStatus.ACTIVE
         ready = {
-            v.id: ProductVariant(_variant=v, _channel=self._channel, _quote=q or False, _quantity=n)
+            v.id: ProductVariant(
+                _variant=v,
+                _channel=self._channel,
+                _quote=q or False,
+                _quantity=n,
+                _on_sale=on_sale and not v.archived,
+            )
             for v, q, n in zip(found, quotes, quantities, strict=True)
         }
         return offset_connection(
@@ -304,6 +321,8 @@ class Product(Node):
 
     @strawberry.field
     async def available_for_sale(self, info: Info[Context, None]) -> bool:
+        if self._product.status is not d.ProductStatus.ACTIVE:
+            return False
         ids = [v.id for v in await info.context.variants(self._product.id)]
         return any(q > 0 for q in await info.context.quantities(ids, self._channel))
 
