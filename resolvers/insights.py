@@ -6,9 +6,11 @@ import strawberry
 from strawberry.types import Info
 
 from domain.insights import services as svc
+from domain.members.services import member_view
 from resolvers.context import Context
 from schema.insights.types import Cohort, MemberInsights
 from schema.members.types import Member
+from schema.policy import member_audience
 from schema.relay import expect_id
 
 
@@ -28,7 +30,8 @@ async def members(
         limit=first,
         after_id=expect_id(after_id, "Member", field="afterId") if after_id else None,
     )
-    return [Member.of(r) for r in found]
+    viewers = [(r, member_audience(ctx.principal, member_view(ctx.principal, r))) for r in found]
+    return [Member.of(r, viewer=v) for r, v in viewers if v]
 
 
 async def member_insights(info: Info[Context, None], member_id: strawberry.ID) -> MemberInsights:

@@ -25,6 +25,7 @@ from schema.members.types import (
     MemberVerifyPayload,
     PointsAdjustPayload,
 )
+from schema.policy import Audience, member_audience
 from schema.relay import expect_id
 
 # --- reads -----------------------------------------------------------------------------------
@@ -37,7 +38,7 @@ async def me(info: Info[Context, None]) -> Member | None:
         return None
     async with info.context.services.uow() as uow:
         record = await uow.members.by_id(member_id)
-    return Member.of(record) if record else None
+    return Member.of(record, viewer=Audience.MEMBER) if record else None
 
 
 async def member_lookup(
@@ -46,7 +47,10 @@ async def member_lookup(
     """Staff at the till: a member by scanned code or phone."""
     ctx = info.context
     found = await svc.lookup(ctx.services.uow, ctx.principal, code=code, phone=phone)
-    return Member.of(found) if found else None
+    if found is None:
+        return None
+    viewer = member_audience(ctx.principal, svc.member_view(ctx.principal, found))
+    return Member.of(found, viewer=viewer) if viewer else None
 
 
 def store_referral_code(location_id: strawberry.ID) -> str:
@@ -91,7 +95,7 @@ async def _session(
         access_token=session.access_token,
         refresh_token=session.refresh_token,
         expires_in=session.expires_in,
-        member=Member.of(session.member),
+        member=Member.of(session.member, viewer=Audience.MEMBER),
         cart_id=merged,
         user_errors=[],
     )
@@ -148,7 +152,7 @@ async def member_update(info: Info[Context, None], input: MemberUpdateInput) -> 
         addresses=json_shape(input.addresses, list, field="addresses"),
         consents=json_shape(input.consents, dict, field="consents"),
     )
-    return MemberUpdatePayload(member=Member.of(record), user_errors=[])
+    return MemberUpdatePayload(member=Member.of(record, viewer=Audience.MEMBER), user_errors=[])
 
 
 # --- points ----------------------------------------------------------------------------------

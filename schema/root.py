@@ -20,17 +20,23 @@ from resolvers.audit import audit_mutations
 from resolvers.errors import map_domain_errors
 from schema.audit.fields import AuditMutation, AuditQuery
 from schema.cart.fields import CartMutation, CartQuery
+from schema.cart.types import Cart
 from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
+from schema.identity.types import ApiKey, ApiKeyCreatePayload, StaffLoginPayload, StaffUser
 from schema.insights.fields import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
 from schema.members.fields import MemberMutation, MemberQuery
+from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
+from schema.orders.types import CheckoutCompletePayload, Fulfilment, Order
+from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
+from schema.promotions.types import Voucher
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
 Query = merge_types(
@@ -61,6 +67,21 @@ Mutation = merge_types(
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
+# who may read or call what: schema/policy.py, on every root field and every sensitive field
+SENSITIVE_TYPES = [
+    Member,
+    MemberSessionPayload,
+    Order,
+    Fulfilment,
+    CheckoutCompletePayload,
+    Cart,
+    Voucher,
+    StaffUser,
+    StaffLoginPayload,
+    ApiKey,
+    ApiKeyCreatePayload,
+]
+enforce({"Query": Query, "Mutation": Mutation}, SENSITIVE_TYPES)
 audit_mutations(Mutation)  # then (outermost) every staff and partner call is audited
 
 

@@ -9,10 +9,12 @@ from domain.errors import NotFound, PermissionDenied
 from domain.identity.model import Principal, Role
 from domain.insights.model import Cohort, Insight, member_insight, preference_tags, retention
 from domain.members.model import MemberRecord
+from domain.members.services import MemberView, member_stores, member_view
 from domain.orders.model import Order
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 STAFF = (Role.OWNER, Role.ADMIN, Role.STORE_MANAGER, Role.CLERK)
+SCAN_PAGES = 10  # pages of members read per tag search by store staff
 
 
 async def refresh_tags(uow: UnitOfWork, order: Order, *, at: datetime) -> None:
@@ -41,8 +43,11 @@ async def insight(
     """Staff: RFM segment, frequency, last purchase, channels and churn risk of a member."""
     principal.require_staff(*STAFF)
     async with uow_factory() as uow:
-        if await uow.members.by_id(member_id) is None:
+        member = await uow.members.by_id(member_id)
+        if member is None:
             raise NotFound("member", field="memberId")
+        if member_view(principal, member) not in (MemberView.BRAND, MemberView.STORE):
+            raise PermissionDenied("this member belongs to another store", field="memberId")
         history = await uow.members.order_summaries(member_ids=[member_id], location_ids=None)
     return member_insight(history, now=clock.now())
 
@@ -76,7 +81,17 @@ async def members_by_tag(
     limit: int,
     after_id: int | None,
 ) -> list[MemberRecord]:
-    """Staff: members carrying a tag (store:3, clerk:12, likes:dresses …)."""
+    """Staff: members carrying a tag (store:3, clerk:12, likes:dresses …); store staff get
+    only the members of their own stores."""
     principal.require_staff(*STAFF)
+    found: list[MemberRecord] = []
     async with uow_factory() as uow:
-        return await uow.members.by_tag(tag, limit=limit, after_id=after_id)
+        for _ in range(SCAN_PAGES):  # bounded: a store's staff never scan the whole brand
+            page = await uow.members.by_tag(tag, limit=max(limit, 200), after_id=after_id)
+            found.extend(
+                m for m in page if principal.brand_wide or principal.location_ids & member_stores(m)
+            )
+            if len(found) >= limit or len(page) < max(limit, 200):
+                break
+            after_id = page[-1].id
+    return found[:limit]

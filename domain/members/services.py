@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from domain.errors import DomainError, NotFound
-from domain.identity.model import Principal, Role, check_password_strength
+from domain.identity.model import Principal, PrincipalKind, Role, check_password_strength
 from domain.members.events import (
     DuplicateSignup,
     MemberRegistered,
@@ -287,6 +288,40 @@ async def lookup(
             clean = normalize_phone(phone)
             return await uow.members.by_phone(clean) if clean else None
     raise DomainError(MemberErrorCode.IDENTIFIER_REQUIRED, "give a code or a phone", field="code")
+
+
+class MemberView(StrEnum):
+    """How much of a member one caller may see (the policy maps it to an audience)."""
+
+    SELF = "SELF"  # the member themselves
+    BRAND = "BRAND"  # owners and admins: everything
+    STORE = "STORE"  # managers and clerks of a store the member belongs to: everything
+    COUNTER = "COUNTER"  # other store staff at the till: name, tier, balance and id only
+    NONE = "NONE"  # anyone else: nothing
+
+
+def member_stores(member: MemberRecord) -> frozenset[int]:
+    """The stores a member belongs to: the store whose code they signed up with, and every
+    store a completed order of theirs went through (its ``store:<id>`` tag)."""
+    stores = {member.referral_location_id} if member.referral_location_id is not None else set()
+    for tag in member.tags:
+        kind, _, ident = tag.partition(":")
+        if kind == "store" and ident.isdigit():
+            stores.add(int(ident))
+    return frozenset(stores)
+
+
+def member_view(principal: Principal, member: MemberRecord) -> MemberView:
+    """What ``principal`` may see of ``member``: the data-dependent half of the policy."""
+    if principal.member_id is not None:
+        return MemberView.SELF if principal.member_id == member.id else MemberView.NONE
+    if principal.kind is not PrincipalKind.STAFF or principal.role is None:
+        return MemberView.NONE
+    if principal.brand_wide:
+        return MemberView.BRAND
+    if principal.location_ids & member_stores(member):
+        return MemberView.STORE
+    return MemberView.COUNTER
 
 
 async def update_profile(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import insights as resolve
-from schema.errors import authenticated
 from schema.insights.types import Cohort, MemberInsights
 from schema.members.types import Member
 
@@ -14,14 +13,10 @@ from schema.members.types import Member
 class InsightQuery:
     members: list[Member] = strawberry.field(
         resolver=resolve.members,
-        extensions=[authenticated()],
         description="Staff: members with a tag.",
     )
-    member_insights: MemberInsights = strawberry.field(
-        resolver=resolve.member_insights, extensions=[authenticated()]
-    )
+    member_insights: MemberInsights = strawberry.field(resolver=resolve.member_insights)
     retention_report: list[Cohort] = strawberry.field(
         resolver=resolve.retention_report,
-        extensions=[authenticated()],
         description="Monthly cohorts and repeat rate of a store's members (or the brand's).",
     )

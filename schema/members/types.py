@@ -44,9 +44,11 @@ class Member:
     addresses: JSON
     created_at: datetime
     _id: strawberry.Private[int]
+    _viewer: strawberry.Private[str]  # the policy's audience for this member (schema/policy.py)
 
     @classmethod
-    def of(cls, record: MemberRecord) -> Member:
+    def of(cls, record: MemberRecord, *, viewer: str) -> Member:
+        """The member as ``viewer`` (a ``schema.policy.Audience``) reads them."""
         return cls(
             id=strawberry.ID(to_global_id("Member", record.id)),
             email=record.email,
@@ -61,6 +63,7 @@ class Member:
             addresses=list(record.addresses),
             created_at=record.created_at,
             _id=record.id,
+            _viewer=viewer,
         )
 
     @strawberry.field(description="Spendable points now (the ledger's live lots).")

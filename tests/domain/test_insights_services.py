@@ -43,7 +43,7 @@ async def test_a_members_profile_from_their_orders(shop: Shop) -> None:
     for days_ago in (200, 100, 10):
         await bought(shop, member, days_ago=days_ago, quantity=2)
 
-    profile = await svc.insight(shop.uow, shop.clerk, member_id=member, clock=shop.clock)
+    profile = await svc.insight(shop.uow, shop.owner, member_id=member, clock=shop.clock)
 
     assert (profile.orders, profile.days_since_last_purchase) == (3, 10)
     assert profile.spend_12_months == 3 * 2 * PRICES[0]
