@@ -8,8 +8,8 @@ from datetime import datetime
 from domain.errors import NotFound, PermissionDenied
 from domain.identity.model import Principal, Role
 from domain.insights.model import Cohort, Insight, member_insight, preference_tags, retention
-from domain.members.model import MemberRecord
-from domain.members.services import MemberView, member_stores, member_view
+from domain.members.model import MemberRecord, member_stores
+from domain.members.services import MemberView, member_view
 from domain.orders.model import Order
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 

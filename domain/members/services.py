@@ -28,6 +28,7 @@ from domain.members.model import (
     MemberErrorCode,
     MemberRecord,
     check_member_code,
+    member_stores,
     new_member_code,
     normalize_email,
     normalize_phone,
@@ -298,17 +299,6 @@ class MemberView(StrEnum):
     STORE = "STORE"  # managers and clerks of a store the member belongs to: everything
     COUNTER = "COUNTER"  # other store staff at the till: name, tier, balance and id only
     NONE = "NONE"  # anyone else: nothing
-
-
-def member_stores(member: MemberRecord) -> frozenset[int]:
-    """The stores a member belongs to: the store whose code they signed up with, and every
-    store a completed order of theirs went through (its ``store:<id>`` tag)."""
-    stores = {member.referral_location_id} if member.referral_location_id is not None else set()
-    for tag in member.tags:
-        kind, _, ident = tag.partition(":")
-        if kind == "store" and ident.isdigit():
-            stores.add(int(ident))
-    return frozenset(stores)
 
 
 def member_view(principal: Principal, member: MemberRecord) -> MemberView:
