@@ -73,12 +73,12 @@ class AuditExtension(FieldExtension):
         try:
             result = await next_(source, info, **kwargs)
         except Exception as error:
-            await self._write(ctx, kwargs, str(getattr(error, "code", type(error).__name__)))
+            await self._write(ctx, kwargs, result=str(getattr(error, "code", type(error).__name__)))
             raise
-        await self._write(ctx, kwargs, _outcome(result))
+        await self._write(ctx, kwargs, result=_outcome(result))
         return result
 
-    async def _write(self, ctx: Context, kwargs: dict[str, Any], result: str) -> None:
+    async def _write(self, ctx: Context, kwargs: dict[str, Any], *, result: str) -> None:
         p = ctx.principal
         entry = AuditRecord(
             actor=p.subject,
@@ -150,7 +150,7 @@ async def value_grants(
 
 
 async def _decide(
-    info: Info[Context, None], grant_id: strawberry.ID, approve: bool
+    info: Info[Context, None], grant_id: strawberry.ID, *, approve: bool
 ) -> ValueGrantPayload:
     ctx = info.context
     grant = await svc.decide(
@@ -165,12 +165,12 @@ async def _decide(
 
 async def value_grant_approve(info: Info[Context, None], id: strawberry.ID) -> ValueGrantPayload:
     """Owners: give the pending points or voucher now."""
-    return await _decide(info, id, True)
+    return await _decide(info, id, approve=True)
 
 
 async def value_grant_reject(info: Info[Context, None], id: strawberry.ID) -> ValueGrantPayload:
     """Owners: refuse the pending points or voucher."""
-    return await _decide(info, id, False)
+    return await _decide(info, id, approve=False)
 
 
 async def member_presence_code(info: Info[Context, None]) -> MemberPresencePayload:

@@ -45,6 +45,10 @@ class TortoiseAuditRepository:
             client=entry.client[:64],
         )
 
+    async def lock_requester(self, staff_id: int) -> None:
+        """Serialise one staff member's grants (their daily cap holds under concurrency)."""
+        await m.StaffUser.filter(id=staff_id).using_db(self.conn).select_for_update().first()
+
     async def entries(self, *, first: int, before_id: int | None) -> list[AuditRecord]:
         query = m.AuditEntry.all().using_db(self.conn)
         if before_id is not None:

@@ -19,6 +19,9 @@ class InMemoryAuditRepository:
         number = self.state.next_id("audit")
         self.state.audit.append(replace(entry, id=number, at=entry.at or self.state.now()))
 
+    async def lock_requester(self, staff_id: int) -> None:
+        return None  # one unit of work at a time in memory
+
     async def entries(self, *, first: int, before_id: int | None) -> list[AuditRecord]:
         rows = [e for e in reversed(self.state.audit) if before_id is None or e.id < before_id]
         return rows[:first]

@@ -59,6 +59,8 @@ async def admit(
     at = grant.created_at
     status = GrantStatus.APPLIED
     if principal.role is Role.STORE_MANAGER:
+        if principal.staff_id is not None:  # two grants at once still stay within the cap
+            await uow.audit.lock_requester(principal.staff_id)
         cap = (
             limits.points_per_day
             if grant.kind is GrantKind.POINTS

@@ -33,7 +33,7 @@ async def issue_presence_code(
 
 
 async def require_presence(
-    uow: UnitOfWork, member_id: int, code: str | None, *, at: datetime
+    uow: UnitOfWork, member_id: int, *, code: str | None, at: datetime
 ) -> None:
     """Use up the member's presence code; MEMBER_PRESENCE_REQUIRED when it is missing, expired,
     used already or another member's."""

@@ -103,8 +103,8 @@ async def _sell(uow: UnitOfWork, principal: Principal, sale: TillSale, clock: Cl
             OrderErrorCode.UNKNOWN_CHANNEL, "this store has no till channel", field="locationId"
         )
     member_id, tier = await _member(uow, sale)
-    if member_id is not None and await _spends_member_value(uow, sale, member_id):
-        await require_presence(uow, member_id, sale.member_presence, at=clock.now())
+    if member_id is not None and await _spends_member_value(uow, sale, member_id=member_id):
+        await require_presence(uow, member_id, code=sale.member_presence, at=clock.now())
     wanted = _wanted(sale.lines)
     levels = await uow.inventory.lock([(v, sale.location_id) for v in wanted])
     priced = await _price(uow, channel, wanted, levels, sale=sale, tier=tier, at=clock.now())
@@ -194,7 +194,7 @@ async def _member(uow: UnitOfWork, sale: TillSale) -> tuple[int | None, str | No
     return member.id, member.tier
 
 
-async def _spends_member_value(uow: UnitOfWork, sale: TillSale, member_id: int) -> bool:
+async def _spends_member_value(uow: UnitOfWork, sale: TillSale, *, member_id: int) -> bool:
     """Does the sale spend the member's points or one of their vouchers?"""
     if sale.points_to_redeem > 0:
         return True

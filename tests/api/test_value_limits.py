@@ -3,6 +3,8 @@ members of their stores and within daily caps; above them an owner approves or r
 
 from __future__ import annotations
 
+import asyncio
+
 from adapters.db import models as m
 from schema.relay import to_global_id
 from tests.api.trust_world import balance, gid, member_of
@@ -101,3 +103,26 @@ async def test_owners_are_not_capped(gql, settings):
 
     assert body["data"]["pointsAdjust"] == {"pointsBalance": 1_000_000, "userErrors": []}
     assert world.part_dieu is not None
+
+
+async def test_the_cap_holds_when_grants_race(gql, settings):
+    world = await make_world(products=1)
+    ada = await member_of(world.part_dieu, "ada@example.com")
+    manager = await staff_token(
+        settings.secret_key, role="STORE_MANAGER", location_ids=[world.part_dieu.id]
+    )
+    cap = settings.manager_daily_points_cap
+    share = cap // 2 - 1  # two fit under the cap, the third does not
+
+    bodies = await asyncio.gather(
+        *(gql(ADJUST, {"m": gid(ada), "p": share}, token=manager) for _ in range(5))
+    )
+
+    codes = sorted(
+        b["data"]["pointsAdjust"]["userErrors"][0]["code"]
+        if b["data"]["pointsAdjust"]["userErrors"]
+        else "OK"
+        for b in bodies
+    )
+    assert codes == ["APPROVAL_REQUIRED"] * 3 + ["OK"] * 2
+    assert await balance(ada) == 2 * share
