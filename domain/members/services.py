@@ -7,6 +7,7 @@ neither reveals who is a member."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from domain.contact import canonical_email, canonical_identifier, canonical_phone
 from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal, PrincipalKind, Role, check_password_strength
+from domain.identity.throttle import login_guard
 from domain.members.events import (
     DuplicateSignup,
     MemberRegistered,
@@ -91,7 +94,7 @@ async def register(
     clock: Clock,
 ) -> None:
     """Create a member (or, when the email/phone is taken, quietly notify its owner)."""
-    clean_email, clean_phone = normalize_email(email), normalize_phone(phone)
+    clean_email, clean_phone = _canonical(email, phone)
     if clean_email is None and clean_phone is None:
         raise DomainError(
             MemberErrorCode.IDENTIFIER_REQUIRED,
@@ -100,7 +103,8 @@ async def register(
         )
     check_password_strength(password)
     referred = parse_referral(referral)
-    password_hash = hasher.hash(password)  # hashed on every path: same time either way
+    # hashed on every path (same time either way), off the event loop
+    password_hash = await asyncio.to_thread(hasher.hash, password)
     async with uow_factory() as uow:
         if referred is not None:
             await _check_referral(uow, referred)
@@ -129,6 +133,11 @@ async def register(
         )
         await _new_verification(uow, member, clock)
         await uow.outbox.add(MemberRegistered(member_id=member.id, referral=referral))
+
+
+def _canonical(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
+    """Checked email and phone in their one canonical spelling (domain/contact.py)."""
+    return normalize_email(canonical_email(email)), normalize_phone(canonical_phone(phone) or phone)
 
 
 async def _check_referral(uow: UnitOfWork, referred: tuple[str, int]) -> None:
@@ -201,20 +210,16 @@ async def login(
         "the identifier or the password is wrong",
         field="password",
     )
-    key = identifier.strip().lower()
-    for name, limit in ((f"login:member:{key}", 10), (f"login:client:{client}", 100)):
-        decision = await limiter.hit(name, limit=limit, window_seconds=300)
-        if not decision.allowed:
-            raise DomainError(
-                MemberErrorCode.THROTTLED,
-                f"too many attempts; try again in {decision.retry_after_seconds} s",
-            )
+    key = canonical_identifier(identifier)  # one counter whatever the spelling
+    await login_guard(
+        limiter, account=f"member:{key}", client=client, code=MemberErrorCode.THROTTLED
+    )
     async with uow_factory() as uow:
         member = await _find(uow, identifier)
         if member is None or not member.active:
-            hasher.dummy_verify()
+            await asyncio.to_thread(hasher.dummy_verify)
             raise invalid
-        if not hasher.verify(member.password_hash, password):
+        if not await asyncio.to_thread(hasher.verify, member.password_hash, password):
             raise invalid
         return await _issue(uow, member, signer=signer, ttl=ttl_seconds, clock=clock)
 
@@ -222,9 +227,9 @@ async def login(
 async def _find(uow: UnitOfWork, identifier: str) -> MemberRecord | None:
     try:
         if "@" in identifier:
-            email = normalize_email(identifier)
+            email, _ = _canonical(identifier, None)
             return await uow.members.by_email(email) if email else None
-        phone = normalize_phone(identifier)
+        _, phone = _canonical(None, identifier)
         return await uow.members.by_phone(phone) if phone else None
     except DomainError:
         return None
@@ -286,7 +291,7 @@ async def lookup(
         if code:
             return await uow.members.by_code(check_member_code(code))
         if phone:
-            clean = normalize_phone(phone)
+            _, clean = _canonical(None, phone)
             return await uow.members.by_phone(clean) if clean else None
     raise DomainError(MemberErrorCode.IDENTIFIER_REQUIRED, "give a code or a phone", field="code")
 

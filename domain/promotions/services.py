@@ -13,6 +13,7 @@ from domain.audit.grants import ApprovalRequired, admit
 from domain.audit.model import GrantKind, GrantLimits, GrantStatus, ValueGrant
 from domain.cart.model import PricedCart
 from domain.channels.model import Channel
+from domain.contact import canonical_email, canonical_phone
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.identity.model import Principal, Role
 from domain.members.model import check_member_code
@@ -115,6 +116,19 @@ async def discounts(
     return Discounts(evaluation, new_totals, by_line)
 
 
+async def _member_behind_buyer(uow: UnitOfWork, order_id: int) -> int | None:
+    """The member whose email or phone (canonical, domain/contact.py) a guest order gives: a
+    per-member limit counts a member's guest checkouts as theirs."""
+    order = await uow.orders.get(order_id)
+    if order is None:
+        return None
+    email, phone = canonical_email(order.buyer.email), canonical_phone(order.buyer.phone)
+    found = (email and await uow.members.by_email(email)) or (
+        phone and await uow.members.by_phone(phone)
+    )
+    return found.id if found else None
+
+
 async def claim(
     uow: UnitOfWork, evaluation: Evaluation, *, order_id: int, member_id: int | None
 ) -> None:
@@ -140,6 +154,8 @@ async def claim(
                 f"{record.promotion.name} has been used up",
                 field="discountCodes",
             )
+        if member_id is None and record.per_member_limit is not None:
+            member_id = await _member_behind_buyer(uow, order_id)
         if member_id is not None and record.per_member_limit is not None:
             if await uow.promotions.member_uses(promotion_id, member_id) >= record.per_member_limit:
                 raise DomainError(

@@ -202,3 +202,33 @@ async def test_password_hashing_does_not_block_the_event_loop(gql, services, mon
     ticks_when_done, _ = await asyncio.gather(login(), ticker())
     # the ticker ran alongside the 0.3 s check instead of waiting for it
     assert ticks_when_done >= 10
+
+
+async def test_a_once_per_member_coupon_counts_guest_checkouts_with_the_members_email(
+    gql, settings
+):
+    from tests.api.test_orders import CHECKOUT, CREATE
+    from tests.api.test_promotions import CODES, PROMO
+
+    world = await make_world(products=1)
+    signup = {"email": "ada@example.com", "phone": "06 12 34 56 78", "password": "x" * 20}
+    assert (await gql(SIGNUP, {"i": signup}))["data"]["memberCreate"]["accepted"]
+    owner = await staff_token(settings.secret_key)
+    coupon = {"name": "Once", "kind": "PERCENTAGE", "percent": 10, "code": "once10"}
+    created = await gql(PROMO, {"i": {**coupon, "perMemberLimit": 1}}, token=owner)
+    assert created["data"]["promotionCreate"]["userErrors"] == []
+    codes = []
+    for i, buyer in enumerate(
+        [{"email": "ada@example.com"}, {"email": " ADA@example.COM"}, {"phone": "0033612345678"}]
+    ):
+        data = {
+            "lines": [{"merchandiseId": world.gid(world.variants[0]), "quantity": 1}],
+            "buyerIdentity": buyer,
+            "delivery": {"method": "PICKUP", "locationId": world.gid(world.part_dieu)},
+        }
+        cart = (await gql(CREATE, {"input": data}))["data"]["cartCreate"]["cart"]
+        await gql(CODES, {"c": cart["id"], "codes": ["once10"]})
+        placed = await gql(CHECKOUT, {"cart": cart["id"], "key": f"guest-{i}"})
+        errors = placed["data"]["checkoutComplete"]["userErrors"]
+        codes.append(errors[0]["code"] if errors else "PLACED")
+    assert codes == ["PLACED", "CODE_USAGE_LIMIT_REACHED", "CODE_USAGE_LIMIT_REACHED"]
