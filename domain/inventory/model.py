@@ -112,12 +112,14 @@ def apply_adjustment(level: StockLevel, *, delta: int) -> StockLevel:
             f"only {level.on_hand} on hand; cannot remove {-delta}",
             field="delta",
         )
-    return _keep_reserved(replace(level, on_hand=level.on_hand + delta), field="delta")
+    return _keep_reserved(level, replace(level, on_hand=level.on_hand + delta), field="delta")
 
 
-def _keep_reserved(level: StockLevel, *, field: str) -> StockLevel:
-    """On hand never below reserved: the units orders hold must exist."""
-    if level.on_hand < level.reserved:
+def _keep_reserved(before: StockLevel, after: StockLevel, *, field: str) -> StockLevel:
+    """On hand never falls below reserved: the units orders hold must exist (a change that
+    raises on hand is always taken, so a row that is short already can be mended)."""
+    level = after
+    if after.on_hand < after.reserved and after.on_hand < before.on_hand:
         raise DomainError(
             InventoryErrorCode.BELOW_RESERVED,
             f"{level.reserved} units here are held for orders: cancel or serve those orders "
@@ -139,7 +141,7 @@ def apply_set(level: StockLevel, *, quantity: int, expected: int | None) -> tupl
             f"expected {expected} on hand but the current quantity is {level.on_hand}",
             field="expected",
         )
-    return _keep_reserved(replace(level, on_hand=quantity), field="quantity"), (
+    return _keep_reserved(level, replace(level, on_hand=quantity), field="quantity"), (
         quantity - level.on_hand
     )
 

@@ -131,6 +131,10 @@ def test_adjustment_moves_on_hand_by_delta_or_refuses(level: StockLevel, delta: 
         with pytest.raises(DomainError) as caught:
             apply_adjustment(level, delta=delta)
         assert caught.value.code == InventoryErrorCode.NEGATIVE_STOCK
+    elif delta < 0 and level.on_hand + delta < level.reserved:
+        with pytest.raises(DomainError) as caught:
+            apply_adjustment(level, delta=delta)
+        assert caught.value.code == InventoryErrorCode.BELOW_RESERVED
     else:
         after = apply_adjustment(level, delta=delta)
         assert after.on_hand == level.on_hand + delta
@@ -148,6 +152,11 @@ def test_adjustment_may_empty_the_location() -> None:
 @given(level=levels(), quantity=quantities)
 def test_set_returns_new_level_and_delta(level: StockLevel, quantity: int) -> None:
     for expected in (None, level.on_hand):
+        if quantity < level.reserved and quantity < level.on_hand:
+            with pytest.raises(DomainError) as caught:
+                apply_set(level, quantity=quantity, expected=expected)
+            assert caught.value.code == InventoryErrorCode.BELOW_RESERVED
+            continue
         after, delta = apply_set(level, quantity=quantity, expected=expected)
         assert after.on_hand == quantity
         assert delta == quantity - level.on_hand
