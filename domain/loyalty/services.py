@@ -150,6 +150,11 @@ async def redeem(
     return value
 
 
+def _kept(line_total: int, quantity: int, returned: int) -> int:
+    """The part of a line's total for the units the buyer kept."""
+    return line_total * max(quantity - returned, 0) // max(quantity, 1)
+
+
 async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> int:
     """Points for a completed order of a member, once per order whatever the channel."""
     if order.member_id is None or await uow.points.has_entry(f"earn:{order.id}"):
@@ -160,9 +165,12 @@ async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: 
     categories = await uow.points.category_ids([ln.variant_id for ln in order.lines])
     paid = order.total - order.points_value - order.delivery_total
     gross = sum(ln.line_total for ln in order.lines) or 1
-    lines = [  # what was paid in money for each line: discounts and points spread pro rata
+    lines = [  # what was paid in money for each line kept (returns before completion are not)
         EarnLine(
-            Money(ln.line_total * max(paid, 0) // gross, order.currency),
+            Money(
+                _kept(ln.line_total, ln.quantity, ln.returned_quantity) * max(paid, 0) // gross,
+                order.currency,
+            ),
             categories.get(ln.variant_id, ()),
         )
         for ln in order.lines
