@@ -13,8 +13,11 @@ Outcomes, from the outside in:
   ``application/graphql-response+json``.
 - Once execution started the response carries ``data`` (possibly null) and the status is 200.
 
-Queries from callers that ``is_cacheable`` approves are served from a ``ResponseCache`` keyed by
-the catalog data version, so a price or stock change invalidates every cached body at once.
+Queries from callers that ``is_cacheable`` approves, whose operation ``cache_policy`` lists as
+the same for everyone (adapters/web/cache_policy.py), are served from a ``ResponseCache`` keyed
+by the catalog data version, so a price or stock change invalidates every cached body at once.
+Variables count in the token budget with the document; a ``guard`` may refuse an operation
+before it runs (429, per-address limits of adapters/web/throttle.py).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
+
+from adapters.web.limits import token_count, too_many_tokens
 
 __all__ = [
     "CachePolicy",
@@ -195,14 +200,14 @@ class GraphQLEndpoint:
     async def _run(self, request: Request, params: _GraphQLParams, media_type: str) -> Response:
         budget = self._config.max_tokens
         if budget is not None:
-            budget -= _token_count(params.variables) + _token_count(params.extensions)
+            budget -= token_count(params.variables) + token_count(params.extensions)
             if budget < 0:
-                return _request_error_response([_too_many_tokens()], media_type)
+                return _request_error_response([too_many_tokens()], media_type)
         try:
             document = parse(params.query, max_lexical_tokens=budget)
         except GraphQLError as error:
             if budget is not None and "tokens" in error.message:
-                error = _too_many_tokens()
+                error = too_many_tokens()
             return _request_error_response([error], media_type)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
@@ -369,26 +374,6 @@ def _object_or_null(value: Any, name: str) -> dict[str, Any] | None:
     if value is not None and not isinstance(value, dict):
         raise _HTTPError(400, f"'{name}' must be an object or null.")
     return value
-
-
-def _token_count(value: Any, depth: int = 0) -> int:
-    """What a variable value costs in the token budget: one per scalar, key and word."""
-    if depth > 64:
-        return 1_000_000_000  # nested beyond reason: over any budget
-    if isinstance(value, str):
-        return max(1, len(value.split()))
-    if isinstance(value, dict):
-        return len(value) + sum(_token_count(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return 1 + sum(_token_count(v, depth + 1) for v in value)
-    return 1
-
-
-def _too_many_tokens() -> GraphQLError:
-    return GraphQLError(
-        "The document and its variables hold too many tokens.",
-        extensions={"code": "TOO_MANY_TOKENS"},
-    )
 
 
 def _operation_selection_error(document: DocumentNode, params: _GraphQLParams) -> GraphQLError:

@@ -1,9 +1,12 @@
-"""Refuse request bodies over a size limit with 413 before anything parses them."""
+"""Refuse request bodies over a size limit with 413 before anything parses them, and count
+what GraphQL variables cost in the token budget."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from graphql import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -56,3 +59,24 @@ class BodySizeLimit:
         headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def token_count(value: Any, depth: int = 0) -> int:
+    """What a variable value costs in the token budget: one per scalar, key and word."""
+    if depth > 64:
+        return 1_000_000_000  # nested beyond reason: over any budget
+    if isinstance(value, str):
+        return max(1, len(value.split()))
+    if isinstance(value, dict):
+        return len(value) + sum(token_count(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(token_count(v, depth + 1) for v in value)
+    return 1
+
+
+def too_many_tokens() -> GraphQLError:
+    """The request error for a document and variables over the token budget."""
+    return GraphQLError(
+        "The document and its variables hold too many tokens.",
+        extensions={"code": "TOO_MANY_TOKENS"},
+    )
