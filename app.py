@@ -100,6 +100,7 @@ def create_app(
             graphiql=settings.graphiql,
             cache_ttl_seconds=settings.cache_ttl_seconds,
             max_tokens=settings.max_tokens,
+            max_variable_tokens=settings.max_variable_tokens,
             max_query_string_bytes=settings.max_body_bytes,
         ),
         # shared answers only for anonymous callers, and only of the public catalog

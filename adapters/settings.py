@@ -43,6 +43,7 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4000
+    max_variable_tokens: int = 20_000  # scalars, keys and words in a request's variables
     max_body_bytes: int = 1_048_576
     anonymous_rate_limit_per_minute: int = 1200
     access_token_ttl_seconds: int = 3600
@@ -90,6 +91,7 @@ class Settings:
             graphiql=_bool(env.get("GRAPHIQL"), not production),
             max_page_size=int(env.get("MAX_PAGE_SIZE", "100")),
             anonymous_rate_limit_per_minute=int(env.get("RATE_LIMIT_ANONYMOUS", "1200")),
+            max_variable_tokens=int(env.get("MAX_VARIABLE_TOKENS", "20000")),
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
             outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),

@@ -98,9 +98,11 @@ class GraphQLHTTPConfig:
     graphiql: bool = True
     allow_get_queries: bool = True
     cache_ttl_seconds: int = 300
-    # One budget for the document and its variables: a 20,000-word string in a variable costs
-    # as much as 20,000 tokens in the query (None: no limit here).
+    # Tokens of the document (None: no limit here; the schema's limiter counts them too) ...
     max_tokens: int | None = None
+    # ... and of its variables and extensions: one per scalar, key and word of a string, so a
+    # 20,000-word search costs 20,000 (a 1,000-price bulk update about 16,000).
+    max_variable_tokens: int | None = None
     # GET requests carry their document and variables in the URL, outside the body size limit.
     max_query_string_bytes: int = 1_048_576
 
@@ -199,9 +201,10 @@ class GraphQLEndpoint:
 
     async def _run(self, request: Request, params: _GraphQLParams, media_type: str) -> Response:
         budget = self._config.max_tokens
-        if budget is not None:
-            budget -= token_count(params.variables) + token_count(params.extensions)
-            if budget < 0:
+        allowance = self._config.max_variable_tokens
+        if allowance is not None:
+            spent = token_count(params.variables) + token_count(params.extensions)
+            if spent > allowance:
                 return _request_error_response([too_many_tokens()], media_type)
         try:
             document = parse(params.query, max_lexical_tokens=budget)

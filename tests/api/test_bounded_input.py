@@ -7,6 +7,7 @@ import base64
 import json
 import time
 
+from adapters.web.limits import token_count
 from schema.relay import to_global_id
 from tests.api.test_client_address import app_with, client_at
 from tests.api.test_orders import CREATE
@@ -23,12 +24,14 @@ def _raw_gid(type_name: str, ident: str) -> str:
     return base64.urlsafe_b64encode(f"gid://o2o/{type_name}/{ident}".encode()).decode()
 
 
-async def test_a_search_of_many_words_is_refused_quickly(gql):
+async def test_a_search_of_many_words_is_refused_quickly(gql, settings):
     await make_world(products=2)
     started = time.monotonic()
     body = (await gql.raw(SEARCH, {"q": " ".join(["linen"] * 20_000)})).json()
-    assert _codes(body) == ["TOO_MANY_TOKENS"] and "data" not in body
+    assert _codes(body) in (["TOO_MANY_TOKENS"], ["SEARCH_TOO_LONG"])
     assert time.monotonic() - started < 1.0
+    body = (await gql.raw(SEARCH, {"q": "linen " * settings.max_variable_tokens})).json()
+    assert _codes(body) == ["TOO_MANY_TOKENS"] and "data" not in body
     body = await gql(SEARCH, {"q": " ".join(["linen"] * 3_000)})
     assert _codes(body) == ["SEARCH_TOO_LONG"] and body["data"] is None
 
@@ -45,9 +48,21 @@ async def test_search_terms_are_capped_in_count_and_length(gql):
 
 async def test_variables_count_in_the_token_budget(gql, settings):
     await make_world(products=1)
-    many = {"q": "linen", "unused": list(range(settings.max_tokens))}
+    many = {"q": "linen", "unused": list(range(settings.max_variable_tokens))}
     body = (await gql.raw(SEARCH, many)).json()
     assert _codes(body) == ["TOO_MANY_TOKENS"]
+    # the largest legitimate input, a 1,000-price bulk update with every field, fits
+    price = {
+        "variantId": "x",
+        "kind": "SALE",
+        "amount": "19.99",
+        "currencyCode": "EUR",
+        "channel": "web",
+        "tier": "gold",
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": None,
+    }
+    assert token_count({"prices": [price] * 1000}) < settings.max_variable_tokens
 
 
 async def test_ids_beyond_the_key_range_are_invalid_ids(gql):
