@@ -9,6 +9,7 @@ national numbers in the default region (``PHONE_DEFAULT_REGION``, FR unless conf
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 import phonenumbers
 
@@ -63,3 +64,12 @@ def canonical_identifier(value: str, *, region: str | None = None) -> str:
     if "@" in value:
         return canonical_email(value) or ""
     return canonical_phone(value, region=region) or (canonical_email(value) or "")
+
+
+def same_buyer(buyer: Mapping[str, object], *, email: str | None, phone: str | None) -> bool:
+    """Whether a stored buyer (its JSON) is the one with this canonical email or phone."""
+    theirs_email = buyer.get("email")
+    theirs_phone = buyer.get("phone")
+    if email and isinstance(theirs_email, str) and canonical_email(theirs_email) == email:
+        return True
+    return bool(phone and isinstance(theirs_phone, str) and canonical_phone(theirs_phone) == phone)

@@ -11,6 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 
 from adapters.db import models as m
+from domain.contact import same_buyer
 from domain.money import Money
 from domain.promotions.model import Promotion, PromotionKind, Scope, VoucherStatus
 from domain.promotions.ports import (
@@ -143,6 +144,24 @@ class TortoisePromotionRepository:
     async def member_uses(self, promotion_id: int, member_id: int) -> int:
         query = m.PromotionUse.filter(promotion_id=promotion_id, member_id=member_id)
         return await query.using_db(self.conn).count()
+
+    async def buyer_uses(self, promotion_id: int, *, email: str | None, phone: str | None) -> int:
+        """Guest uses of the promotion by orders with this (canonical) email or phone."""
+        if not email and not phone:
+            return 0
+        orders = (
+            await m.PromotionUse.filter(promotion_id=promotion_id, member_id=None)
+            .using_db(self.conn)
+            .values_list("order_id", flat=True)
+        )
+        if not orders:
+            return 0
+        buyers = (
+            await m.Order.filter(id__in=list(orders))
+            .using_db(self.conn)
+            .values_list("buyer", flat=True)
+        )
+        return sum(1 for b in buyers if same_buyer(b or {}, email=email, phone=phone))
 
     async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None:
         await m.PromotionUse.create(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.state import MemoryState
+from domain.contact import same_buyer
 from domain.promotions.model import VoucherStatus
 from domain.promotions.ports import (
     LineFacts,
@@ -56,6 +57,17 @@ class InMemoryPromotionRepository:
     async def member_uses(self, promotion_id: int, member_id: int) -> int:
         return sum(
             1 for p, _, m in self.state.promotion_uses if p == promotion_id and m == member_id
+        )
+
+    async def buyer_uses(self, promotion_id: int, *, email: str | None, phone: str | None) -> int:
+        if not email and not phone:
+            return 0
+        return sum(
+            1
+            for p, order_id, member in self.state.promotion_uses
+            if p == promotion_id
+            and member is None
+            and same_buyer(self.state.orders[order_id].buyer.as_json(), email=email, phone=phone)
         )
 
     async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None:

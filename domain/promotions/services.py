@@ -116,17 +116,30 @@ async def discounts(
     return Discounts(evaluation, new_totals, by_line)
 
 
-async def _member_behind_buyer(uow: UnitOfWork, order_id: int) -> int | None:
-    """The member whose email or phone (canonical, domain/contact.py) a guest order gives: a
-    per-member limit counts a member's guest checkouts as theirs."""
+async def _buyer(uow: UnitOfWork, order_id: int) -> tuple[int | None, str | None, str | None]:
+    """Who a guest order is from: the member their email or phone (canonical,
+    domain/contact.py) belongs to, if any, and that email and phone. A per-member limit counts
+    a member's guest checkouts as theirs, and a guest's repeated checkouts as one buyer's."""
     order = await uow.orders.get(order_id)
     if order is None:
-        return None
+        return None, None, None
     email, phone = canonical_email(order.buyer.email), canonical_phone(order.buyer.phone)
     found = (email and await uow.members.by_email(email)) or (
         phone and await uow.members.by_phone(phone)
     )
-    return found.id if found else None
+    return (found.id if found else None), email, phone
+
+
+async def _uses(
+    uow: UnitOfWork, promotion_id: int, *, order_id: int, member_id: int | None
+) -> tuple[int, int | None]:
+    """How often this buyer used the promotion before, and the member the use counts for."""
+    if member_id is not None:
+        return await uow.promotions.member_uses(promotion_id, member_id), member_id
+    member_id, email, phone = await _buyer(uow, order_id)
+    if member_id is not None:
+        return await uow.promotions.member_uses(promotion_id, member_id), member_id
+    return await uow.promotions.buyer_uses(promotion_id, email=email, phone=phone), None
 
 
 async def claim(
@@ -154,16 +167,16 @@ async def claim(
                 f"{record.promotion.name} has been used up",
                 field="discountCodes",
             )
-        if member_id is None and record.per_member_limit is not None:
-            member_id = await _member_behind_buyer(uow, order_id)
-        if member_id is not None and record.per_member_limit is not None:
-            if await uow.promotions.member_uses(promotion_id, member_id) >= record.per_member_limit:
+        buyer = member_id
+        if record.per_member_limit is not None:
+            used, buyer = await _uses(uow, promotion_id, order_id=order_id, member_id=member_id)
+            if used >= record.per_member_limit:
                 raise DomainError(
                     PromotionErrorCode.CODE_USAGE_LIMIT_REACHED,
                     f"you have used {record.promotion.name} as often as allowed",
                     field="discountCodes",
                 )
-        await uow.promotions.add_use(promotion_id, order_id=order_id, member_id=member_id)
+        await uow.promotions.add_use(promotion_id, order_id=order_id, member_id=buyer)
 
 
 async def save_promotion(

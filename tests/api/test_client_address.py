@@ -232,3 +232,29 @@ async def test_a_once_per_member_coupon_counts_guest_checkouts_with_the_members_
         errors = placed["data"]["checkoutComplete"]["userErrors"]
         codes.append(errors[0]["code"] if errors else "PLACED")
     assert codes == ["PLACED", "CODE_USAGE_LIMIT_REACHED", "CODE_USAGE_LIMIT_REACHED"]
+
+
+async def test_a_once_per_member_coupon_holds_for_a_guest_without_an_account(gql, settings):
+    from tests.api.test_orders import CHECKOUT, CREATE
+    from tests.api.test_promotions import CODES, PROMO
+
+    world = await make_world(products=1)
+    owner = await staff_token(settings.secret_key)
+    coupon = {"name": "Once", "kind": "PERCENTAGE", "percent": 10, "code": "once10"}
+    created = await gql(PROMO, {"i": {**coupon, "perMemberLimit": 1}}, token=owner)
+    assert created["data"]["promotionCreate"]["userErrors"] == []
+    codes = []
+    for i, buyer in enumerate(
+        [{"email": "bo@example.com"}, {"email": "BO@example.com "}, {"email": "cy@example.com"}]
+    ):
+        data = {
+            "lines": [{"merchandiseId": world.gid(world.variants[0]), "quantity": 1}],
+            "buyerIdentity": buyer,
+            "delivery": {"method": "PICKUP", "locationId": world.gid(world.part_dieu)},
+        }
+        cart = (await gql(CREATE, {"input": data}))["data"]["cartCreate"]["cart"]
+        await gql(CODES, {"c": cart["id"], "codes": ["once10"]})
+        placed = await gql(CHECKOUT, {"cart": cart["id"], "key": f"g-{i}"})
+        errors = placed["data"]["checkoutComplete"]["userErrors"]
+        codes.append(errors[0]["code"] if errors else "PLACED")
+    assert codes == ["PLACED", "CODE_USAGE_LIMIT_REACHED", "PLACED"]  # one per buyer
