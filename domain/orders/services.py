@@ -101,10 +101,7 @@ async def fulfil(
         raise DomainError(CommonErrorCode.INVALID, "unknown fulfilment action", field="action")
 
     async def work(uow: UnitOfWork) -> OrderResult:
-        f = await uow.orders.fulfilment(step.fulfilment_id)
-        if f is None:
-            raise NotFound("fulfilment", field="fulfilmentId")
-        require_store_staff(principal, f.location_id)
+        f = await _served_by(uow, principal, step.fulfilment_id)
         order = await load_order(uow, f.order_id)
         new = replace(f, status=check_fulfilment(f.status, step.target, method=f.method))
         move = _Move(uow, order, new, step, principal.subject, clock.now())
@@ -124,7 +121,17 @@ async def fulfil(
         },
         work=work,
         result=OrderResult,
+        check=lambda uow: _served_by(uow, principal, step.fulfilment_id),
     )
+
+
+async def _served_by(uow: UnitOfWork, principal: Principal, fulfilment_id: int) -> Fulfilment:
+    """The fulfilment, when the caller works at (or above) the store that serves it."""
+    found = await uow.orders.fulfilment(fulfilment_id)
+    if found is None:
+        raise NotFound("fulfilment", field="fulfilmentId")
+    require_store_staff(principal, found.location_id)
+    return found
 
 
 async def _ready(m: _Move) -> None:
@@ -294,10 +301,7 @@ async def cancel_fulfilment(
     its stock is released and what was paid for it (and points spent on it) is owed back."""
 
     async def work(uow: UnitOfWork) -> OrderResult:
-        found = await uow.orders.fulfilment(fulfilment_id)
-        if found is None:
-            raise NotFound("fulfilment", field="fulfilmentId")
-        require_store_staff(principal, found.location_id)
+        found = await _served_by(uow, principal, fulfilment_id)
         order = await load_order(uow, found.order_id)
         part = order.fulfilment(found.id)
         assert part is not None
@@ -313,6 +317,7 @@ async def cancel_fulfilment(
         payload={"f": fulfilment_id, "r": reason},
         work=work,
         result=OrderResult,
+        check=lambda uow: _served_by(uow, principal, fulfilment_id),
     )
 
 

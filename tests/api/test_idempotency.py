@@ -75,3 +75,23 @@ async def test_a_twin_checkout_gets_the_same_order(gql, settings):
         assert [a["userErrors"] for a in answers] == [[], []], answers
         assert answers[0]["order"]["number"] == answers[1]["order"]["number"]
     assert await m.Order.all().count() == len(carts)
+
+
+async def test_a_fulfilment_replay_rechecks_the_store(gql, settings):
+    world = await make_world(products=1)
+    cart = await _pickup_cart(gql, world)
+    placed = (await gql(CHECKOUT, {"cart": cart["id"], "key": "c3"}))["data"]["checkoutComplete"]
+    f = placed["order"]["fulfilments"][0]["id"]
+    clerk = await staff_token(settings.secret_key, role="CLERK", location_ids=[world.part_dieu.id])
+    ready = """mutation($f: ID!) { fulfilmentReadyForPickup(fulfilmentId: $f, idempotencyKey: "r") {
+      order { status } userErrors { code } } }"""
+    assert (await gql(ready, {"f": f}, token=clerk))["data"]["fulfilmentReadyForPickup"]["order"][
+        "status"
+    ] == "READY_FOR_PICKUP"
+    user = await m.StaffUser.get(role="CLERK")
+    claims = {"kind": "staff", "role": "CLERK", "loc": [world.bellecour.id]}
+    moved = JwtTokenSigner(settings.secret_key).issue(
+        subject=f"staff:{user.id}", claims=claims, ttl_seconds=600
+    )
+    replay = (await gql(ready, {"f": f}, token=moved))["data"]["fulfilmentReadyForPickup"]
+    assert (replay["order"], replay["userErrors"][0]["code"]) == (None, "WRONG_STORE")
