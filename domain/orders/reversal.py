@@ -190,17 +190,14 @@ async def _return(
         _owe(order, by.actor)
     await uow.orders.save(order)
     if event:
-        await record(
-            uow,
-            OrderReturned(
-                order_id=order.id,
-                status=order.status,
-                return_id=return_id,
-                refund_due=refund.amount,
-                location_id=undo.location_id,
-            ),
-            actor=by.who,
+        returned = OrderReturned(
+            order_id=order.id,
+            status=order.status,
+            return_id=return_id,
+            refund_due=refund.amount,
+            location_id=undo.location_id,
         )
+        await record(uow, returned, actor=by.who)
     return Reversed(refund, return_id)
 
 
