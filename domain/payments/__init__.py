@@ -1,0 +1,1 @@
+"""Payments: the provider-neutral port, its typed results and idempotency keys."""
