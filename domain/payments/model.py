@@ -122,6 +122,7 @@ class PaymentIntent:
     amount_received: int
     order_ref: str | None = None
     decline_code: str | None = None
+    method: PaymentMethod | None = None
 
     @property
     def authorised(self) -> bool:
