@@ -35,6 +35,7 @@ from domain.payments.model import (
     RedirectAction,
     SdkAction,
 )
+from domain.payments.ports import PaymentGateway
 
 KEY = "sk_test_localstripe"
 _FORWARDED = ("Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version")
@@ -401,5 +402,7 @@ def test_no_secret_key_means_payments_off() -> None:
         stripe_api_base = ""
 
     assert StripePaymentGateway.from_settings(S()) is None
+    port: PaymentGateway = StripePaymentGateway(secret_key=KEY)  # mypy checks the protocol
+    assert port is not None
     with pytest.raises(ValueError):
         StripePaymentGateway(secret_key="")
