@@ -58,6 +58,10 @@ class Settings:
     # what one store manager may give per day before an owner must approve (points; voucher cents)
     manager_daily_points_cap: int = 5_000
     manager_daily_voucher_cap_cents: int = 20_000
+    # payments: Stripe (or an emulator at STRIPE_API_BASE); an empty secret key = payments off
+    stripe_api_base: str = ""
+    stripe_secret_key: Secret = field(default=Secret(""), repr=False)
+    stripe_webhook_secret: Secret = field(default=Secret(""), repr=False)
 
     @property
     def embedded_database(self) -> bool:
@@ -102,6 +106,9 @@ class Settings:
             manager_daily_voucher_cap_cents=int(
                 env.get("MANAGER_DAILY_VOUCHER_CAP_CENTS", "20000")
             ),
+            stripe_api_base=(env.get("STRIPE_API_BASE") or "").strip(),
+            stripe_secret_key=Secret(env.get("STRIPE_SECRET_KEY") or ""),
+            stripe_webhook_secret=Secret(env.get("STRIPE_WEBHOOK_SECRET") or ""),
         )
 
 

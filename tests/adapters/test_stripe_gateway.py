@@ -25,6 +25,7 @@ import pytest
 import stripe
 
 from adapters.payments.stripe import StripePaymentGateway, _next_action
+from adapters.settings import Settings
 from domain.payments.model import (
     CaptureMethod,
     IntentStatus,
@@ -198,7 +199,7 @@ def sdk(proxy: IdempotencyProxy) -> stripe.StripeClient:
 
 def _card(sdk: stripe.StripeClient, number: str = "4242424242424242") -> str:
     card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-    return str(sdk.v1.payment_methods.create({"type": "card", "card": card}).id)  # type: ignore[typeddict-item]
+    return str(sdk.v1.payment_methods.create({"type": "card", "card": card}).id)  # type: ignore[arg-type]
 
 
 _seq = iter(range(1, 10_000))
@@ -228,7 +229,9 @@ async def _card_intent(
     )
 
 
-async def test_card_with_automatic_capture_succeeds(gateway, sdk) -> None:
+async def test_card_with_automatic_capture_succeeds(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     intent = await _card_intent(gateway, sdk, amount=2599, capture=CaptureMethod.AUTOMATIC)
     assert intent.status is IntentStatus.SUCCEEDED and intent.paid
     assert (intent.amount, intent.currency, intent.amount_received) == (2599, "eur", 2599)
@@ -237,7 +240,9 @@ async def test_card_with_automatic_capture_succeeds(gateway, sdk) -> None:
     assert (await gateway.retrieve(intent.id)).status is IntentStatus.SUCCEEDED
 
 
-async def test_manual_capture_takes_less_than_authorised(gateway, sdk) -> None:
+async def test_manual_capture_takes_less_than_authorised(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     intent = await _card_intent(gateway, sdk, amount=1000, capture=CaptureMethod.MANUAL)
     assert intent.status is IntentStatus.REQUIRES_CAPTURE and intent.authorised
     assert (intent.amount_capturable, intent.amount_received) == (1000, 0)
@@ -253,7 +258,9 @@ async def test_manual_capture_takes_less_than_authorised(gateway, sdk) -> None:
     assert (await gateway.refund(intent.id, amount=600, idempotency_key=_key("r"))).amount == 600
 
 
-async def test_cancel_releases_the_authorisation(gateway, sdk) -> None:
+async def test_cancel_releases_the_authorisation(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     intent = await _card_intent(gateway, sdk, amount=1500, capture=CaptureMethod.MANUAL)
     canceled = await gateway.cancel(intent.id, idempotency_key=_key("cancel"))
     assert canceled.status is IntentStatus.CANCELED
@@ -265,7 +272,9 @@ async def test_cancel_releases_the_authorisation(gateway, sdk) -> None:
     assert nothing.value.code == PaymentErrorCode.REFUND_EXCEEDS_RECEIVED
 
 
-async def test_refund_in_parts_never_above_what_was_received(gateway, sdk) -> None:
+async def test_refund_in_parts_never_above_what_was_received(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     intent = await _card_intent(gateway, sdk, amount=1000, capture=CaptureMethod.AUTOMATIC)
     first_key = _key("refund")
     first = await gateway.refund(intent.id, amount=300, idempotency_key=first_key)
@@ -281,7 +290,9 @@ async def test_refund_in_parts_never_above_what_was_received(gateway, sdk) -> No
     assert len(list(sdk.v1.refunds.list({"payment_intent": intent.id}).data)) == 2
 
 
-async def test_same_idempotency_key_gives_the_same_intent(gateway, sdk, proxy) -> None:
+async def test_same_idempotency_key_gives_the_same_intent(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient, proxy: IdempotencyProxy
+) -> None:
     key, token = _key("intent"), _card(sdk)
     args: dict[str, Any] = {
         "order_ref": "O-2",
@@ -303,7 +314,7 @@ async def test_same_idempotency_key_gives_the_same_intent(gateway, sdk, proxy) -
 
 
 async def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
-    gateway, sdk, proxy
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient, proxy: IdempotencyProxy
 ) -> None:
     before = len(sdk.v1.payment_intents.list({"limit": 100}).data)
     key, token = _key("intent"), _card(sdk)
@@ -323,7 +334,9 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
     assert len(sdk.v1.payment_intents.list({"limit": 100}).data) == before + 1
 
 
-async def test_every_post_carries_an_idempotency_key(gateway, sdk, proxy) -> None:
+async def test_every_post_carries_an_idempotency_key(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient, proxy: IdempotencyProxy
+) -> None:
     start = len(proxy.posts)
     intent = await _card_intent(gateway, sdk, amount=700, capture=CaptureMethod.MANUAL)
     await gateway.capture(intent.id, amount_to_capture=None, idempotency_key=_key("c"))
@@ -332,7 +345,9 @@ async def test_every_post_carries_an_idempotency_key(gateway, sdk, proxy) -> Non
     assert len(ours) == 3 and all(k and k.startswith("order:") for _, k in ours)
 
 
-async def test_a_declined_card_is_a_domain_error(gateway, sdk) -> None:
+async def test_a_declined_card_is_a_domain_error(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     with pytest.raises(PaymentError) as declined:
         await _card_intent(
             gateway, sdk, amount=1000, capture=CaptureMethod.AUTOMATIC, number="4000000000000341"
@@ -341,7 +356,9 @@ async def test_a_declined_card_is_a_domain_error(gateway, sdk) -> None:
     assert declined.value.decline_code == "card_declined" and not declined.value.retryable
 
 
-async def test_a_card_needing_authentication_hands_over_a_next_action(gateway, sdk) -> None:
+async def test_a_card_needing_authentication_hands_over_a_next_action(
+    gateway: StripePaymentGateway, sdk: stripe.StripeClient
+) -> None:
     intent = await _card_intent(
         gateway, sdk, amount=1000, capture=CaptureMethod.MANUAL, number="4000002500003155"
     )
@@ -359,7 +376,7 @@ async def test_provider_down_is_retryable_domain_error() -> None:
     assert unavailable.value.retryable
 
 
-async def test_unknown_intent_is_not_found(gateway) -> None:
+async def test_unknown_intent_is_not_found(gateway: StripePaymentGateway) -> None:
     with pytest.raises(PaymentError) as missing:
         await gateway.retrieve("pi_doesnotexist")
     assert missing.value.code in {PaymentErrorCode.NOT_FOUND, PaymentErrorCode.INVALID_REQUEST}
@@ -397,11 +414,12 @@ def test_next_actions_of_alipay_and_wechat_pay_are_typed() -> None:
 
 
 def test_no_secret_key_means_payments_off() -> None:
-    class S:
-        stripe_secret_key = ""
-        stripe_api_base = ""
-
-    assert StripePaymentGateway.from_settings(S()) is None
+    assert StripePaymentGateway.from_settings(Settings.from_env({"DATA_DIR": "/tmp"})) is None
+    on = Settings.from_env(
+        {"DATA_DIR": "/tmp", "STRIPE_SECRET_KEY": KEY, "STRIPE_API_BASE": "http://x"}
+    )
+    assert isinstance(StripePaymentGateway.from_settings(on), StripePaymentGateway)
+    assert KEY not in repr(on) and on.stripe_api_base == "http://x"
     port: PaymentGateway = StripePaymentGateway(secret_key=KEY)  # mypy checks the protocol
     assert port is not None
     with pytest.raises(ValueError):
