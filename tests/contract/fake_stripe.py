@@ -258,6 +258,15 @@ class FakeStripe:
                 code="payment_intent_unexpected_state",
             )
         self._attach(intent, params)
+        if "payment_method_data" in params and not intent.get("payment_method"):
+            intent["payment_method"] = self._id("pm")
+        if not intent.get("payment_method"):
+            # Like Stripe: confirming needs `payment_method` or `payment_method_data[type]`.
+            raise StripeError(
+                "invalid_request_error",
+                "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                code="payment_intent_unexpected_state",
+            )
         kind = intent["payment_method_types"][0]
         if kind == "alipay":
             intent["next_action"] = {
@@ -281,16 +290,9 @@ class FakeStripe:
                     "image_url_svg": f"https://qr.stripe.com/{intent['id']}.svg",
                 },
             }
-        elif not intent.get("payment_method"):
-            raise StripeError(
-                "invalid_request_error",
-                "You must provide a payment_method",
-                code="payment_intent_unexpected_state",
-            )
         else:
             self._authorise(intent)
             return self._public(intent)
-        intent["payment_method"] = intent.get("payment_method") or self._id("pm")
         intent["status"] = "requires_action"
         return self._public(intent)
 

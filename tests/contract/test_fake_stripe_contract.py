@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
@@ -209,19 +208,6 @@ def test_the_validator_refuses_what_the_spec_does_not_allow() -> None:
         )
 
 
-STRIPE_ADAPTER = importlib.util.find_spec("adapters.payments.stripe") is not None
-
-
-@pytest.mark.skipif(
-    not STRIPE_ADAPTER,
-    reason="TODO: adapters/payments/stripe.py not there yet (the other agent's slice)",
-)
-def test_todo_stripe_adapter_alipay_and_wechat_pay_against_the_fake() -> None:
-    pytest.skip(
-        "TODO: drive adapters/payments/stripe.py against the fake for alipay and wechat_pay"
-    )
-
-
 def test_the_validator_checks_the_next_actions_shapes() -> None:
     import json
 
@@ -250,3 +236,14 @@ def test_the_validator_checks_the_next_actions_shapes() -> None:
                 status=200,
                 response_body=body,
             )
+
+
+def test_confirming_without_a_payment_method_is_refused_like_stripe(
+    client: stripe.StripeClient,
+) -> None:
+    intent = client.v1.payment_intents.create(
+        {"amount": 500, "currency": "cny", "payment_method_types": ["alipay"]}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.payment_intents.confirm(intent.id, {"return_url": "https://shop.example/r"})
+    assert info.value.code == "payment_intent_unexpected_state"
