@@ -34,6 +34,7 @@ from domain.payments.model import (
 )
 
 DEFAULT_MAX_NETWORK_RETRIES = 3
+DEFAULT_TIMEOUT_SECONDS = 30.0
 _OVER_LIMIT_CODES = {"amount_too_large", "charge_already_refunded", "charge_exceeds_source_limit"}
 
 
@@ -46,6 +47,7 @@ class StripePaymentGateway:
         secret_key: str,
         api_base: str | None = None,
         max_network_retries: int = DEFAULT_MAX_NETWORK_RETRIES,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         http_client: Any = None,
     ) -> None:
         if not secret_key:
@@ -55,7 +57,8 @@ class StripePaymentGateway:
             secret_key,
             base_addresses=addresses,  # type: ignore[arg-type]
             max_network_retries=max_network_retries,
-            http_client=http_client,
+            # requests comes with the SDK; a read timeout is retried like a lost connection
+            http_client=http_client or stripe_sdk.RequestsClient(timeout=timeout_seconds),
         )
 
     @classmethod

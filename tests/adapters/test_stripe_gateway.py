@@ -114,6 +114,7 @@ class IdempotencyProxy:
         self.answers: dict[str, tuple[bytes, int, bytes]] = {}
         self.posts: list[tuple[str, str | None]] = []
         self.lose_next_answers = 0
+        self.stall_next_answers = 0.0  # seconds the next POST's answer is held back
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -137,19 +138,20 @@ class IdempotencyProxy:
             if key in self.answers:
                 first_body, status, answer = self.answers[key]
                 if first_body != body:
-                    error = {
-                        "type": "idempotency_error",
-                        "message": "Keys reused with other params",
-                    }
+                    error = {"type": "idempotency_error", "message": "Key reused, other params"}
                     return 400, json.dumps({"error": error}).encode()
                 return status, answer
             status, answer = self.forward("POST", path, headers, body)
             if key and status < 500:
                 self.answers[key] = (body, status, answer)
-            if self.lose_next_answers > 0:
-                self.lose_next_answers -= 1
-                return 500, json.dumps({"error": {"type": "api_error", "message": "lost"}}).encode()
-            return status, answer
+            stall, self.stall_next_answers = self.stall_next_answers, 0.0
+            lose = self.lose_next_answers > 0
+            self.lose_next_answers -= 1 if lose else 0
+        if stall:
+            time.sleep(stall)  # the request reached the provider; its answer comes too late
+        if lose:
+            return 500, json.dumps({"error": {"type": "api_error", "message": "lost"}}).encode()
+        return status, answer
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -331,6 +333,30 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(
     )
     assert intent.status is IntentStatus.SUCCEEDED
     assert [k for path, k in proxy.posts if k == key] == [key, key]  # one retry, same key
+    assert len(sdk.v1.payment_intents.list({"limit": 100}).data) == before + 1
+
+
+async def test_a_timeout_is_retried_with_the_same_key_and_charges_once(
+    proxy: IdempotencyProxy, sdk: stripe.StripeClient
+) -> None:
+    impatient = StripePaymentGateway(
+        secret_key=KEY, api_base=proxy.url, max_network_retries=2, timeout_seconds=0.5
+    )
+    before = len(sdk.v1.payment_intents.list({"limit": 100}).data)
+    key, token = _key("intent"), _card(sdk)
+    proxy.stall_next_answers = 1.0
+    intent = await impatient.create_intent(
+        order_ref="O-4",
+        amount=800,
+        currency="eur",
+        method=PaymentMethod.CARD,
+        capture=CaptureMethod.MANUAL,
+        idempotency_key=key,
+        payment_method_token=token,
+        confirm=True,
+    )
+    assert intent.status is IntentStatus.REQUIRES_CAPTURE and intent.amount_capturable == 800
+    assert [k for _, k in proxy.posts if k == key] == [key, key]
     assert len(sdk.v1.payment_intents.list({"limit": 100}).data) == before + 1
 
 
