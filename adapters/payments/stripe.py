@@ -96,7 +96,9 @@ class StripePaymentGateway:
             params["payment_method"] = payment_method_token
         if confirm:
             params["confirm"] = True
-            params.update(_confirm_extras(method, return_url))
+            params.update(
+                _confirm_extras(method, return_url, has_method=bool(payment_method_token))
+            )
         intents = self._client.v1.payment_intents
         pi = await self._call(intents.create, params, idempotency_key)
         return await self._intent(pi)
@@ -106,7 +108,8 @@ class StripePaymentGateway:
     ) -> PaymentIntent:
         """POST /v1/payment_intents/:id/confirm."""
         current = await self.retrieve(intent_id)
-        params = _confirm_extras(current.method, return_url)
+        has_method = current.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
+        params = _confirm_extras(current.method, return_url, has_method=has_method)
         intents = self._client.v1.payment_intents
         pi = await self._call(
             lambda p, o: intents.confirm(intent_id, p, o), params, idempotency_key
@@ -314,9 +317,14 @@ def _method_of(data: dict[str, Any]) -> PaymentMethod | None:
     return PaymentMethod(types[0]) if types[0] in known else None
 
 
-def _confirm_extras(method: PaymentMethod | None, return_url: str | None) -> dict[str, Any]:
-    """What confirming needs per method: a return URL (redirects), the WeChat client kind."""
+def _confirm_extras(
+    method: PaymentMethod | None, return_url: str | None, *, has_method: bool
+) -> dict[str, Any]:
+    """What confirming needs: a return URL (redirects), the WeChat client kind, and for a
+    wallet without a payment method yet, ``payment_method_data[type]`` (a card needs a token)."""
     extras: dict[str, Any] = {}
+    if not has_method and method in {PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY}:
+        extras["payment_method_data"] = {"type": str(method)}
     if return_url:
         extras["return_url"] = return_url
     if method is PaymentMethod.WECHAT_PAY:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import stripe
 
-from adapters.payments.stripe import StripePaymentGateway, _next_action
+from adapters.payments.stripe import StripePaymentGateway, _confirm_extras, _next_action
 from adapters.settings import Settings
 from domain.payments.model import (
     CaptureMethod,
@@ -450,3 +450,12 @@ def test_no_secret_key_means_payments_off() -> None:
     assert port is not None
     with pytest.raises(ValueError):
         StripePaymentGateway(secret_key="")
+
+
+def test_a_wallet_confirmed_without_a_payment_method_names_its_type() -> None:
+    alipay = _confirm_extras(PaymentMethod.ALIPAY, "https://shop/back", has_method=False)
+    assert alipay == {"payment_method_data": {"type": "alipay"}, "return_url": "https://shop/back"}
+    wechat = _confirm_extras(PaymentMethod.WECHAT_PAY, None, has_method=False)
+    assert wechat["payment_method_data"] == {"type": "wechat_pay"}
+    assert wechat["payment_method_options"] == {"wechat_pay": {"client": "web"}}
+    assert _confirm_extras(PaymentMethod.CARD, None, has_method=True) == {}
