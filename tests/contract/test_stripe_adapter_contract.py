@@ -113,12 +113,6 @@ async def test_adapter_retries_a_500_with_its_own_key(
     assert [e.status for e in attempts] == [500, 200]
 
 
-@pytest.mark.xfail(
-    reason="finding for the adapter: confirming an alipay/wechat_pay intent without a token sends "
-    "neither payment_method nor payment_method_data[type], which Stripe (and the fake) refuse",
-    raises=Exception,
-    strict=False,
-)
 async def test_adapter_alipay_without_a_token_sends_payment_method_data(
     gateway: StripePaymentGateway,
 ) -> None:
