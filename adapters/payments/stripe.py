@@ -18,6 +18,7 @@ from typing import Any
 
 import stripe as stripe_sdk
 
+from adapters.settings import Settings
 from domain.payments.model import (
     CaptureMethod,
     IntentStatus,
@@ -62,12 +63,13 @@ class StripePaymentGateway:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> StripePaymentGateway | None:
+    def from_settings(cls, settings: Settings) -> StripePaymentGateway | None:
         """The gateway the settings describe, or None when no secret key is set (payments off)."""
-        key = str(getattr(settings, "stripe_secret_key", "") or "")
-        if not key:
+        if not settings.stripe_secret_key:
             return None
-        return cls(secret_key=key, api_base=getattr(settings, "stripe_api_base", "") or None)
+        return cls(
+            secret_key=str(settings.stripe_secret_key), api_base=settings.stripe_api_base or None
+        )
 
     async def create_intent(
         self,

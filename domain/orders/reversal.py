@@ -109,7 +109,11 @@ async def cancel_part(
     cancelled = replace(
         part, status=check_fulfilment(part.status, FulfilmentStatus.CANCELLED, method=part.method)
     )
-    rest = [f for f in order.fulfilments if f.id != part.id and f.status != "CANCELLED"]
+    rest = [
+        f
+        for f in order.fulfilments
+        if f.id != part.id and f.status is not FulfilmentStatus.CANCELLED
+    ]
     if not rest:  # the last part: the whole order is cancelled
         return await _cancel(uow, order, Reversal(reason=reason), by)
     by_variant = {ln.variant_id: ln.id for ln in order.lines}

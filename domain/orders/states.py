@@ -138,11 +138,6 @@ def check_order(current: OrderStatus, target: OrderStatus, *, actor: Actor) -> O
     return target
 
 
-def can_cancel(status: OrderStatus) -> bool:
-    """Cancelling is possible until the goods have left."""
-    return (status, OrderStatus.CANCELLED) in ORDER_MOVES
-
-
 def check_payment(current: PaymentStatus, target: PaymentStatus, *, actor: Actor) -> PaymentStatus:
     """``target`` when the payment may move there, else INVALID_STATE / denied."""
     allowed = PAYMENT_MOVES.get((current, target))
