@@ -31,6 +31,7 @@ from adapters.db.queries import TortoiseCatalogQueries
 from adapters.db.unit_of_work import invalidating_units_of_work
 from adapters.events import LogPublisher, RedisStreamPublisher
 from adapters.kv import KeyValue, RedisKeyValue, open_key_value
+from adapters.payments.setup import payment_gateway
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
@@ -63,6 +64,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         publisher = RedisStreamPublisher(store.client)
     else:
         publisher = LogPublisher(show_notifications=not settings.production)
+    gateway, provider = payment_gateway(settings)
     return Services(
         settings=settings,
         uow=invalidating_units_of_work(store),
@@ -73,6 +75,8 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         hasher=Argon2PasswordHasher(),
         signer=JwtTokenSigner(settings.secret_key),
         clock=SystemClock(),
+        payments=gateway,
+        payment_provider=provider,
     )
 
 

@@ -62,6 +62,9 @@ class Settings:
     stripe_api_base: str = ""
     stripe_secret_key: Secret = field(default=Secret(""), repr=False)
     stripe_webhook_secret: Secret = field(default=Secret(""), repr=False)
+    # without a Stripe key: a labelled in-process test mode (test cards, simulated wallets);
+    # on by default outside production, where no key means payments are off
+    payments_test_mode: bool = True
 
     @property
     def embedded_database(self) -> bool:
@@ -109,6 +112,7 @@ class Settings:
             stripe_api_base=(env.get("STRIPE_API_BASE") or "").strip(),
             stripe_secret_key=Secret(env.get("STRIPE_SECRET_KEY") or ""),
             stripe_webhook_secret=Secret(env.get("STRIPE_WEBHOOK_SECRET") or ""),
+            payments_test_mode=_bool(env.get("PAYMENTS_TEST_MODE"), not production),
         )
 
 

@@ -21,6 +21,7 @@ from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
+from domain.payments.ports import PaymentRepository
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
 
@@ -63,6 +64,7 @@ class UnitOfWork(Protocol):
     promotions: PromotionRepository
     events: OutboxReader
     audit: AuditRepository
+    payments: PaymentRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -25,6 +25,8 @@ from domain.errors import CommonErrorCode, DomainError
 from domain.identity.model import Principal
 from domain.inventory.model import StockLevel, available_to_sell, distance_km
 from domain.orders.ports import OrderQueries
+from domain.payments.model import Payment, RefundRecord
+from domain.payments.ports import PaymentGateway
 from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
 from domain.pricing.model import PriceQuote, PriceRule, price_for
 
@@ -44,6 +46,8 @@ class Services:
     hasher: PasswordHasher
     signer: TokenSigner
     clock: Clock
+    payments: PaymentGateway | None = None  # None: online payment is off
+    payment_provider: str = ""  # "stripe" or "test", stored on each online payment
 
 
 class Once:
@@ -139,6 +143,32 @@ class Context:
                 field=field_name,
             )
         return found
+
+    async def payments_of(self, order_id: int) -> list[Payment]:
+        """An order's payments per tender (one query for every order of the request)."""
+        found: list[Payment] = await self._by_order("payments", order_id)
+        return found
+
+    async def refunds_of(self, order_id: int) -> list[RefundRecord]:
+        """An order's refunds (one query for every order of the request)."""
+        found: list[RefundRecord] = await self._by_order("refunds", order_id)
+        return found
+
+    async def _by_order(self, kind: str, order_id: int) -> Any:
+        loader = self.extra.get(kind)
+        if loader is None:
+            uow_factory = self.services.uow
+
+            async def load(keys: list[int]) -> list[Any]:
+                async with uow_factory() as uow:
+                    if kind == "payments":
+                        rows: dict[int, Any] = await uow.payments.for_orders(keys)
+                    else:
+                        rows = await uow.payments.refunds_for_orders(keys)
+                return [rows.get(k, []) for k in keys]
+
+            loader = self.extra[kind] = DataLoader(load_fn=load)
+        return await loader.load(order_id)
 
     async def locations(self) -> dict[int, Location]:
         """Every location by id (loaded once per request)."""

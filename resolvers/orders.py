@@ -28,6 +28,7 @@ from schema.orders.types import (
     OrderReturnPayload,
     PosOrderInput,
 )
+from schema.payments.types import CheckoutPayment, CheckoutPaymentInput, next_step
 from schema.relay import decode_cursor, expect_id
 
 
@@ -95,21 +96,32 @@ async def orders(
 
 
 async def checkout_complete(
-    info: Info[Context, None], cart_id: strawberry.ID, idempotency_key: str
+    info: Info[Context, None],
+    cart_id: strawberry.ID,
+    idempotency_key: str,
+    payment: CheckoutPaymentInput | None = None,
 ) -> CheckoutCompletePayload:
-    """Shoppers: the cart becomes an order (a replay with the same key answers the same)."""
+    """Shoppers: the cart becomes an order (a replay with the same key answers the same);
+    with ``payment``, its online payment opens and the answer says what the client does next."""
     ctx = info.context
-    result = await checkout.checkout_complete(
+    done = await checkout.checkout_complete(
         ctx.services.uow,
         ctx.principal,
         token=str(cart_id),
         idempotency_key=idempotency_key,
         clock=ctx.services.clock,
+        payment=payment.request() if payment else None,
+        gateway=ctx.services.payments,
+        provider=ctx.services.payment_provider,
     )
-    placed = await ctx.services.orders.order(result.order_id)
+    placed = await ctx.services.orders.order(done.result.order_id)
     assert placed is not None
+    step = done.payment
     return CheckoutCompletePayload(
-        order=Order.of(placed, staff=False), order_access_token=result.access_token
+        order=Order.of(placed, staff=False),
+        order_access_token=done.result.access_token,
+        payment_required=next_step(placed, step),
+        payment=CheckoutPayment.of(step) if step else None,
     )
 
 
@@ -139,6 +151,7 @@ async def _fulfil(
         step=move,
         idempotency_key=idempotency_key,
         clock=ctx.services.clock,
+        payments=ctx.services.payments,
     )
     return await _order_payload(ctx, result)
 

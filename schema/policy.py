@@ -151,6 +151,11 @@ ROOT: dict[str, Rule] = {
         "PERMISSION_DENIED without the order's token; " + OWN_STORES,
         token="access_token",
     ),
+    "Mutation.checkoutPaymentConfirm": rule(
+        STAFF | SHOPPERS | {A.ANONYMOUS},
+        "NOT_FOUND without the order's token; " + OWN_STORES,
+        token="access_token",
+    ),
     "Mutation.posOrderCreate": FULFIL,
     "Mutation.orderReturnCreate": FULFIL,
     # --- members and points ---
@@ -222,6 +227,11 @@ SENSITIVE: dict[str, Rule] = {
     "Order.delivery": rule(HOLDERS, "may_see", blank=dict),
     "Order.routingReason": rule(STAFF),
     "Order.events": rule(STAFF, "actors and data", blank=list),
+    "Order.payments": rule(HOLDERS, "may_see", blank=list),
+    "Order.refunds": rule(HOLDERS, "may_see", blank=list),
+    "OrderPayment.providerReference": rule(STAFF, "the provider's id: for reconciliation"),
+    "OrderRefund.lastError": rule(STAFF, "the provider's message"),
+    "CheckoutPayment.clientSecret": rule(HOLDERS, "the buyer who checked out"),
     "Fulfilment.pickupCode": rule(HOLDERS, "store staff: at their stores", store_of="_location_id"),
     "Fulfilment.qrPayload": rule(HOLDERS, "store staff: at their stores", store_of="_location_id"),
     "Cart.buyerIdentity": rule(HOLDERS | {A.ANONYMOUS}, "the cart id is the token"),

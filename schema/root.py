@@ -34,6 +34,8 @@ from schema.members.fields import MemberMutation, MemberQuery
 from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
 from schema.orders.types import CheckoutCompletePayload, Fulfilment, Order
+from schema.payments.fields import PaymentMutation
+from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
@@ -57,6 +59,7 @@ Mutation = merge_types(
     (
         CartMutation,
         OrderMutation,
+        PaymentMutation,
         MemberMutation,
         PromotionMutation,
         CatalogMutation,
@@ -74,6 +77,9 @@ SENSITIVE_TYPES = [
     Order,
     Fulfilment,
     CheckoutCompletePayload,
+    CheckoutPayment,
+    OrderPayment,
+    OrderRefund,
     Cart,
     Voucher,
     StaffUser,

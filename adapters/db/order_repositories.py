@@ -155,6 +155,7 @@ class TortoiseOrderRepository:
             member_id=draft.member_id,
             discount_total=draft.discount_total,
             discounts=[d.as_json() for d in draft.discounts],
+            payment_tender=draft.payment_tender,
         )
         row.number = order_number(row.id)
         await row.save(using_db=self.conn, update_fields=["number"])
@@ -357,6 +358,7 @@ def order_of(
         points_redeemed=row.points_redeemed,
         points_value=row.points_value,
         points_earned=row.points_earned,
+        payment_tender=row.payment_tender,
     )
 
 

@@ -23,6 +23,7 @@ from adapters.db.order_repositories import (
     TortoiseOutbox,
     TortoiseOutboxReader,
 )
+from adapters.db.payment_repositories import TortoisePaymentRepository
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
 from adapters.kv import KeyValue
@@ -82,6 +83,7 @@ class TortoiseUnitOfWork:
         self.promotions = TortoisePromotionRepository(conn)
         self.events = TortoiseOutboxReader(conn)
         self.audit = TortoiseAuditRepository(conn)
+        self.payments = TortoisePaymentRepository(conn)
         return self
 
     async def __aexit__(

@@ -22,6 +22,7 @@ from domain.loyalty.program import LoyaltyProgram, Tier
 from domain.members.model import MemberRecord, SessionRecord
 from domain.orders.model import Order
 from domain.orders.ports import Reservation, ReturnDraft
+from domain.payments.model import Payment, RefundRecord, TillSession
 from domain.ports import OutboxMessage
 from domain.pricing.model import PriceRule
 from domain.promotions.ports import PromotionRecord, VoucherRecord
@@ -113,6 +114,13 @@ class MemoryState:
     presence: dict[str, Verification] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     grants: dict[int, ValueGrant] = field(default_factory=dict)
+    # payments: per tender, refunds, till sessions, provider events applied, webhooks refused
+    payments: dict[int, Payment] = field(default_factory=dict)
+    payment_created: dict[int, datetime] = field(default_factory=dict)
+    refunds: dict[int, RefundRecord] = field(default_factory=dict)
+    till_sessions: dict[int, TillSession] = field(default_factory=dict)
+    provider_events: dict[tuple[str, str], str] = field(default_factory=dict)
+    webhook_refusals: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

@@ -19,6 +19,7 @@ from adapters.memory.outbox import (
     InMemoryOutbox,
     InMemoryOutboxReader,
 )
+from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
 from adapters.memory.state import MemoryState
 from domain.audit.ports import AuditRepository
@@ -30,6 +31,7 @@ from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
+from domain.payments.ports import PaymentRepository
 from domain.ports import IdempotencyStore, Outbox, OutboxReader, UnitOfWork, UnitOfWorkFactory
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
@@ -58,6 +60,7 @@ class InMemoryUnitOfWork:
         self.promotions: PromotionRepository = InMemoryPromotionRepository(state)
         self.events: OutboxReader = InMemoryOutboxReader(state)
         self.audit: AuditRepository = InMemoryAuditRepository(state)
+        self.payments: PaymentRepository = InMemoryPaymentRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()

@@ -81,11 +81,20 @@ class FakePaymentGateway:
         return self._once("create", idempotency_key, args, lambda: self._create(*args, return_url))
 
     async def confirm(
-        self, intent_id: str, *, idempotency_key: str, return_url: str | None = None
+        self,
+        intent_id: str,
+        *,
+        idempotency_key: str,
+        return_url: str | None = None,
+        payment_method_token: str | None = None,
     ) -> PaymentIntent:
-        """Confirm an intent that has a payment method."""
+        """Confirm an intent that has a payment method (or is given one now)."""
+        args = (intent_id, payment_method_token)
         return self._once(
-            "confirm", idempotency_key, (intent_id,), lambda: self._confirm(intent_id, return_url)
+            "confirm",
+            idempotency_key,
+            args,
+            lambda: self._confirm(intent_id, return_url, payment_method_token),
         )
 
     async def capture(
@@ -186,8 +195,13 @@ class FakePaymentGateway:
         self.intents[intent_id] = _Stored(intent=intent, token=token, return_url=return_url)
         return self._confirm(intent_id, return_url) if confirm else intent
 
-    def _confirm(self, intent_id: str, return_url: str | None) -> PaymentIntent:
+    def _confirm(
+        self, intent_id: str, return_url: str | None, token: str | None = None
+    ) -> PaymentIntent:
         stored = self._stored(intent_id)
+        if token is not None and stored.intent.status is IntentStatus.REQUIRES_PAYMENT_METHOD:
+            stored.token = token
+            self._set(stored, status=IntentStatus.REQUIRES_CONFIRMATION, decline_code=None)
         self._require(stored, IntentStatus.REQUIRES_CONFIRMATION, "confirm")
         stored.return_url = return_url or stored.return_url
         method = stored.intent.method

@@ -106,12 +106,21 @@ class StripePaymentGateway:
         return await self._intent(pi)
 
     async def confirm(
-        self, intent_id: str, *, idempotency_key: str, return_url: str | None = None
+        self,
+        intent_id: str,
+        *,
+        idempotency_key: str,
+        return_url: str | None = None,
+        payment_method_token: str | None = None,
     ) -> PaymentIntent:
-        """POST /v1/payment_intents/:id/confirm."""
+        """POST /v1/payment_intents/:id/confirm (with a new payment method when given)."""
         current = await self.retrieve(intent_id)
-        has_method = current.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
+        has_method = bool(payment_method_token) or (
+            current.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
+        )
         params = _confirm_extras(current.method, return_url, has_method=has_method)
+        if payment_method_token:
+            params["payment_method"] = payment_method_token
         intents = self._client.v1.payment_intents
         pi = await self._call(
             lambda p, o: intents.confirm(intent_id, p, o), params, idempotency_key

@@ -28,6 +28,14 @@ from domain.orders.states import (
     OrderStatus,
     PaymentStatus,
 )
+from domain.payments.model import (
+    PaymentError,
+    PaymentErrorCode,
+    PaymentRequest,
+    PaymentStep,
+)
+from domain.payments.ports import PaymentGateway
+from domain.payments.services import record_tenders, start_payment, step_of
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 RESERVATION_HOLD = {  # how long stock is held for an order not yet served
@@ -45,11 +53,21 @@ SOURCES = {
 
 @dataclass(frozen=True, slots=True)
 class CheckoutResult:
-    """The placed order, and the token that lets a guest buyer read and cancel it."""
+    """The placed order, the token that lets a guest buyer read and cancel it, and its online
+    payment (opened with the provider once the order is stored)."""
 
     order_id: int
     number: str
     access_token: str
+    payment_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaidCheckout:
+    """The placed order and what the client does next about paying it (None: nothing online)."""
+
+    result: CheckoutResult
+    payment: PaymentStep | None
 
 
 async def checkout_complete(
@@ -59,6 +77,49 @@ async def checkout_complete(
     token: str,
     idempotency_key: str | None,
     clock: Clock,
+    payment: PaymentRequest | None = None,
+    gateway: PaymentGateway | None = None,
+    provider: str = "",
+) -> PaidCheckout:
+    """Place the order, then open its online payment: the order and its payment rows commit
+    first; the provider is called after, with keys derived from the order (a replay, or the
+    recovery step after a crash, gets the same intent back)."""
+    if payment is not None and gateway is None:
+        raise DomainError(
+            PaymentErrorCode.PROVIDER_UNAVAILABLE,
+            "online payment is not configured here: pay at pick-up or on delivery",
+            field="payment",
+        )
+    placed = await _place(
+        uow_factory, principal, token=token, idempotency_key=idempotency_key, clock=clock,
+        payment=payment, provider=provider,
+    )  # fmt: skip
+    if placed.payment_id is None or payment is None or gateway is None:
+        return PaidCheckout(placed, None)
+    try:
+        step = await start_payment(
+            uow_factory, gateway, payment_id=placed.payment_id, request=payment, clock=clock
+        )
+    except PaymentError as error:
+        if not error.retryable:
+            raise
+        # the order is stored; its payment opens on checkoutPaymentConfirm or by recovery
+        async with uow_factory() as uow:
+            pending = await uow.payments.get(placed.payment_id)
+        assert pending is not None
+        step = step_of(pending)
+    return PaidCheckout(placed, step)
+
+
+async def _place(
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    *,
+    token: str,
+    idempotency_key: str | None,
+    clock: Clock,
+    payment: PaymentRequest | None,
+    provider: str,
 ) -> CheckoutResult:
     """Validate, route, reserve and place the order; a replay returns the same order."""
 
@@ -90,16 +151,21 @@ async def checkout_complete(
             points_to_redeem=cart.points_to_redeem if cart.member_id is not None else 0,
         )
         draft = _draft(current, decision)
+        if payment is not None:
+            draft = replace(draft, payment_tender=payment.tender.value)
         order = await place_order(uow, draft, how, actor=principal.subject, at=clock.now())
+        online = await record_tenders(uow, order, payment, provider=provider)
         await uow.carts.save(replace(cart, order_id=order.id))
-        return CheckoutResult(order.id, order.number, order.access_token)
+        return CheckoutResult(
+            order.id, order.number, order.access_token, online.id if online else None
+        )
 
     return await run_once(
         uow_factory,
         scope=f"checkout:{token}",
         caller=principal.subject,
         key=idempotency_key,
-        payload={"cart": token},
+        payload={"cart": token, "pay": payment.tender.value if payment else None},
         work=work,
         result=CheckoutResult,
     )

@@ -49,6 +49,14 @@ class OrderPaid(OrderStatusChanged):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPaymentAuthorised(OrderStatusChanged):
+    """The payment provider holds the amount; it is captured at hand-over."""
+
+    kind, topic = "PAYMENT_AUTHORISED", "order.payment_authorised"
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderReadyForPickup(OrderStatusChanged):
     """The order waits at the store's counter."""
 

@@ -240,6 +240,12 @@ class Order:
     points_redeemed: int = 0
     points_value: int = 0
     points_earned: int = 0
+    payment_tender: str | None = None  # CARD / ALIPAY / WECHAT_PAY when paid online
+
+    @property
+    def paid_online(self) -> bool:
+        """The buyer pays through the payment provider (not at the counter or on delivery)."""
+        return self.payment_tender is not None
 
     def money(self, amount: int) -> Money:
         """An amount in the order's currency."""
@@ -287,6 +293,7 @@ class OrderDraft:
     attributed_location_id: int | None = None
     attributed_staff_id: int | None = None
     external_reference: str | None = None
+    payment_tender: str | None = None  # CARD / ALIPAY / WECHAT_PAY when paid online
     access_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def placed(self, *, order_id: int, at: datetime) -> Order:
@@ -323,6 +330,7 @@ class OrderDraft:
             member_id=self.member_id,
             discount_total=self.discount_total,
             discounts=self.discounts,
+            payment_tender=self.payment_tender,
         )
 
 

@@ -25,6 +25,7 @@ from domain.orders.placing import record
 from domain.orders.ports import ReturnDraft
 from domain.orders.states import (
     LEFT,
+    RECEIVED,
     UNSERVED,
     Actor,
     FulfilmentStatus,
@@ -36,8 +37,6 @@ from domain.orders.states import (
 )
 from domain.orders.stock import StockMove, apply, release_all
 from domain.ports import UnitOfWork
-
-RECEIVED = frozenset({PaymentStatus.PAID, PaymentStatus.REFUND_DUE})  # money that came in
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +181,14 @@ async def _return(
     _, _, points_money = await points.reverse_for_order_return(
         uow, order, returned_value=value.amount, return_id=return_id, at=by.at, actor=by.who
     )
-    refund = Money(max(0, value.amount - points_money.amount) if received else 0, value.currency)
+    # money received is owed back; money only authorised (captured at hand-over) is released:
+    # ``refunded_total`` counts both, and the capture takes what is left
+    held = order.payment_status is PaymentStatus.AUTHORISED
+    kept_back = max(0, value.amount - points_money.amount) if received or held else 0
+    refund = Money(kept_back if received else 0, value.currency)
     await uow.orders.set_return_refund(return_id, refund.amount)
     await uow.orders.add_line_returns(lines)
+    order.refunded_total += kept_back - refund.amount  # released from the authorisation
     if event and all(
         ln.returned_quantity + lines.get(ln.id, 0) >= ln.quantity for ln in order.lines
     ):
@@ -207,7 +211,7 @@ async def _return(
 
 def _owe(order: Order, actor: Actor) -> None:
     """Money taken for goods that are not kept becomes due back to the buyer."""
-    if order.payment_status is PaymentStatus.PAID:
+    if order.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
         order.payment_status = check_payment(
             order.payment_status, PaymentStatus.REFUND_DUE, actor=actor
         )

@@ -29,6 +29,7 @@ from domain.orders.reversal import By, Reversal, cancel_part, reverse
 from domain.orders.states import (
     CLOSED_ORDERS,
     EXPIRABLE,
+    LEFT,
     Actor,
     FulfilmentStatus,
     OrderStatus,
@@ -36,8 +37,11 @@ from domain.orders.states import (
     check_fulfilment,
     check_order,
     check_payment,
+    check_serve,
 )
 from domain.orders.stock import serve_reserved
+from domain.payments.ports import PaymentGateway
+from domain.payments.services import capture_for_handover
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 F = FulfilmentStatus
@@ -72,6 +76,15 @@ class _Move:
     step: FulfilmentStep
     who: str
     at: datetime
+    gateway: PaymentGateway | None = None
+
+    async def capture(self) -> None:
+        """An order paid online: capture what is handed over once no part is left to serve."""
+        if self.order.paid_online:
+            await capture_for_handover(
+                self.uow, self.gateway, self.order,
+                fulfilment_id=self.fulfilment.id, who=self.who, at=self.at,
+            )  # fmt: skip
 
     async def order_to(self, target: OrderStatus) -> None:
         self.order.status = check_order(self.order.status, target, actor=Actor.STAFF)
@@ -93,9 +106,11 @@ async def fulfil(
     step: FulfilmentStep,
     idempotency_key: str | None,
     clock: Clock,
+    payments: PaymentGateway | None = None,
 ) -> OrderResult:
     """Move a fulfilment on: READY (for pick-up), PICKED_UP (with the buyer's code), SHIPPED,
-    DISPATCHED (local delivery) or DELIVERED."""
+    DISPATCHED (local delivery) or DELIVERED. Goods leave only when the order's payment allows
+    (``check_serve``); an authorisation is captured at the hand-over, for what was handed over."""
     action = STEPS.get(step.target)
     if action is None:
         raise DomainError(CommonErrorCode.INVALID, "unknown fulfilment action", field="action")
@@ -104,7 +119,9 @@ async def fulfil(
         f = await _served_by(uow, principal, step.fulfilment_id)
         order = await load_order(uow, f.order_id)
         new = replace(f, status=check_fulfilment(f.status, step.target, method=f.method))
-        move = _Move(uow, order, new, step, principal.subject, clock.now())
+        if new.status in LEFT:
+            check_serve(order.payment_status, method=f.method, paid_online=order.paid_online)
+        move = _Move(uow, order, new, step, principal.subject, clock.now(), payments)
         await action(move)
         return OrderResult(order.id)
 
@@ -155,6 +172,7 @@ async def _picked_up(m: _Move) -> None:
         OrderPickedUp(order_id=m.order.id, status=m.order.status, location_id=f.location_id),
         actor=m.who,
     )
+    await m.capture()
     if m.order.payment_status is PaymentStatus.PENDING:  # paid at the counter
         m.order.payment_status = check_payment(
             m.order.payment_status, PaymentStatus.PAID, actor=Actor.STAFF
@@ -187,6 +205,7 @@ async def _delivered(m: _Move) -> None:
     if m.order.others_all(m.fulfilment.id, F.DELIVERED, F.CANCELLED):
         await m.order_to(OrderStatus.DELIVERED)
         await record(m.uow, OrderDelivered(order_id=m.order.id, status=m.order.status), actor=m.who)
+        await m.capture()
         if m.step.cash_collected and m.order.payment_status is PaymentStatus.PENDING:
             m.order.payment_status = check_payment(
                 m.order.payment_status, PaymentStatus.PAID, actor=Actor.STAFF

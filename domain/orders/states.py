@@ -32,8 +32,11 @@ class PaymentStatus(StrEnum):
     """The money side, separate from fulfilment."""
 
     PENDING = "PENDING"  # pay at pick-up / on delivery, or awaiting a provider
+    AUTHORISED = "AUTHORISED"  # held by the provider, captured at hand-over
     PAID = "PAID"
+    VOIDED = "VOIDED"  # the authorisation was released: no money was taken
     REFUND_DUE = "REFUND_DUE"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"  # what was due went back; the rest was kept
     REFUNDED = "REFUNDED"
 
 
@@ -81,9 +84,10 @@ B, St, Sy = Actor.BUYER, Actor.STAFF, Actor.SYSTEM
 O, P, F = OrderStatus, PaymentStatus, FulfilmentStatus  # noqa: E741 (table reads better)
 ANYONE = frozenset({B, St, Sy})
 STAFF_ONLY = frozenset({St})
+STAFF_OR_SYSTEM = frozenset({St, Sy})
 
 ORDER_MOVES: Mapping[tuple[OrderStatus, OrderStatus], frozenset[Actor]] = {
-    (O.PLACED, O.PAID): STAFF_ONLY,
+    (O.PLACED, O.PAID): STAFF_OR_SYSTEM,  # recorded by staff, or paid online
     (O.PLACED, O.READY_FOR_PICKUP): STAFF_ONLY,
     (O.PLACED, O.FULFILLED): STAFF_ONLY,
     (O.PLACED, O.COMPLETED): STAFF_ONLY,
@@ -102,9 +106,16 @@ ORDER_MOVES: Mapping[tuple[OrderStatus, OrderStatus], frozenset[Actor]] = {
     (O.COMPLETED, O.RETURNED): STAFF_ONLY,
 }
 PAYMENT_MOVES: Mapping[tuple[PaymentStatus, PaymentStatus], frozenset[Actor]] = {
-    (P.PENDING, P.PAID): STAFF_ONLY,  # recorded by staff, or paid at the counter
+    # recorded by staff, paid at the counter, or the provider said so (system)
+    (P.PENDING, P.PAID): STAFF_OR_SYSTEM,
+    (P.PENDING, P.AUTHORISED): STAFF_OR_SYSTEM,  # the provider holds the amount
+    (P.AUTHORISED, P.PAID): STAFF_OR_SYSTEM,  # captured at hand-over
+    (P.AUTHORISED, P.VOIDED): ANYONE,  # cancelled before hand-over: the hold is released
+    (P.PENDING, P.VOIDED): ANYONE,  # cancelled while an online payment was still open
     (P.PAID, P.REFUND_DUE): ANYONE,  # a cancel or a return of a paid order
-    (P.REFUND_DUE, P.REFUNDED): STAFF_ONLY,
+    (P.PARTIALLY_REFUNDED, P.REFUND_DUE): ANYONE,  # a second return
+    (P.REFUND_DUE, P.REFUNDED): STAFF_OR_SYSTEM,  # every tender paid back, nothing kept
+    (P.REFUND_DUE, P.PARTIALLY_REFUNDED): STAFF_OR_SYSTEM,  # paid back what was due
 }
 FULFILMENT_MOVES: Mapping[
     tuple[FulfilmentStatus, FulfilmentStatus], tuple[FulfilmentMethod, ...]
@@ -123,6 +134,28 @@ UNSERVED = frozenset({F.OPEN, F.READY})  # still at the location, cancellable
 CLOSED_ORDERS = frozenset({O.CANCELLED, O.RETURNED})
 SERVED = frozenset({O.PICKED_UP, O.DELIVERED, O.COMPLETED})  # goods with the buyer: returnable
 EXPIRABLE = frozenset({O.PLACED, O.READY_FOR_PICKUP})  # unpaid holds released on expiry
+
+
+RECEIVED = frozenset({P.PAID, P.REFUND_DUE, P.PARTIALLY_REFUNDED})  # money came in
+SERVABLE_ONLINE = {  # an order paid online may be served when its payment is
+    FulfilmentMethod.SHIP: frozenset({P.PAID}),  # shipped goods are charged at confirmation
+    FulfilmentMethod.PICKUP: frozenset({P.AUTHORISED, P.PAID}),  # captured at hand-over
+    FulfilmentMethod.LOCAL_DELIVERY: frozenset({P.AUTHORISED, P.PAID}),
+}
+
+
+def check_serve(payment: PaymentStatus, *, method: FulfilmentMethod, paid_online: bool) -> None:
+    """Goods leave only when the payment allows it: an order paid online must be authorised
+    (pick-up, local delivery: captured at hand-over) or paid (shipping); orders paid at the
+    counter or on delivery are served unpaid, as before."""
+    if not paid_online or method is FulfilmentMethod.IN_STORE:
+        return
+    if payment not in SERVABLE_ONLINE[method]:
+        raise DomainError(
+            OrderErrorCode.PAYMENT_REQUIRED,
+            f"the online payment is {payment.value}: the order cannot leave yet",
+            field="fulfilmentId",
+        )
 
 
 def check_order(current: OrderStatus, target: OrderStatus, *, actor: Actor) -> OrderStatus:

@@ -18,9 +18,19 @@ Contract, for every implementation:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
-from domain.payments.model import CaptureMethod, PaymentIntent, PaymentMethod, Refund
+from domain.payments.model import (
+    CaptureMethod,
+    Payment,
+    PaymentIntent,
+    PaymentMethod,
+    Refund,
+    RefundRecord,
+    TillSession,
+)
 
 
 class PaymentGateway(Protocol):
@@ -43,9 +53,15 @@ class PaymentGateway(Protocol):
         ...
 
     async def confirm(
-        self, intent_id: str, *, idempotency_key: str, return_url: str | None = None
+        self,
+        intent_id: str,
+        *,
+        idempotency_key: str,
+        return_url: str | None = None,
+        payment_method_token: str | None = None,
     ) -> PaymentIntent:
-        """Confirm an intent that has a payment method; may answer with a ``next_action``."""
+        """Confirm an intent (with ``payment_method_token`` when it has no method yet, or to
+        try another after a decline); may answer with a ``next_action``."""
         ...
 
     async def capture(
@@ -64,4 +80,73 @@ class PaymentGateway(Protocol):
 
     async def retrieve(self, intent_id: str) -> PaymentIntent:
         """Read an intent's current state from the provider."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payments (one per tender of an order), their refunds, till sessions and the provider
+    events already applied, in the caller's transaction."""
+
+    async def add(self, payment: Payment) -> Payment:
+        """Store a new payment; the answer carries its id."""
+        ...
+
+    async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None: ...
+
+    async def by_provider_ref(self, ref: str, *, for_update: bool = False) -> Payment | None:
+        """The payment of a provider's intent id."""
+        ...
+
+    async def for_order(self, order_id: int, *, for_update: bool = False) -> list[Payment]:
+        """The order's payments, oldest first."""
+        ...
+
+    async def for_orders(self, order_ids: Sequence[int]) -> dict[int, list[Payment]]:
+        """Payments of many orders at once (one query), oldest first."""
+        ...
+
+    async def save(self, payment: Payment) -> None: ...
+
+    async def unattached(self, *, created_before: datetime, limit: int) -> list[Payment]:
+        """Online payments still PENDING without a provider reference: a crash may have come
+        between the provider's answer and its storage (the recovery step looks them up)."""
+        ...
+
+    async def add_refund(self, refund: RefundRecord) -> RefundRecord: ...
+
+    async def get_refund(
+        self, refund_id: int, *, for_update: bool = False
+    ) -> RefundRecord | None: ...
+
+    async def refunds_for_order(self, order_id: int) -> list[RefundRecord]: ...
+
+    async def refunds_for_orders(
+        self, order_ids: Sequence[int]
+    ) -> dict[int, list[RefundRecord]]: ...
+
+    async def save_refund(self, refund: RefundRecord) -> None: ...
+
+    async def first_seen(self, provider: str, event_id: str, event_type: str) -> bool:
+        """Record a provider event as applied; False when it was applied before (the caller's
+        transaction makes the record and the effect one)."""
+        ...
+
+    async def count_refusal(self, provider: str, reason: str, *, day: str) -> None:
+        """Count a refused webhook (forged, stale, replayed, malformed) for the day."""
+        ...
+
+    async def refusals(self, provider: str, *, day: str) -> dict[str, int]: ...
+
+    async def open_session(self, session: TillSession) -> TillSession: ...
+
+    async def session(self, session_id: int, *, for_update: bool = False) -> TillSession | None: ...
+
+    async def open_session_of(self, staff_subject: str, location_id: int) -> TillSession | None:
+        """The clerk's open till session at the location, if any."""
+        ...
+
+    async def save_session(self, session: TillSession) -> None: ...
+
+    async def cash_in_session(self, session_id: int) -> tuple[int, int]:
+        """(cash taken net of change, cash paid out in refunds) in a till session."""
         ...

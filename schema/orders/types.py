@@ -14,6 +14,7 @@ from domain.orders import model as om
 from resolvers.context import Context
 from schema.channels.types import Location
 from schema.common import MoneyV2, UserError
+from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.relay import to_global_id
 
 JSON = strawberry.scalars.JSON
@@ -133,6 +134,16 @@ class Order:
     _id: strawberry.Private[int]
     _staff: strawberry.Private[bool]
 
+    @strawberry.field(description="How the order is paid, one entry per tender.")
+    async def payments(self, info: Info[Context, None]) -> list[OrderPayment]:
+        found = await info.context.payments_of(self._id)
+        return [OrderPayment.of(p) for p in found]
+
+    @strawberry.field(description="Money owed back per tender, and where each refund stands.")
+    async def refunds(self, info: Info[Context, None]) -> list[OrderRefund]:
+        found = await info.context.refunds_of(self._id)
+        return [OrderRefund.of(r) for r in found]
+
     @strawberry.field(description="Staff only: who did what, when.")
     async def events(self, info: Info[Context, None]) -> list[OrderEvent]:
         if not self._staff:
@@ -192,7 +203,13 @@ class CheckoutCompletePayload:
     )
     payment_required: str = strawberry.field(
         default="PAY_AT_PICKUP_OR_DELIVERY",
-        description="What the client does next about payment (providers come later).",
+        description="What the client does next about payment: NONE (paid or authorised), "
+        "PAY_AT_PICKUP_OR_DELIVERY, CONFIRM_WITH_CLIENT_SECRET (the provider's SDK confirms), "
+        "NEXT_ACTION (redirect or QR code: payment.nextAction), RETRY_PAYMENT (declined or "
+        "not yet opened: checkoutPaymentConfirm).",
+    )
+    payment: CheckoutPayment | None = strawberry.field(
+        default=None, description="The online payment, when checkout asked for one."
     )
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 

@@ -17,6 +17,7 @@ PUBLIC_MUTATIONS = {
     "cartDeliveryUpdate",
     "checkoutComplete",
     "orderCancel",  # the buyer, with the order's access token
+    "checkoutPaymentConfirm",  # the buyer, with the order's access token
     "memberCreate",
     "memberVerify",
     "memberLogin",
@@ -45,6 +46,8 @@ def _dummy(arg_type) -> str:
         return "true"
     if name == "JSON":
         return "{}"
+    if hasattr(inner, "values"):  # an enum: its first value
+        return next(iter(inner.values))
     if hasattr(inner, "fields"):
         required = [
             f"{k}: {_dummy(f.type)}"

@@ -39,9 +39,10 @@ async def pickup_cart(shop: Shop, quantity: int = 2) -> CartView:
 
 
 async def checkout(shop: Shop, view: CartView, key: str | None = "k1") -> CheckoutResult:
-    return await checkout_complete(
+    placed = await checkout_complete(
         shop.uow, GUEST, token=view.cart.token, idempotency_key=key, clock=shop.clock
     )
+    return placed.result
 
 
 async def till_sale(shop: Shop, quantity: int = 1, member_code: str | None = None) -> int:

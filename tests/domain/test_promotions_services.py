@@ -67,7 +67,7 @@ async def checkout(shop: Shop, view: CartView) -> int:
         idempotency_key=None,
         clock=shop.clock,
     )
-    return placed.order_id
+    return placed.result.order_id
 
 
 def events(shop: Shop, topic: str) -> list[tuple[str, dict[str, object]]]:

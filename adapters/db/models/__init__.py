@@ -22,6 +22,13 @@ from adapters.db.models.orders import (
     OrderReturn,
     Reservation,
 )
+from adapters.db.models.payments import (
+    Payment,
+    PaymentRefund,
+    ProviderEvent,
+    TillSessionRow,
+    WebhookRefusal,
+)
 from adapters.db.models.pricing import Price
 from adapters.db.models.promotions import Promotion, PromotionUse, Voucher
 from adapters.db.models.transactions import ChangeLog, IdempotencyRecord, OutboxEvent
@@ -53,19 +60,24 @@ __all__ = [
     "OrderReturn",
     "OutboxEvent",
     "Partner",
+    "Payment",
+    "PaymentRefund",
     "PointsEntry",
     "PointsLot",
     "Price",
     "Product",
     "Promotion",
     "PromotionUse",
+    "ProviderEvent",
     "Reservation",
     "StaffUser",
     "Stock",
     "StockMovement",
     "TierChange",
+    "TillSessionRow",
     "ValueGrant",
     "Variant",
     "Verification",
     "Voucher",
+    "WebhookRefusal",
 ]

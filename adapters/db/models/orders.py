@@ -38,6 +38,7 @@ class Order(Timestamped):
     points_redeemed = fields.IntField(default=0)
     points_value = fields.BigIntField(default=0)  # paid with points, part of `total`
     points_earned = fields.IntField(default=0)
+    payment_tender = fields.CharField(max_length=16, null=True)  # paid online: how
 
     class Meta:
         table = "order"
