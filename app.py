@@ -44,6 +44,7 @@ from domain.identity.model import ANONYMOUS
 from domain.loyalty.services import expire_due
 from domain.orders.services import release_expired
 from domain.outbox import relay
+from domain.payments.jobs import Round, run_due
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
 from schema.relay import parse_global_id
@@ -188,6 +189,8 @@ def _lifespan(
             background.append(asyncio.create_task(sweep_reservations(services)))
         if manage_database and settings.outbox_relay_seconds > 0:
             background.append(asyncio.create_task(relay_outbox(services)))
+        if manage_database and settings.payment_sweep_seconds > 0:
+            background.append(asyncio.create_task(sweep_payments(services)))
         try:
             yield
         finally:
@@ -230,6 +233,21 @@ async def relay_outbox(services: Services, *, forever: bool = True) -> None:
         if not forever:
             return
         await asyncio.sleep(services.settings.outbox_relay_seconds)
+
+
+async def sweep_payments(services: Services, *, forever: bool = True) -> None:
+    """The payment worker: lost provider answers recovered, refunds sent, holds released
+    (every few seconds, in every process: rows are locked, keys derived from the order)."""
+    while True:
+        try:
+            done = await run_due(services.uow, services.payments, clock=services.clock)
+            if done != Round():
+                log.info("payments: %s", done)
+        except Exception:  # the next round retries; the rows stay due until done
+            log.exception("payment sweep failed")
+        if not forever:
+            return
+        await asyncio.sleep(services.settings.payment_sweep_seconds)
 
 
 def export_schema() -> str:
@@ -357,12 +375,14 @@ def audit() -> None:
 
 @cli.command()
 def worker() -> None:
-    """Background work without serving: reservation sweeper and outbox relay."""
+    """Background work without serving: reservation sweeper, outbox relay, payment jobs."""
     settings = Settings.from_env()
 
     async def work() -> None:
         services = build_services(settings)
-        await asyncio.gather(sweep_reservations(services), relay_outbox(services))
+        await asyncio.gather(
+            sweep_reservations(services), relay_outbox(services), sweep_payments(services)
+        )
 
     run_with_database(settings, work)
 

@@ -51,6 +51,7 @@ class Settings:
     seed_on_start: bool = False
     reservation_sweep_seconds: float = 30.0
     outbox_relay_seconds: float = 1.0
+    payment_sweep_seconds: float = 5.0
     # X-Forwarded-For is believed only from these direct peers (CIDRs); none by default
     trusted_proxies: tuple[str, ...] = ()
     phone_default_region: str = "FR"  # how a national phone number is read (E.164)
@@ -102,6 +103,7 @@ class Settings:
             seed_on_start=_bool(env.get("SEED_ON_START"), False),
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
             outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),
+            payment_sweep_seconds=float(env.get("PAYMENT_SWEEP_SECONDS", "5")),
             trusted_proxies=_cidrs(env.get("TRUSTED_PROXIES", "")),
             phone_default_region=(env.get("PHONE_DEFAULT_REGION") or "FR").strip().upper(),
             signup_limit_per_hour=int(env.get("SIGNUP_LIMIT_PER_HOUR", "20")),

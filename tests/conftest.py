@@ -31,6 +31,7 @@ TABLES = [
     "member", "member_session", "verification", "points_lot", "points_entry", "tier_change",
     "promotion", "promotion_use", "voucher", "loyalty_program",
     "audit_log", "value_grant", "member_message", "member_presence",
+    "payment", "payment_refund", "till_session", "provider_event", "webhook_refusal",
 ]  # fmt: skip
 
 

@@ -214,6 +214,22 @@ class TortoisePaymentRepository:
         rows = await m.PaymentRefund.filter(order_id=order_id).using_db(self.conn).order_by("id")
         return [_refund(r) for r in rows]
 
+    async def refund_by_provider_ref(self, ref: str) -> RefundRecord | None:
+        row = await m.PaymentRefund.filter(provider_ref=ref).using_db(self.conn).first()
+        return _refund(row) if row else None
+
+    async def refunds_due(self, *, limit: int) -> list[RefundRecord]:
+        rows = (
+            await m.PaymentRefund.filter(
+                state=RefundState.PENDING.value,
+                tender__in=[t.value for t in ONLINE_TENDERS],
+            )
+            .using_db(self.conn)
+            .order_by("id")
+            .limit(limit)
+        )
+        return [_refund(r) for r in rows]
+
     async def refunds_for_orders(self, order_ids: Sequence[int]) -> dict[int, list[RefundRecord]]:
         found: dict[int, list[RefundRecord]] = {i: [] for i in order_ids}
         if order_ids:

@@ -66,6 +66,16 @@ class InMemoryPaymentRepository:
     async def refunds_for_order(self, order_id: int) -> list[RefundRecord]:
         return [r for _, r in sorted(self.state.refunds.items()) if r.order_id == order_id]
 
+    async def refund_by_provider_ref(self, ref: str) -> RefundRecord | None:
+        return next((r for r in self.state.refunds.values() if r.provider_ref == ref), None)
+
+    async def refunds_due(self, *, limit: int) -> list[RefundRecord]:
+        return [
+            r
+            for _, r in sorted(self.state.refunds.items())
+            if r.state is RefundState.PENDING and r.tender in ONLINE_TENDERS
+        ][:limit]
+
     async def refunds_for_orders(self, order_ids: Sequence[int]) -> dict[int, list[RefundRecord]]:
         return {i: await self.refunds_for_order(i) for i in order_ids}
 

