@@ -9,10 +9,12 @@ import strawberry
 from strawberry.types import Info
 
 from domain.cart.services import clean_buyer
+from domain.errors import DomainError
 from domain.money import Money
 from domain.orders import checkout, pos, returns
 from domain.orders import services as svc
 from domain.orders.access import STAFF, may_see
+from domain.orders.errors import OrderErrorCode
 from domain.orders.model import Buyer
 from domain.orders.ports import OrderFilter
 from domain.orders.pos import TillSale
@@ -27,6 +29,7 @@ from schema.orders.types import (
     OrderReturnInput,
     OrderReturnPayload,
     PosOrderInput,
+    ReturnLineInput,
 )
 from schema.payments.types import CheckoutPayment, CheckoutPaymentInput, next_step
 from schema.relay import decode_cursor, expect_id
@@ -135,6 +138,7 @@ async def _fulfil(
     carrier: str | None = None,
     tracking_number: str | None = None,
     cash_collected: bool = False,
+    refused: dict[int, int] | None = None,
 ) -> OrderPayload:
     ctx = info.context
     move = FulfilmentStep(
@@ -144,6 +148,7 @@ async def _fulfil(
         carrier=carrier,
         tracking_number=tracking_number,
         cash_collected=cash_collected,
+        refused=refused or {},
     )
     result = await svc.fulfil(
         ctx.services.uow,
@@ -210,10 +215,27 @@ async def pickup_confirm(
     fulfilment_id: strawberry.ID,
     code: str,
     idempotency_key: str | None = None,
+    refused_lines: list[ReturnLineInput] | None = None,
 ) -> OrderPayload:
-    """Store staff: the buyer showed the pick-up code and took the goods."""
+    """Store staff: the buyer showed the pick-up code and took the goods (less
+    ``refusedLines``, left at the counter: back in stock, not paid for)."""
+    refused: dict[int, int] = {}
+    for i, line in enumerate(refused_lines or ()):
+        ident = expect_id(line.order_line_id, "OrderLine", field=f"refusedLines.{i}.orderLineId")
+        if line.quantity <= 0:
+            raise DomainError(
+                OrderErrorCode.INVALID_QUANTITY,
+                "refuse at least one",
+                field=f"refusedLines.{i}.quantity",
+            )
+        refused[ident] = refused.get(ident, 0) + line.quantity
     return await _fulfil(
-        info, fulfilment_id, FulfilmentStatus.PICKED_UP, idempotency_key, code=code
+        info,
+        fulfilment_id,
+        FulfilmentStatus.PICKED_UP,
+        idempotency_key,
+        code=code,
+        refused=refused,
     )
 
 

@@ -4,8 +4,8 @@ cancel, and release expired holds. Every move is checked against the transition 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.errors import CommonErrorCode, DomainError, NotFound, PermissionDenied
@@ -64,6 +64,7 @@ class FulfilmentStep:
     carrier: str | None = None
     tracking_number: str | None = None
     cash_collected: bool = False  # delivery: the courier took the payment (cash on delivery)
+    refused: Mapping[int, int] = field(default_factory=dict)  # pick-up: line id -> not taken
 
 
 @dataclass(slots=True)
@@ -135,6 +136,7 @@ async def fulfil(
             "a": _ACTION_NAMES[step.target],
             "c": step.code,
             "t": step.tracking_number,
+            "r": sorted(step.refused.items()),
         },
         work=work,
         result=OrderResult,
@@ -172,12 +174,32 @@ async def _picked_up(m: _Move) -> None:
         OrderPickedUp(order_id=m.order.id, status=m.order.status, location_id=f.location_id),
         actor=m.who,
     )
+    if m.step.refused:  # the buyer left some units at the counter: back on the shelf, unpaid
+        await _refuse(m, f)
     await m.capture()
     if m.order.payment_status is PaymentStatus.PENDING:  # paid at the counter
         m.order.payment_status = check_payment(
             m.order.payment_status, PaymentStatus.PAID, actor=Actor.STAFF
         )
     await _complete(m)
+
+
+async def _refuse(m: _Move, f: Fulfilment) -> None:
+    """Units the buyer did not take at the counter go back to the store's stock; what they
+    cost is released from the authorisation (or not owed), and their points go back."""
+    mine = {ln.id: ln for ln in m.order.lines if any(v == ln.variant_id for v, _ in f.lines)}
+    if any(line_id not in mine for line_id in m.step.refused):
+        raise DomainError(CommonErrorCode.NOT_FOUND, "not a line of this part", field="refused")
+    if all(
+        m.step.refused.get(i, 0) >= ln.quantity - ln.returned_quantity for i, ln in mine.items()
+    ):
+        raise DomainError(
+            OrderErrorCode.INVALID_STATE,
+            "nothing would be taken: cancel the order instead",
+            field="refused",
+        )
+    undo = Reversal(reason="refused at pick-up", lines=m.step.refused, location_id=f.location_id)
+    await reverse(m.uow, m.order, undo, actor=Actor.STAFF, who=m.who, at=m.at)
 
 
 async def _sent(m: _Move) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import strawberry
 
+from domain.errors import CommonErrorCode, DomainError
 from domain.money import Money
 from domain.orders import model as om
 from domain.orders.states import PaymentStatus
@@ -175,6 +177,18 @@ class CheckoutPaymentInput:
     def request(self) -> pm.PaymentRequest:
         token = (self.payment_method_token or "").strip() or None
         url = (self.return_url or "").strip() or None
+        if token is not None and (len(token) > 255 or not token.isascii()):
+            raise DomainError(
+                CommonErrorCode.INVALID,
+                "a payment method token is at most 255 characters",
+                field="payment.paymentMethodToken",
+            )
+        if url is not None and (len(url) > 2048 or urlsplit(url).scheme not in ("https", "http")):
+            raise DomainError(
+                CommonErrorCode.INVALID,
+                "returnUrl must be an http(s) address of at most 2048 characters",
+                field="payment.returnUrl",
+            )
         return pm.PaymentRequest(pm.Tender(self.method.value), token, url)
 
 
