@@ -7,6 +7,11 @@ the rest; refunds never go above what was received; an idempotency key replays t
 ``pm_card_declined`` is declined, ``pm_card_3ds`` needs the shopper (``complete_action``);
 Alipay answers a redirect, WeChat Pay a QR code. ``fail_next`` makes the next call fail as a
 provider outage or rate limit would.
+
+Every intent keeps its creation time (``now``, the wall clock unless given) and every charge
+(an automatic confirmation, a capture) and refund books a balance transaction, with a fee of
+``FEE_PERCENT`` plus ``FEE_FIXED``, so ``list_intents`` and ``balance_transactions`` answer like
+the provider's lists; ``payout`` books a payout of the available balance.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from domain.payments.model import (
+    BalanceTransaction,
+    BalanceType,
     CaptureMethod,
     IntentStatus,
     NextAction,
@@ -35,12 +43,15 @@ DECLINED = "pm_card_declined"
 NEEDS_AUTHENTICATION = "pm_card_3ds"
 T = TypeVar("T")
 _RETRYABLE = {PaymentErrorCode.RATE_LIMITED, PaymentErrorCode.PROVIDER_UNAVAILABLE}
+FEE_PERCENT = 1.5  # the fake provider's fee on a charge: 1.5 % + 25 cents
+FEE_FIXED = 25
 
 
 @dataclass
 class _Stored:
     intent: PaymentIntent
     token: str | None
+    created: datetime
     return_url: str | None = None
     refunds: list[Refund] = field(default_factory=list)
 
@@ -48,8 +59,10 @@ class _Stored:
 class FakePaymentGateway:
     """In-memory ``PaymentGateway``; ``calls`` lists (operation, idempotency key) in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: datetime.now(UTC))
         self.intents: dict[str, _Stored] = {}
+        self.balance: list[BalanceTransaction] = []
         self.calls: list[tuple[str, str | None]] = []
         self._answers: dict[str, tuple[tuple[Any, ...], Any]] = {}
         self._ids = itertools.count(1)
@@ -120,6 +133,29 @@ class FakePaymentGateway:
         self.calls.append(("retrieve", None))
         self._maybe_fail()
         return self._stored(intent_id).intent
+
+    async def list_intents(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[PaymentIntent]:
+        """Intents created in the range, oldest first."""
+        self.calls.append(("list_intents", None))
+        self._maybe_fail()
+        return [s.intent for s in self.intents.values() if created_from <= s.created <= created_to]
+
+    async def balance_transactions(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[BalanceTransaction]:
+        """Balance movements booked in the range, oldest first."""
+        self.calls.append(("balance_transactions", None))
+        self._maybe_fail()
+        return [t for t in self.balance if created_from <= t.created <= created_to]
+
+    def payout(self, currency: str = "eur") -> BalanceTransaction | None:
+        """Pay the net balance of ``currency`` out to the bank (a payout transaction)."""
+        net = sum(t.net for t in self.balance if t.currency == currency)
+        if net <= 0:
+            return None
+        return self._book(BalanceType.PAYOUT, -net, currency, f"po_fake_{next(self._ids)}")
 
     def complete_action(self, intent_id: str, *, success: bool = True) -> PaymentIntent:
         """The shopper finished (or abandoned) the redirect, QR scan or 3-D Secure step."""
@@ -192,7 +228,9 @@ class FakePaymentGateway:
             order_ref=order_ref,
             method=method,
         )
-        self.intents[intent_id] = _Stored(intent=intent, token=token, return_url=return_url)
+        self.intents[intent_id] = _Stored(
+            intent=intent, token=token, created=self.now(), return_url=return_url
+        )
         return self._confirm(intent_id, return_url) if confirm else intent
 
     def _confirm(
@@ -233,6 +271,7 @@ class FakePaymentGateway:
                 stored, status=IntentStatus.REQUIRES_CAPTURE, next_action=None,
                 amount_capturable=amount,
             )  # fmt: skip
+        self._charge(stored.intent, amount)
         return self._set(
             stored, status=IntentStatus.SUCCEEDED, next_action=None, amount_received=amount
         )
@@ -249,6 +288,7 @@ class FakePaymentGateway:
                 PaymentErrorCode.AMOUNT_EXCEEDS_AUTHORISED,
                 f"cannot capture {taken}: {capturable} authorised",
             )
+        self._charge(stored.intent, taken)
         return self._set(
             stored, status=IntentStatus.SUCCEEDED, amount_capturable=0, amount_received=taken
         )
@@ -281,6 +321,30 @@ class FakePaymentGateway:
             status=RefundStatus.SUCCEEDED,
         )
         stored.refunds.append(made)
+        self._book(BalanceType.REFUND, -amount, made.currency, made.id)
+        return made
+
+    def _charge(self, intent: PaymentIntent, amount: int) -> None:
+        fee = round(amount * FEE_PERCENT / 100) + FEE_FIXED
+        self._book(BalanceType.CHARGE, amount, intent.currency, f"ch_{intent.id}", fee=fee)
+
+    def _book(
+        self, kind: BalanceType, amount: int, currency: str, source: str, *, fee: int = 0
+    ) -> BalanceTransaction:
+        at = self.now()
+        made = BalanceTransaction(
+            id=f"txn_fake_{next(self._ids)}",
+            type=kind,
+            amount=amount,
+            fee=fee,
+            net=amount - fee,
+            currency=currency,
+            source_id=source,
+            available_on=at,
+            created=at,
+            payout_id=source if kind is BalanceType.PAYOUT else None,
+        )
+        self.balance.append(made)
         return made
 
     def _stored(self, intent_id: str) -> _Stored:

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe as stripe_sdk
 
 from adapters.settings import Settings
 from domain.payments.model import (
+    BalanceTransaction,
+    BalanceType,
     CaptureMethod,
     IntentStatus,
     NextAction,
@@ -182,6 +185,24 @@ class StripePaymentGateway:
         pi = await self._get(lambda: self._client.v1.payment_intents.retrieve(intent_id))
         return await self._intent(pi)
 
+    async def list_intents(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[PaymentIntent]:
+        """GET /v1/payment_intents?created[gte]=…&created[lte]=…, every page."""
+        params: Any = {"created": _created(created_from, created_to), "limit": 100}
+        intents = self._client.v1.payment_intents
+        listed = await self._get(lambda: list(intents.list(params).auto_paging_iter()))
+        return [await self._intent(pi) for pi in listed]
+
+    async def balance_transactions(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[BalanceTransaction]:
+        """GET /v1/balance_transactions?created[gte]=…&created[lte]=…, every page."""
+        params: Any = {"created": _created(created_from, created_to), "limit": 100}
+        balance = self._client.v1.balance_transactions
+        listed = await self._get(lambda: list(balance.list(params).auto_paging_iter()))
+        return [_balance_transaction(dict(t.to_dict())) for t in listed]
+
     # -- provider calls --------------------------------------------------------------------
 
     async def _call(
@@ -318,6 +339,41 @@ def _refund(data: dict[str, Any]) -> Refund:
         amount=int(data["amount"]),
         currency=str(data["currency"]),
         status=RefundStatus(data.get("status") or "pending"),
+    )
+
+
+def _created(created_from: datetime, created_to: datetime) -> dict[str, int]:
+    """A ``created`` range filter in Unix seconds, both ends included."""
+    return {"gte": int(created_from.timestamp()), "lte": int(created_to.timestamp())}
+
+
+_BALANCE_TYPES = {
+    "charge": BalanceType.CHARGE,
+    "payment": BalanceType.CHARGE,
+    "refund": BalanceType.REFUND,
+    "payment_refund": BalanceType.REFUND,
+    "payout": BalanceType.PAYOUT,
+}
+
+
+def _balance_transaction(data: dict[str, Any]) -> BalanceTransaction:
+    """Stripe's balance transaction; other types (fees, disputes…) count as adjustments."""
+    kind = _BALANCE_TYPES.get(str(data.get("type") or ""), BalanceType.ADJUSTMENT)
+    source = data.get("source")
+    source_id = str(source["id"]) if isinstance(source, dict) else (str(source) if source else None)
+    amount, fee = int(data["amount"]), int(data.get("fee") or 0)
+    created = int(data.get("created") or 0)
+    return BalanceTransaction(
+        id=str(data["id"]),
+        type=kind,
+        amount=amount,
+        fee=fee,
+        net=int(data["net"]) if data.get("net") is not None else amount - fee,
+        currency=str(data["currency"]),
+        source_id=source_id,
+        available_on=datetime.fromtimestamp(int(data.get("available_on") or created), UTC),
+        created=datetime.fromtimestamp(created, UTC),
+        payout_id=source_id if kind is BalanceType.PAYOUT else None,
     )
 
 

@@ -147,6 +147,33 @@ class Refund:
     status: RefundStatus
 
 
+class BalanceType(StrEnum):
+    """What moved a provider balance: a charge, a refund, a payout to the bank, or anything
+    else (fees adjusted, disputes) as an adjustment."""
+
+    CHARGE = "charge"
+    REFUND = "refund"
+    PAYOUT = "payout"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceTransaction:
+    """One movement of the brand's balance at the provider: ``amount`` gross (negative for
+    refunds and payouts), ``fee`` the provider's fee, ``net`` what reaches the balance."""
+
+    id: str
+    type: BalanceType
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    source_id: str | None  # the charge, refund or payout that moved it
+    available_on: datetime
+    created: datetime
+    payout_id: str | None = None  # the payout that carried it to the bank, when known
+
+
 class Tender(StrEnum):
     """How (part of) an order was paid: online through the provider, at the till, or in kind."""
 

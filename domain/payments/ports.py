@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.payments.model import (
+    BalanceTransaction,
     CaptureMethod,
     Payment,
     PaymentIntent,
@@ -80,6 +81,20 @@ class PaymentGateway(Protocol):
 
     async def retrieve(self, intent_id: str) -> PaymentIntent:
         """Read an intent's current state from the provider."""
+        ...
+
+    async def list_intents(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[PaymentIntent]:
+        """Every intent created in [created_from, created_to] (all pages), with the
+        ``order_ref`` its metadata carries; for the daily reconciliation."""
+        ...
+
+    async def balance_transactions(
+        self, *, created_from: datetime, created_to: datetime
+    ) -> list[BalanceTransaction]:
+        """Every balance movement created in [created_from, created_to] (all pages): charges,
+        refunds, fees and payouts as the provider booked them."""
         ...
 
 
@@ -155,6 +170,18 @@ class PaymentRepository(Protocol):
         ...
 
     async def save_session(self, session: TillSession) -> None: ...
+
+    async def sessions(
+        self,
+        *,
+        location_id: int,
+        staff_subject: str | None = None,
+        before_id: int | None = None,
+        limit: int,
+    ) -> list[TillSession]:
+        """Till sessions at a location (of one clerk when ``staff_subject``), newest first,
+        those with an id below ``before_id`` when given."""
+        ...
 
     async def cash_in_session(self, session_id: int) -> tuple[int, int]:
         """(cash taken net of change, cash paid out in refunds) in a till session."""

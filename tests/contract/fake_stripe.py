@@ -6,6 +6,11 @@ states. Unlike localstripe it answers `alipay` (next_action `alipay_handle_redir
 test can validate the traffic against spec3.yaml, honours `Idempotency-Key` like Stripe (a replay
 answers the saved result with `Idempotent-Replayed: true`), and can be told to fail the next
 requests: `fail_next(500)`, `fail_next(429)`, `fail_next("timeout")`.
+
+Lists: `GET /v1/payment_intents` and `GET /v1/balance_transactions` filter on `created[gte]` /
+`created[lte]` and page like Stripe (newest first, `limit`, `starting_after`, `has_more`); each
+charge (automatic confirmation, capture) and refund books a balance transaction with a fee of
+2.9 % + 30. `max_page_size` lowers the page size so a test sees auto-pagination.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class FakeStripe:
     def __init__(self, *, timeout_delay: float = 2.0) -> None:
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.balance_transactions: dict[str, dict[str, Any]] = {}
+        self.max_page_size = 100
         self.log: list[Exchange] = []
         self.timeout_delay = timeout_delay
         self.url = ""
@@ -82,10 +89,12 @@ class FakeStripe:
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
-                Route("/v1/payment_intents", self._route, methods=["POST"]),
+                Route("/v1/payment_intents", self._route, methods=["GET", "POST"]),
+                Route("/v1/balance_transactions", self._route, methods=["GET"]),
                 Route("/v1/payment_intents/{id}", self._route, methods=["GET", "POST"]),
                 Route("/v1/payment_intents/{id}/{action}", self._route, methods=["POST"]),
-                Route("/v1/refunds", self._route, methods=["POST"]),
+                Route("/v1/refunds", self._route, methods=["GET", "POST"]),
+                Route("/v1/charges/{charge}", self._route, methods=["GET"]),
             ]
         )
 
@@ -168,6 +177,16 @@ class FakeStripe:
 
     def _dispatch(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         path = request.url.path
+        if request.method == "GET" and path == "/v1/payment_intents":
+            return self._list(path, list(self.intents.values()), request)
+        if path == "/v1/balance_transactions":
+            return self._list(path, list(self.balance_transactions.values()), request)
+        if request.method == "GET" and path == "/v1/refunds":
+            wanted = request.query_params.get("payment_intent")
+            found = [r for r in self.refunds.values() if wanted in (None, r["payment_intent"])]
+            return self._list(path, found, request)
+        if "charge" in request.path_params:
+            return self._charge(request.path_params["charge"])
         if path == "/v1/refunds":
             return self._refund(params)
         if path == "/v1/payment_intents":
@@ -187,6 +206,73 @@ class FakeStripe:
                 "invalid_request_error", f"Unrecognized request URL ({path})", status=404
             )
         return handlers[action](intent, params)
+
+    # -- lists ----------------------------------------------------------------------------------
+    def _list(self, url: str, objects: list[dict[str, Any]], request: Request) -> dict[str, Any]:
+        """Stripe's list: newest first, `created[gte|gt|lte|lt]`, `limit`, `starting_after`."""
+        query = request.query_params
+        bounds = {
+            "gte": lambda c, v: c >= v,
+            "gt": lambda c, v: c > v,
+            "lte": lambda c, v: c <= v,
+            "lt": lambda c, v: c < v,
+        }
+        chosen = [
+            o
+            for o in objects
+            if all(
+                test(o["created"], int(query[f"created[{op}]"]))
+                for op, test in bounds.items()
+                if f"created[{op}]" in query
+            )
+        ]
+        chosen.sort(key=lambda o: (o["created"], o["_seq"] if "_seq" in o else 0), reverse=True)
+        if "starting_after" in query:
+            ids = [o["id"] for o in chosen]
+            chosen = chosen[ids.index(query["starting_after"]) + 1 :]
+        limit = min(int(query.get("limit", 10)), self.max_page_size)
+        page = chosen[:limit]
+        return {
+            "object": "list",
+            "url": url,
+            "has_more": len(chosen) > limit,
+            "data": [self._public(o) for o in page],
+        }
+
+    def _book(self, kind: str, amount: int, currency: str, source: str) -> None:
+        """A balance transaction for a charge (fee 2.9 % + 30) or a refund (no fee)."""
+        fee = round(amount * 0.029) + 30 if kind == "charge" else 0
+        txn = fixture("balance_transaction")
+        now = int(time.time())
+        txn.update(
+            id=self._id("txn"),
+            amount=amount,
+            fee=fee,
+            fee_details=(
+                [
+                    {
+                        "amount": fee,
+                        "application": None,
+                        "currency": currency,
+                        "description": "Stripe processing fees",
+                        "type": "stripe_fee",
+                    }
+                ]
+                if fee
+                else []
+            ),
+            net=amount - fee,
+            currency=currency,
+            created=now,
+            available_on=now + 2 * 86400,
+            description=None,
+            reporting_category=kind,
+            source=source,
+            status="pending",
+            type=kind,
+            _seq=next(self._seq),
+        )
+        self.balance_transactions[txn["id"]] = txn
 
     # -- PaymentIntents ---------------------------------------------------------------------
     def _id(self, prefix: str) -> str:
@@ -214,6 +300,7 @@ class FakeStripe:
             payment_method_types=list(params.get("payment_method_types", {"0": "card"}).values()),
             payment_method_options=self._method_options(params),
             status="requires_payment_method",
+            _seq=next(self._seq),
         )
         self.intents[pid] = intent
         self._attach(intent, params)
@@ -302,6 +389,7 @@ class FakeStripe:
             intent.update(status="requires_capture", amount_capturable=intent["amount"])
         else:
             intent.update(status="succeeded", amount_received=intent["amount"])
+            self._book("charge", intent["amount"], intent["currency"], intent["latest_charge"])
 
     def _capture(self, intent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         if intent["status"] != "requires_capture":
@@ -318,6 +406,7 @@ class FakeStripe:
                 code="amount_too_large",
             )
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._book("charge", amount, intent["currency"], intent["latest_charge"])
         return self._public(intent)
 
     def _cancel(self, intent: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -351,6 +440,34 @@ class FakeStripe:
     def _public(intent: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in intent.items() if not k.startswith("_")}
 
+    def _charge(self, charge_id: str) -> dict[str, Any]:
+        """The charge behind an intent (what it took, what went back), from Stripe's example."""
+        intent = next(
+            (i for i in self.intents.values() if i.get("latest_charge") == charge_id), None
+        )
+        if intent is None:
+            raise StripeError(
+                "invalid_request_error", "No such charge", code="resource_missing", status=404
+            )
+        refunded = sum(
+            r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"]
+        )
+        charge = fixture("charge")
+        captured = intent["status"] == "succeeded"
+        charge.update(
+            id=charge_id,
+            amount=intent["amount"],
+            amount_captured=intent["amount_received"] if captured else 0,
+            amount_refunded=refunded,
+            refunded=captured and refunded >= intent["amount_received"],
+            captured=captured,
+            currency=intent["currency"],
+            payment_intent=intent["id"],
+            status="succeeded",
+            metadata=dict(intent["metadata"]),
+        )
+        return charge
+
     # -- Refunds ---------------------------------------------------------------------------------
     def _refund(self, params: dict[str, Any]) -> dict[str, Any]:
         intent = self._intent(params.get("payment_intent", ""))
@@ -383,6 +500,7 @@ class FakeStripe:
             status="succeeded",
         )
         self.refunds[refund["id"]] = refund
+        self._book("refund", -amount, intent["currency"], refund["id"])
         return refund
 
 
