@@ -32,12 +32,15 @@ from adapters.db.unit_of_work import invalidating_units_of_work
 from adapters.events import LogPublisher, RedisStreamPublisher
 from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.payments.setup import payment_gateway
+from adapters.payments.terminal_fake import FakeCardTerminal
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings
 from adapters.web.auth import AuthMiddleware
 from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
 from adapters.web.limits import BodySizeLimit
+from adapters.web.stripe_webhook import stripe_webhook
+from adapters.web.test_payments import wallet_page_routes
 from adapters.web.throttle import address_limits
 from domain.contact import set_default_region
 from domain.identity.model import ANONYMOUS
@@ -78,6 +81,9 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         clock=SystemClock(),
         payments=gateway,
         payment_provider=provider,
+        # the TEST card terminal outside production; in production cards are taken on the
+        # stores' standalone terminals until a real terminal adapter is wired here
+        terminal=None if settings.production else FakeCardTerminal(),
     )
 
 
@@ -123,6 +129,8 @@ def create_app(
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", _healthz),
             Route("/readyz", _readiness(services)),
+            Route("/webhooks/stripe", _stripe_webhook(settings, services), methods=["POST"]),
+            *_wallet_pages(settings, services),  # TEST MODE only: /test-payments/{intent_id}
         ],
         middleware=[
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
@@ -133,6 +141,27 @@ def create_app(
     app.state.services = services
     app.state.schema = schema
     return app
+
+
+def _stripe_webhook(
+    settings: Settings, services: Services
+) -> Callable[[Request], Awaitable[Response]]:
+    return stripe_webhook(
+        uow=services.uow,
+        clock=services.clock,
+        secret=str(settings.stripe_webhook_secret),
+        gateway=services.payments,
+    )
+
+
+def _wallet_pages(settings: Settings, services: Services) -> list[Route]:
+    return wallet_page_routes(
+        uow=services.uow,
+        clock=services.clock,
+        gateway=services.payments,
+        provider=services.payment_provider,
+        production=settings.production,
+    )
 
 
 def _context_factory(services: Services) -> Callable[[Request], Awaitable[Context]]:

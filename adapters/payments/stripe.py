@@ -8,6 +8,7 @@
 - The SDK's synchronous calls run in a worker thread (``asyncio.to_thread``): its ``*_async``
   methods need httpx or aiohttp, which are not runtime dependencies of the gateway.
 - Provider errors are translated once, in ``_translate``, into ``PaymentError`` codes.
+- Stripe objects are read into domain types by ``stripe_objects`` (shared with the webhook).
 """
 
 from __future__ import annotations
@@ -19,22 +20,22 @@ from typing import Any
 
 import stripe as stripe_sdk
 
+from adapters.payments.stripe_objects import captured_of as _captured
+from adapters.payments.stripe_objects import charge_id_of as _charge_id
+from adapters.payments.stripe_objects import intent_from_stripe as _intent
+from adapters.payments.stripe_objects import next_action_from_stripe as _next_action  # noqa: F401
+from adapters.payments.stripe_objects import refund_from_stripe as _refund
 from adapters.settings import Settings
 from domain.payments.model import (
     BalanceTransaction,
     BalanceType,
     CaptureMethod,
     IntentStatus,
-    NextAction,
     PaymentError,
     PaymentErrorCode,
     PaymentIntent,
     PaymentMethod,
-    QrCodeAction,
-    RedirectAction,
     Refund,
-    RefundStatus,
-    SdkAction,
 )
 
 DEFAULT_MAX_NETWORK_RETRIES = 3
@@ -122,9 +123,11 @@ class StripePaymentGateway:
             current.status is not IntentStatus.REQUIRES_PAYMENT_METHOD
         )
         params = _confirm_extras(current.method, return_url, has_method=has_method)
-        if payment_method_token:
-            params["payment_method"] = payment_method_token
         intents = self._client.v1.payment_intents
+        if payment_method_token:  # attach the method first (a plain update), then confirm
+            attach = {"payment_method": payment_method_token}
+            call = lambda p, o: intents.update(intent_id, p, o)  # noqa: E731
+            await self._call(call, attach, f"{idempotency_key}-method")
         pi = await self._call(
             lambda p, o: intents.confirm(intent_id, p, o), params, idempotency_key
         )
@@ -265,83 +268,6 @@ class StripePaymentGateway:
 # -- mapping -------------------------------------------------------------------------------
 
 
-def _charge_id(pi: dict[str, Any]) -> str | None:
-    latest = pi.get("latest_charge")
-    if isinstance(latest, dict):
-        return str(latest["id"])
-    return str(latest) if latest else None
-
-
-def _captured(charge: dict[str, Any]) -> int:
-    """What the charge took: ``amount_captured``, or for emulators without it, all if captured."""
-    if "amount_captured" in charge:
-        return int(charge["amount_captured"] or 0)
-    if charge.get("captured") and charge.get("status") == "succeeded":
-        return int(charge["amount"])
-    return 0
-
-
-def _intent(data: dict[str, Any], charge: dict[str, Any] | None) -> PaymentIntent:
-    status = IntentStatus(data["status"])
-    capture = (
-        CaptureMethod.MANUAL
-        if data.get("capture_method") == "manual"
-        else (CaptureMethod.AUTOMATIC)
-    )
-    if "amount_capturable" in data:
-        capturable = int(data["amount_capturable"] or 0)
-    else:
-        capturable = int(data["amount"]) if status is IntentStatus.REQUIRES_CAPTURE else 0
-    if "amount_received" in data:
-        received = int(data["amount_received"] or 0)
-    else:  # an emulator: what the charge took, less what a partial capture released
-        received = _captured(charge) - int(charge.get("amount_refunded") or 0) if charge else 0
-        received = received if status is IntentStatus.SUCCEEDED else 0
-    error = data.get("last_payment_error") or {}
-    return PaymentIntent(
-        id=str(data["id"]),
-        status=status,
-        amount=int(data["amount"]),
-        currency=str(data["currency"]),
-        capture_method=capture,
-        client_secret=data.get("client_secret"),
-        next_action=_next_action(data.get("next_action")),
-        amount_capturable=capturable,
-        amount_received=received,
-        order_ref=(data.get("metadata") or {}).get("order_ref"),
-        decline_code=error.get("decline_code") or error.get("code"),
-        method=_method_of(data),
-    )
-
-
-def _next_action(action: dict[str, Any] | None) -> NextAction | None:
-    """Redirect (Alipay, 3-D Secure), QR data (WeChat Pay), or the provider SDK's own step."""
-    if not action:
-        return None
-    kind = str(action.get("type") or "")
-    detail = action.get(kind) or {}
-    if kind == "redirect_to_url":
-        return RedirectAction(url=str(detail["url"]), return_url=detail.get("return_url"))
-    if kind == "alipay_handle_redirect":
-        url = detail.get("url") or detail.get("native_url")
-        return RedirectAction(url=str(url), return_url=detail.get("return_url"))
-    if kind == "wechat_pay_display_qr_code":
-        return QrCodeAction(data=str(detail["data"]), image_url=detail.get("image_url_png"))
-    if kind == "use_stripe_sdk":
-        return SdkAction(kind=str(detail.get("type") or kind))
-    return SdkAction(kind=kind)
-
-
-def _refund(data: dict[str, Any]) -> Refund:
-    return Refund(
-        id=str(data["id"]),
-        intent_id=str(data.get("payment_intent") or ""),
-        amount=int(data["amount"]),
-        currency=str(data["currency"]),
-        status=RefundStatus(data.get("status") or "pending"),
-    )
-
-
 def _created(created_from: datetime, created_to: datetime) -> dict[str, int]:
     """A ``created`` range filter in Unix seconds, both ends included."""
     return {"gte": int(created_from.timestamp()), "lte": int(created_to.timestamp())}
@@ -375,13 +301,6 @@ def _balance_transaction(data: dict[str, Any]) -> BalanceTransaction:
         created=datetime.fromtimestamp(created, UTC),
         payout_id=source_id if kind is BalanceType.PAYOUT else None,
     )
-
-
-def _method_of(data: dict[str, Any]) -> PaymentMethod | None:
-    """The method the intent was opened for (the metadata we wrote, if the provider echoes none)."""
-    types = data.get("payment_method_types") or [(data.get("metadata") or {}).get("method")]
-    known = {str(m) for m in PaymentMethod}
-    return PaymentMethod(types[0]) if types[0] in known else None
 
 
 def _confirm_extras(
