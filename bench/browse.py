@@ -5,10 +5,15 @@ latency of each step."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +54,13 @@ class Shopping:
 
 
 async def journey(
-    client: httpx.AsyncClient, url: str, rng: random.Random, n: int, run: Shopping
+    client: httpx.AsyncClient,
+    url: str,
+    rng: random.Random,
+    n: int,
+    run: Shopping,
+    *,
+    paid: bool = False,
 ) -> bool:
     """One shopper's visit; True when it placed an order."""
     browse = await call(client, url, BROWSE_BODY, "products")
@@ -78,7 +89,7 @@ async def journey(
     if cart.user_error or not cart.payload.get("cart"):
         run.user_errors[f"cartCreate {cart.user_error}"] += 1
         return False
-    body = checkout_body(cart.payload["cart"]["id"], f"bench-{token}")
+    body = checkout_body(cart.payload["cart"]["id"], f"bench-{token}", paid=paid)
     checkout = await call(client, url, body, "checkoutComplete")
     if checkout.payload is None:
         run.errors[f"checkoutComplete: {checkout.problem}"] += 1
@@ -87,11 +98,16 @@ async def journey(
     if checkout.user_error or not checkout.payload.get("order"):
         run.user_errors[f"checkoutComplete {checkout.user_error}"] += 1
         return False
+    if paid and (checkout.payload.get("payment") or {}).get("state") != "CAPTURED":
+        run.user_errors[f"payment {(checkout.payload.get('payment') or {}).get('state')}"] += 1
+        return False
     run.placed += 1
     return True
 
 
-async def shop(url: str, *, concurrency: int, duration: float, request_timeout: float) -> Shopping:
+async def shop(
+    url: str, *, concurrency: int, duration: float, request_timeout: float, paid: bool = False
+) -> Shopping:
     """``concurrency`` shoppers run browse → cart → checkout back to back for ``duration`` s.
 
     Each shopper has its own client and keep-alive connection (see ``catalog_load.py``'s ``drive``);
@@ -108,7 +124,7 @@ async def shop(url: str, *, concurrency: int, duration: float, request_timeout: 
             while time.perf_counter() < deadline:
                 run.journeys += 1
                 begun = time.perf_counter()
-                if not await journey(client, url, rng, n, run):
+                if not await journey(client, url, rng, n, run, paid=paid):
                     await asyncio.sleep(0.01)  # a failing server must not spin the loop
                     continue
                 run.journey.append(time.perf_counter() - begun)
@@ -145,32 +161,47 @@ class BrowseResult:
     error: str | None = None
 
 
-async def browse_scenario(opts: Options, scratch: Path) -> BrowseResult:
-    """One server, virtual shoppers back to back: warm up, then measure a window."""
+async def browse_scenario(opts: Options, scratch: Path, *, paid: bool = False) -> BrowseResult:
+    """One server, virtual shoppers back to back: warm up, then measure a window. ``paid``:
+    each checkout pays by card (Stripe's API through the SDK: localstripe, or test mode)."""
+    name = "browse-paid" if paid else "browse"
     result = BrowseResult(concurrency=opts.concurrency)
-    click.echo(f"· browse: {result.label}", err=True)
+    if paid:
+        result.name = name
+        result.label = f"browse → cart → checkout paid by card ({opts.stripe})"
+    click.echo(f"· {name}: {result.label}", err=True)
     try:
-        prepared = await prepare(opts, scratch, "browse")
+        prepared = await prepare(opts, scratch, name)
         result.seed_seconds = round(prepared.seed_seconds, 1)
-        async with httpx.AsyncClient(timeout=30.0) as control:
-            async with servers(control, 1, prepared.env, scratch, "browse") as running:
-                url = f"{running[0].url}/graphql"
-                warm = await shop(
-                    url,
-                    concurrency=opts.concurrency,
-                    duration=opts.warmup,
-                    request_timeout=opts.timeout,
-                )
-                result.warmup_journeys = warm.journeys
-                cpu = CpuMeter(running[0].proc.pid)
-                run = await shop(
-                    url,
-                    concurrency=opts.concurrency,
-                    duration=opts.duration,
-                    request_timeout=opts.timeout,
-                )
-                percents = cpu.percents(run.elapsed)
-                result.error = exited(running, scratch, "browse")
+        async with contextlib.AsyncExitStack() as stack:
+            if paid and opts.stripe == "localstripe":
+                base = stack.enter_context(stripe_emulator(scratch))
+                prepared.env.update(STRIPE_API_BASE=base, STRIPE_SECRET_KEY="sk_test_bench")
+            elif paid:
+                prepared.env.update(PAYMENTS_TEST_MODE="1", STRIPE_SECRET_KEY="")
+            control = await stack.enter_async_context(httpx.AsyncClient(timeout=30.0))
+            running = await stack.enter_async_context(
+                servers(control, 1, prepared.env, scratch, name)
+            )
+            url = f"{running[0].url}/graphql"
+            warm = await shop(
+                url,
+                concurrency=opts.concurrency,
+                duration=opts.warmup,
+                request_timeout=opts.timeout,
+                paid=paid,
+            )
+            result.warmup_journeys = warm.journeys
+            cpu = CpuMeter(running[0].proc.pid)
+            run = await shop(
+                url,
+                concurrency=opts.concurrency,
+                duration=opts.duration,
+                request_timeout=opts.timeout,
+                paid=paid,
+            )
+            percents = cpu.percents(run.elapsed)
+            result.error = exited(running, scratch, name)
         _record(result, run, percents)
         click.echo(
             f"  {run.placed} orders in {run.elapsed:.1f} s, {sum(run.errors.values())} errors",
@@ -179,8 +210,35 @@ async def browse_scenario(opts: Options, scratch: Path) -> BrowseResult:
     except Exception as error:
         result.error = f"{type(error).__name__}: {error}"
         click.echo(f"  FAILED: {result.error}", err=True)
-    result.server_log = server_errors(scratch, "browse", 1)
+    result.server_log = server_errors(scratch, name, 1)
     return result
+
+
+@contextlib.contextmanager
+def stripe_emulator(scratch: Path) -> Iterator[str]:
+    """localstripe (GPL-3.0: a separate process, never imported) on a free port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    log = (scratch / "localstripe.log").open("wb")
+    cmd = [sys.executable, "-m", "localstripe", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/v1/payment_intents", auth=("sk_test_bench", ""), timeout=1)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("localstripe did not start: see localstripe.log") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
 
 
 def _record(
@@ -212,7 +270,7 @@ def _record(
 
 def browse_table(r: BrowseResult, opts: Options) -> str:
     lines = [
-        f"browse → cart → checkout: 1 server, {r.concurrency} shoppers, "
+        f"{r.label}: 1 server, {r.concurrency} shoppers, "
         f"{opts.duration:g} s (after {opts.warmup:g} s warm-up)"
     ]
     if r.error and not r.journeys:

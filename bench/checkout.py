@@ -4,6 +4,9 @@ Two scenarios, each on a freshly seeded database and real ``python app.py serve`
 
   browse      1 server: virtual shoppers run products → cartCreate → checkoutComplete back to
               back; completed checkouts per second and the latency of each step
+  browse-paid the same journey, each checkout paying by card at once (the server drives the
+              stripe SDK against localstripe, an emulator process; --stripe test: the in-process
+              test mode, which leaves out the provider's HTTP round trips)
   flash-sale  N servers: one SKU with exactly --units units at the warehouse, --buyers carts
               created first, then every checkout fired at once; afterwards the database must
               show exactly min(units, buyers) units sold, reserved and in the ledger
@@ -64,6 +67,8 @@ async def run_all(scenarios: list[str], opts: Options) -> list[BrowseResult | Fl
         results: list[BrowseResult | FlashResult] = []
         if "browse" in scenarios:
             results.append(await browse_scenario(opts, scratch))
+        if "browse-paid" in scenarios:
+            results.append(await browse_scenario(opts, scratch, paid=True))
         if "flash-sale" in scenarios:
             results.append(await flash_sale_scenario(opts, scratch))
         return results
@@ -102,6 +107,7 @@ def _document(
         "concurrency": opts.concurrency,
         "timeout_s": opts.timeout,
         "uvicorn_workers": 1,
+        "stripe": opts.stripe,
     }
     queries = {"products": BROWSE, "cartCreate": CART_CREATE, "checkout": CHECKOUT}
     return results_document(
@@ -147,6 +153,13 @@ def _document(
     "--seed-timeout", default=300.0, show_default=True, help="Seconds allowed for `app.py seed`."
 )
 @click.option(
+    "--stripe",
+    type=click.Choice(["localstripe", "test"]),
+    default="localstripe",
+    show_default=True,
+    help="browse-paid: the payment provider the server talks to.",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=RESULTS_DIR / "checkout.json",
@@ -164,6 +177,7 @@ def main(
     postgres_url: str,
     redis_url: str,
     seed_timeout: float,
+    stripe: str,
     output: Path,
 ) -> None:
     """Checkout throughput (browse → cart → checkout) and the flash-sale race, on PostgreSQL."""
@@ -181,6 +195,7 @@ def main(
         postgres_url=postgres_url,
         redis_url=redis_url,
         seed_timeout=seed_timeout,
+        stripe=stripe,
     )
     # SIGTERM unwinds like Ctrl-C, so the finally blocks stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

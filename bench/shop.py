@@ -29,7 +29,7 @@ from common import (
 )
 
 RESULTS_DIR = ROOT / "bench" / "results"
-SCENARIOS = ("browse", "flash-sale")
+SCENARIOS = ("browse", "browse-paid", "flash-sale")
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 BROWSE = (
@@ -47,6 +47,12 @@ CHECKOUT = (
     "checkoutComplete(cartId: $cartId, idempotencyKey: $key) { "
     "order { id number } userErrors { field code message } } }"
 )
+CHECKOUT_PAID = (
+    "mutation Checkout($cartId: ID!, $key: String!, $pay: CheckoutPaymentInput) { "
+    "checkoutComplete(cartId: $cartId, idempotencyKey: $key, payment: $pay) { "
+    "order { id number } payment { state } userErrors { field code message } } }"
+)
+CARD = {"method": "CARD", "paymentMethodToken": "pm_card_visa"}
 LYON = {  # the buyers' shipping address (delivery SHIP)
     "name": "Bench Buyer",
     "line1": "10 Rue de la République",
@@ -71,6 +77,7 @@ class Options:
     postgres_url: str
     redis_url: str
     seed_timeout: float
+    stripe: str = "localstripe"  # browse-paid: "localstripe" (an emulator process) or "test"
 
 
 # ---------------------------------------------------------------- requests
@@ -124,7 +131,10 @@ def cart_body(variant_id: str, email: str) -> bytes:
     return json.dumps({"query": CART_CREATE, "variables": {"input": cart}}).encode()
 
 
-def checkout_body(cart_id: str, key: str) -> bytes:
+def checkout_body(cart_id: str, key: str, *, paid: bool = False) -> bytes:
+    if paid:  # a card paid at checkout: shipped goods, charged at once
+        variables = {"cartId": cart_id, "key": key, "pay": CARD}
+        return json.dumps({"query": CHECKOUT_PAID, "variables": variables}).encode()
     return json.dumps({"query": CHECKOUT, "variables": {"cartId": cart_id, "key": key}}).encode()
 
 
