@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.payments.ports import PaymentGateway
+from domain.payments.recovery import recover_unattached
 from domain.ports import Clock, UnitOfWorkFactory
 
 
@@ -27,4 +28,5 @@ async def run_due(
     """One round of every payment job that is due."""
     if gateway is None:
         return Round()
-    return Round()
+    recovered = await recover_unattached(uow_factory, gateway, clock=clock)
+    return Round(recovered=recovered)
