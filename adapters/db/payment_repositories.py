@@ -9,10 +9,11 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 from tortoise.functions import Sum
 
 from adapters.db import models as m
+from domain.orders.states import OrderStatus, PaymentStatus
 from domain.payments.model import (
     ONLINE_TENDERS,
     CaptureMethod,
@@ -112,6 +113,7 @@ def _refund(row: m.PaymentRefund) -> RefundRecord:
         last_error=row.last_error,
         location_id=row.location_id,
         till_session_id=row.till_session_id,
+        updated_at=row.updated_at,
     )
 
 
@@ -237,6 +239,22 @@ class TortoisePaymentRepository:
             for row in sorted(rows, key=lambda r: r.id):
                 found[row.order_id].append(_refund(row))
         return found
+
+    async def releases_due(self, *, limit: int) -> list[Payment]:
+        cancelled = m.Order.filter(
+            status=OrderStatus.CANCELLED.value,
+            payment_status__in=[PaymentStatus.PENDING.value, PaymentStatus.AUTHORISED.value],
+        ).values("id")
+        rows = (
+            await m.Payment.filter(
+                tender__in=[t.value for t in ONLINE_TENDERS],
+                order_id__in=Subquery(cancelled),
+            )
+            .using_db(self.conn)
+            .order_by("id")
+            .limit(limit)
+        )
+        return [_payment(r) for r in rows]
 
     async def save_refund(self, refund: RefundRecord) -> None:
         await (

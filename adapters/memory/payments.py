@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.state import MemoryState
+from domain.orders.states import OrderStatus, PaymentStatus
 from domain.payments.model import (
     ONLINE_TENDERS,
     Payment,
@@ -56,7 +57,9 @@ class InMemoryPaymentRepository:
         ][:limit]
 
     async def add_refund(self, refund: RefundRecord) -> RefundRecord:
-        stored = replace(refund, id=self.state.next_id("payment_refund"))
+        stored = replace(
+            refund, id=self.state.next_id("payment_refund"), updated_at=self.state.now()
+        )
         self.state.refunds[stored.id] = stored
         return stored
 
@@ -80,7 +83,19 @@ class InMemoryPaymentRepository:
         return {i: await self.refunds_for_order(i) for i in order_ids}
 
     async def save_refund(self, refund: RefundRecord) -> None:
-        self.state.refunds[refund.id] = refund
+        self.state.refunds[refund.id] = replace(refund, updated_at=self.state.now())
+
+    async def releases_due(self, *, limit: int) -> list[Payment]:
+        orders = self.state.orders
+        return [
+            p
+            for _, p in sorted(self.state.payments.items())
+            if p.tender in ONLINE_TENDERS
+            and p.order_id in orders
+            and orders[p.order_id].status is OrderStatus.CANCELLED
+            and orders[p.order_id].payment_status
+            in (PaymentStatus.PENDING, PaymentStatus.AUTHORISED)
+        ][:limit]
 
     async def first_seen(self, provider: str, event_id: str, event_type: str) -> bool:
         if (provider, event_id) in self.state.provider_events:

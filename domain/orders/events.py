@@ -152,3 +152,35 @@ class FulfilmentCancelled(OrderEvent):
     fulfilment_id: int
     refund_due: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRefunded(OrderEvent):
+    """Money went back to the buyer through one tender (``reference``: the provider's id)."""
+
+    kind, topic = "REFUNDED", "order.refunded"
+    refund_id: int
+    tender: str
+    amount: int
+    reference: str | None
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundFailed(OrderEvent):
+    """The provider refused a refund for good: it stays FAILED until staff retry it."""
+
+    kind, topic = "REFUND_FAILED", "order.refund_failed"
+    refund_id: int
+    tender: str
+    amount: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPaymentVoided(OrderEvent):
+    """The online payment of a cancelled order was released: no money was taken."""
+
+    kind, topic = "PAYMENT_VOIDED", "order.payment_voided"
+    payment_id: int
+    amount: int

@@ -306,6 +306,7 @@ class RefundRecord:
     last_error: str | None = None
     location_id: int | None = None  # cash refunds: the till that paid out
     till_session_id: int | None = None
+    updated_at: datetime | None = None  # the last change (as stored): retries back off from it
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,12 @@ class PaymentRepository(Protocol):
         self, order_ids: Sequence[int]
     ) -> dict[int, list[RefundRecord]]: ...
 
+    async def releases_due(self, *, limit: int) -> list[Payment]:
+        """Online payments of cancelled orders whose payment status is still PENDING or
+        AUTHORISED (neither released nor received), oldest first: the payment worker cancels
+        their intent (or refunds what a late capture took)."""
+        ...
+
     async def save_refund(self, refund: RefundRecord) -> None: ...
 
     async def first_seen(self, provider: str, event_id: str, event_type: str) -> bool:
