@@ -11,23 +11,18 @@ import stripe
 
 from adapters.payments.stripe import StripePaymentGateway
 from domain.payments.model import CaptureMethod, PaymentError
-from tests.adapters.test_stripe_gateway import (  # noqa: F401 - fixtures
-    _card_intent,
-    localstripe_url,
-    proxy,
-)
-
-KEY = "sk_test_localstripe"
+from tests.adapters.test_stripe_gateway import _card_intent
+from tests.localstripe import KEY, IdempotencyProxy
 
 
 @pytest.fixture
-def gateway(proxy: object) -> StripePaymentGateway:  # noqa: F811
-    return StripePaymentGateway(secret_key=KEY, api_base=proxy.url, max_network_retries=0)  # type: ignore[attr-defined]
+def gateway(proxy: IdempotencyProxy) -> StripePaymentGateway:
+    return StripePaymentGateway(secret_key=KEY, api_base=proxy.url, max_network_retries=0)
 
 
 @pytest.fixture
-def sdk(proxy: object) -> stripe.StripeClient:  # noqa: F811
-    return stripe.StripeClient(KEY, base_addresses={"api": proxy.url})  # type: ignore[attr-defined]
+def sdk(proxy: IdempotencyProxy) -> stripe.StripeClient:
+    return stripe.StripeClient(KEY, base_addresses={"api": proxy.url})
 
 
 def _today() -> dict[str, datetime]:
