@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from adapters.kv import KeyValue
+from adapters.payments.terminal_fake import FakeCardTerminal
 from adapters.settings import Settings
 from domain.catalog.model import Category, Product, Variant
 from domain.catalog.ports import CatalogQueries
@@ -27,6 +28,7 @@ from domain.inventory.model import StockLevel, available_to_sell, distance_km
 from domain.orders.ports import OrderQueries
 from domain.payments.model import Payment, RefundRecord
 from domain.payments.ports import PaymentGateway
+from domain.payments.terminal import CardTerminal
 from domain.ports import Clock, EventPublisher, PasswordHasher, TokenSigner, UnitOfWorkFactory
 from domain.pricing.model import PriceQuote, PriceRule, price_for
 
@@ -48,6 +50,9 @@ class Services:
     clock: Clock
     payments: PaymentGateway | None = None  # None: online payment is off
     payment_provider: str = ""  # "stripe" or "test", stored on each online payment
+    # the stores' card terminal; the default is the TEST terminal (FakeCardTerminal: no card
+    # is charged); None: cards are taken on a standalone terminal and recorded without a call
+    terminal: CardTerminal | None = field(default_factory=FakeCardTerminal)
 
 
 class Once:

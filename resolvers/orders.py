@@ -17,7 +17,7 @@ from domain.orders.access import STAFF, may_see
 from domain.orders.errors import OrderErrorCode
 from domain.orders.model import Buyer
 from domain.orders.ports import OrderFilter
-from domain.orders.pos import TillSale
+from domain.orders.pos import PosResult, TillSale, TillTender
 from domain.orders.services import FulfilmentStep
 from domain.orders.states import FulfilmentStatus
 from resolvers.context import Context
@@ -299,11 +299,13 @@ def _till_sale(data: PosOrderInput) -> TillSale:
         for i, ln in enumerate(data.lines)
     ]
     buyer = clean_buyer(Buyer(email=data.buyer_email, phone=data.buyer_phone))
+    tenders = [TillTender(t.kind.value, t.amount, t.given) for t in data.tenders or []]
     return TillSale(
         location_id=expect_id(data.location_id, "Location", field="locationId"),
         lines=lines,
         buyer=buyer,
-        tender=data.tender.upper(),
+        tender=data.tender.upper() if data.tender is not None else None,
+        tenders=tenders,
         member_code=data.member_code,
         member_presence=data.member_presence,
         points_to_redeem=data.points_to_redeem,
@@ -314,14 +316,16 @@ def _till_sale(data: PosOrderInput) -> TillSale:
 async def pos_order_create(info: Info[Context, None], input: PosOrderInput) -> OrderPayload:
     """Clerk: a sale at the till of one store."""
     ctx = info.context
-    result = await pos.pos_sale(
+    result: PosResult = await pos.pos_sale(
         ctx.services.uow,
         ctx.principal,
         sale=_till_sale(input),
         idempotency_key=input.idempotency_key,
         clock=ctx.services.clock,
+        terminal=ctx.services.terminal,
     )
-    return await _order_payload(ctx, result)
+    change = MoneyV2.of(Money(result.change, result.currency))
+    return OrderPayload(order=await _load(ctx, result.order_id), user_errors=[], change=change)
 
 
 async def order_return_create(

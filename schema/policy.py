@@ -128,6 +128,8 @@ ROOT: dict[str, Rule] = {
     "Query.retentionReport": rule(STAFF, OWN_STORES),
     "Query.auditLog": rule({A.OWNER}),
     "Query.valueGrants": rule({A.OWNER}, "grants above managers' caps wait for an owner"),
+    "Query.tillSession": rule(STAFF, OWN_STORES + "; null for others"),
+    "Query.tillSessions": rule(STAFF, OWN_STORES),
     # --- Mutation: carts and checkout ---
     "Mutation.cartCreate": rule(NOT_PARTNER),
     "Mutation.cartLinesAdd": CART,
@@ -157,6 +159,9 @@ ROOT: dict[str, Rule] = {
         token="access_token",
     ),
     "Mutation.posOrderCreate": FULFIL,
+    # --- the till: a clerk's cash drawer ---
+    "Mutation.tillSessionOpen": rule(STAFF, OWN_STORES + ": one open session per clerk"),
+    "Mutation.tillSessionClose": rule(STAFF, "the clerk who opened it or a store manager"),
     "Mutation.orderReturnCreate": FULFIL,
     # --- members and points ---
     "Mutation.memberUpdate": MEMBER_ONLY,

@@ -35,6 +35,7 @@ from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
 from schema.orders.types import CheckoutCompletePayload, Fulfilment, Order
 from schema.payments.fields import PaymentMutation
+from schema.payments.till import TillMutation, TillQuery
 from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
@@ -52,6 +53,7 @@ Query = merge_types(
         MemberQuery,
         InsightQuery,
         AuditQuery,
+        TillQuery,
     ),
 )
 Mutation = merge_types(
@@ -60,6 +62,7 @@ Mutation = merge_types(
         CartMutation,
         OrderMutation,
         PaymentMutation,
+        TillMutation,
         MemberMutation,
         PromotionMutation,
         CatalogMutation,

@@ -330,6 +330,21 @@ class TortoisePaymentRepository:
             .update(closed_at=session.closed_at, counted=session.counted, expected=session.expected)
         )
 
+    async def sessions(
+        self,
+        *,
+        location_id: int,
+        staff_subject: str | None = None,
+        before_id: int | None = None,
+        limit: int,
+    ) -> list[TillSession]:
+        query = m.TillSessionRow.filter(location_id=location_id).using_db(self.conn)
+        if staff_subject is not None:
+            query = query.filter(staff_subject=staff_subject)
+        if before_id is not None:
+            query = query.filter(id__lt=before_id)
+        return [_session(row) for row in await query.order_by("-id").limit(limit)]
+
     async def cash_in_session(self, session_id: int) -> tuple[int, int]:
         taken = (
             await m.Payment.filter(

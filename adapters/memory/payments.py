@@ -137,6 +137,23 @@ class InMemoryPaymentRepository:
     async def save_session(self, session: TillSession) -> None:
         self.state.till_sessions[session.id] = session
 
+    async def sessions(
+        self,
+        *,
+        location_id: int,
+        staff_subject: str | None = None,
+        before_id: int | None = None,
+        limit: int,
+    ) -> list[TillSession]:
+        found = [
+            s
+            for _, s in sorted(self.state.till_sessions.items(), reverse=True)
+            if s.location_id == location_id
+            and (staff_subject is None or s.staff_subject == staff_subject)
+            and (before_id is None or s.id < before_id)
+        ]
+        return found[:limit]
+
     async def cash_in_session(self, session_id: int) -> tuple[int, int]:
         taken = sum(
             p.captured

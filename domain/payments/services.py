@@ -71,11 +71,7 @@ async def record_tenders(
     """Record how an order placed at checkout is paid, one row per tender: its voucher and
     points (in kind, already spent), and the rest through the provider (``request``), opened
     PENDING; the provider is only called once this transaction has committed."""
-    voucher = sum(d.amount for d in order.discounts if d.promotion_id >= VOUCHER_OFFSET)
-    in_kind = ((Tender.VOUCHER, voucher), (Tender.POINTS, order.points_value))
-    for tender, amount in in_kind:
-        if amount > 0:
-            await uow.payments.add(_in_kind(order, tender, amount))
+    await record_in_kind(uow, order)
     if request is None:
         return None
     rest = order.total - order.points_value
@@ -96,7 +92,21 @@ async def record_tenders(
     )
 
 
-def _in_kind(order: Order, tender: Tender, amount: int) -> Payment:
+async def record_in_kind(
+    uow: UnitOfWork, order: Order, *, location_id: int | None = None
+) -> list[Payment]:
+    """One CAPTURED row for what the member's vouchers and points paid of an order (already
+    spent when it was placed), at checkout and at the till (``location_id``: the store)."""
+    voucher = sum(d.amount for d in order.discounts if d.promotion_id >= VOUCHER_OFFSET)
+    in_kind = ((Tender.VOUCHER, voucher), (Tender.POINTS, order.points_value))
+    return [
+        await uow.payments.add(_in_kind(order, tender, amount, location_id=location_id))
+        for tender, amount in in_kind
+        if amount > 0
+    ]
+
+
+def _in_kind(order: Order, tender: Tender, amount: int, *, location_id: int | None) -> Payment:
     return Payment(
         id=0,
         order_id=order.id,
@@ -105,6 +115,7 @@ def _in_kind(order: Order, tender: Tender, amount: int) -> Payment:
         currency=order.currency,
         state=PaymentState.CAPTURED,
         captured=amount,
+        location_id=location_id,
     )
 
 

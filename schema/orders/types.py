@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -192,6 +193,10 @@ class Order:
 class OrderPayload:
     order: Order | None = None
     user_errors: list[UserError]
+    change: MoneyV2 | None = strawberry.field(
+        default=None,
+        description="posOrderCreate: the cash given back (0.00 when none); null elsewhere.",
+    )
 
 
 @strawberry.type
@@ -220,11 +225,41 @@ class PosLineInput:
     quantity: int = 1
 
 
+@strawberry.enum(description="How part of a till sale is paid.")
+class PosTenderKind(Enum):
+    CASH = "CASH"  # into the clerk's open till session
+    CARD_TERMINAL = "CARD_TERMINAL"  # charged at the store's card terminal
+    POINTS = "POINTS"  # the member's points (pointsToRedeem)
+    VOUCHER = "VOUCHER"  # the member's voucher (discountCodes)
+
+
+@strawberry.input(description="One tender of a till sale; amounts in minor units (cents).")
+class PosTenderInput:
+    kind: PosTenderKind
+    amount: int = strawberry.field(
+        default=0,
+        description="What this tender pays. Cash and card: more than 0, together exactly the "
+        "total less the points' value. Points and voucher: 0, or what they pay (checked).",
+    )
+    given: int | None = strawberry.field(
+        default=None,
+        description="Cash only: what the buyer handed over (at least amount); the rest is change.",
+    )
+
+
 @strawberry.input
 class PosOrderInput:
     location_id: strawberry.ID
     lines: list[PosLineInput]
-    tender: str = strawberry.field(description="CASH or CARD_TERMINAL")
+    tender: str | None = strawberry.field(
+        default=None,
+        description="Older clients: CASH or CARD_TERMINAL paying the rest; use tenders.",
+    )
+    tenders: list[PosTenderInput] | None = strawberry.field(
+        default=None,
+        description="How the sale is paid: cash needs the clerk's open till session "
+        "(tillSessionOpen); cards are charged at the store's terminal.",
+    )
     buyer_email: str | None = None
     buyer_phone: str | None = None
     member_code: str | None = strawberry.field(default=None, description="Scanned at the till.")

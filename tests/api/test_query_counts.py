@@ -39,7 +39,7 @@ EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
         "cartBuyerIdentityUpdate": 19,
         "cartDeliveryUpdate": 19,
         "checkoutComplete": (32, 2),    # per line: UPDATE stock + INSERT stock_movement
-        "posOrderCreate": (27, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log
+        "posOrderCreate": (29, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment
     },
 }
 # fmt: on
