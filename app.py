@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -34,7 +35,7 @@ from adapters.kv import KeyValue, RedisKeyValue, open_key_value
 from adapters.payments.setup import payment_gateway
 from adapters.payments.terminal_fake import FakeCardTerminal
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
-from adapters.settings import Settings
+from adapters.settings import Settings, public_base_url
 from adapters.web.auth import AuthMiddleware
 from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -341,6 +342,8 @@ def serve(host: str, port: int, workers: int, seed_if_empty: bool) -> None:
     """Migrate, optionally seed, then serve the API with uvicorn."""
     import uvicorn
 
+    # TEST MODE wallet pages link to the server itself (uvicorn's processes read the env)
+    os.environ.setdefault("PUBLIC_BASE_URL", public_base_url(host, port))
     settings = Settings.from_env()
     check_workers(settings, workers)
 

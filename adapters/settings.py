@@ -66,6 +66,8 @@ class Settings:
     # without a Stripe key: a labelled in-process test mode (test cards, simulated wallets);
     # on by default outside production, where no key means payments are off
     payments_test_mode: bool = True
+    # the server's own address as a browser reaches it (TEST MODE wallet pages link to it)
+    public_base_url: str = "http://127.0.0.1:8000"
 
     @property
     def embedded_database(self) -> bool:
@@ -115,6 +117,8 @@ class Settings:
             stripe_secret_key=Secret(env.get("STRIPE_SECRET_KEY") or ""),
             stripe_webhook_secret=Secret(env.get("STRIPE_WEBHOOK_SECRET") or ""),
             payments_test_mode=_bool(env.get("PAYMENTS_TEST_MODE"), not production),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+            or public_base_url(env.get("HOST") or "127.0.0.1", env.get("PORT") or "8000"),
         )
 
 
@@ -128,6 +132,16 @@ def _cidrs(value: str) -> tuple[str, ...]:
             except ValueError:
                 raise RuntimeError(f"TRUSTED_PROXIES: {item.strip()!r} is not a CIDR") from None
     return tuple(found)
+
+
+def public_base_url(host: str, port: int | str) -> str:
+    """The address a browser on this machine reaches a server bound to ``host:port`` at."""
+    host = host.strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):  # bound to every interface: use the loopback
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _dev_secret(data_dir: Path) -> str:

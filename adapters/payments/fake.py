@@ -5,8 +5,9 @@ requires_capture (manual) -> succeeded, or canceled before succeeding. Partial c
 the rest; refunds never go above what was received; an idempotency key replays the first answer
 (or error) and refuses other arguments. Test tokens: ``pm_card_visa`` pays,
 ``pm_card_declined`` is declined, ``pm_card_3ds`` needs the shopper (``complete_action``);
-Alipay answers a redirect, WeChat Pay a QR code. ``fail_next`` makes the next call fail as a
-provider outage or rate limit would.
+Alipay answers a redirect, WeChat Pay a QR code (with ``public_base_url``, both point at the
+server's TEST MODE page ``/test-payments/<intent id>``). ``fail_next`` makes the next call fail as
+a provider outage or rate limit would.
 
 Every intent keeps its creation time (``now``, the wall clock unless given) and every charge
 (an automatic confirmation, a capture) and refund books a balance transaction, with a fee of
@@ -59,8 +60,12 @@ class _Stored:
 class FakePaymentGateway:
     """In-memory ``PaymentGateway``; ``calls`` lists (operation, idempotency key) in order."""
 
-    def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, *, now: Callable[[], datetime] | None = None, public_base_url: str | None = None
+    ) -> None:
         self.now = now or (lambda: datetime.now(UTC))
+        # TEST MODE in a server: wallets' redirect and QR point at its /test-payments/<id> page
+        self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.intents: dict[str, _Stored] = {}
         self.balance: list[BalanceTransaction] = []
         self.calls: list[tuple[str, str | None]] = []
@@ -162,8 +167,13 @@ class FakePaymentGateway:
         stored = self._stored(intent_id)
         if stored.intent.status is not IntentStatus.REQUIRES_ACTION:
             raise PaymentError(PaymentErrorCode.INVALID_STATE, "no action is pending")
-        if not success:
-            return self._set(stored, status=IntentStatus.REQUIRES_PAYMENT_METHOD, next_action=None)
+        if not success:  # as Stripe: back to requires_payment_method, with the error said
+            return self._set(
+                stored,
+                status=IntentStatus.REQUIRES_PAYMENT_METHOD,
+                next_action=None,
+                decline_code="payment_declined",
+            )
         return self._authorise(stored)
 
     # -- the state machine -------------------------------------------------------------------
@@ -255,11 +265,12 @@ class FakePaymentGateway:
 
     def _action_for(self, stored: _Stored) -> NextAction | None:
         intent = stored.intent
+        page = f"{self.public_base_url}/test-payments/{intent.id}" if self.public_base_url else None
         if intent.method is PaymentMethod.ALIPAY:
-            url = f"https://fake-pay.invalid/alipay/{intent.id}"
+            url = page or f"https://fake-pay.invalid/alipay/{intent.id}"
             return RedirectAction(url=url, return_url=stored.return_url)
         if intent.method is PaymentMethod.WECHAT_PAY:
-            return QrCodeAction(data=f"weixin://wxpay/bizpayurl?pr={intent.id}")
+            return QrCodeAction(data=page or f"weixin://wxpay/bizpayurl?pr={intent.id}")
         if stored.token == NEEDS_AUTHENTICATION:
             return SdkAction(kind="three_d_secure_redirect")
         return None

@@ -24,7 +24,8 @@ def payment_gateway(settings: Settings) -> tuple[PaymentGateway | None, str]:
         log.warning(
             "payments: TEST MODE (no STRIPE_SECRET_KEY): no money moves; test card tokens "
             "pm_card_visa (pays), pm_card_declined, pm_card_3ds; Alipay/WeChat Pay are "
-            "completed at /test-payments/<intent id>"
+            "completed at %s/test-payments/<intent id>",
+            settings.public_base_url,
         )
-        return FakePaymentGateway(), TEST_MODE
+        return FakePaymentGateway(public_base_url=settings.public_base_url), TEST_MODE
     return None, ""
