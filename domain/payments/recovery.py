@@ -68,6 +68,7 @@ async def _recover(
         return
     released = await _cancel(gateway, payment, intent)
     async with uow_factory() as uow:
+        await uow.orders.get(payment.order_id, for_update=True)  # order, then payment
         current = await uow.payments.get(payment.id, for_update=True)
         if current is not None:
             await apply_intent(uow, current, released, who=WHO, at=clock.now())

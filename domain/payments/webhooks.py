@@ -132,9 +132,12 @@ async def apply_intent_news(
 async def _intent_news(
     uow: UnitOfWork, intent: PaymentIntent, *, provider: str, clock: Clock
 ) -> Outcome:
-    payment = await uow.payments.by_provider_ref(intent.id, for_update=True)
+    found = await uow.payments.by_provider_ref(intent.id)
     outcome = Outcome.APPLIED
-    if payment is None:
+    if found is not None:  # locks as the hand-over and the cancel take them: order, payment
+        await uow.orders.get(found.order_id, for_update=True)
+        payment = await uow.payments.get(found.id, for_update=True)
+    else:
         payment = await _attachable(uow, intent)
         outcome = Outcome.ATTACHED
     if payment is None:
@@ -149,7 +152,10 @@ async def _attachable(uow: UnitOfWork, intent: PaymentIntent) -> Payment | None:
     ref = (intent.order_ref or "").strip()
     if not ref.isdigit() or len(ref) > 18:
         return None
-    payment = online_payment(await uow.payments.for_order(int(ref), for_update=True))
+    order = await uow.orders.get(int(ref), for_update=True)
+    if order is None:
+        return None
+    payment = online_payment(await uow.payments.for_order(order.id, for_update=True))
     if (
         payment is None
         or payment.provider_ref is not None
