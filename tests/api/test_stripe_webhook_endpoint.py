@@ -6,6 +6,7 @@ doubtful event read again from the provider (one call)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
@@ -314,3 +315,21 @@ async def test_without_a_secret_the_endpoint_says_it_is_not_configured(gql: Any)
 
     assert answer.status_code == 503
     assert answer.json()["error"] == "WEBHOOKS_NOT_CONFIGURED"
+
+
+async def test_two_deliveries_at_once_apply_the_event_once(
+    gql: Any, hooks: httpx.AsyncClient, services: Any
+) -> None:
+    order, payment = await paid_by_card(gql)
+    obj = intent_object(
+        payment.provider_ref, "requires_capture", amount=payment.amount,
+        order_ref=str(order.id), capturable=payment.amount,
+    )  # fmt: skip
+    body = event("evt_twice", "payment_intent.amount_capturable_updated", obj)
+
+    answers = await asyncio.gather(deliver(hooks, body), deliver(hooks, body))
+
+    assert sorted(a.json()["outcome"] for a in answers) == ["applied", "duplicate"]
+    kinds = await m.OrderEvent.filter(order_id=order.id).values_list("kind", flat=True)
+    assert list(kinds).count("PAYMENT_AUTHORISED") == 1
+    assert await refusals(services) == {"REPLAYED": 1}
