@@ -29,6 +29,8 @@ from domain.payments.model import (
     TillSession,
 )
 
+WAITING = (PaymentState.PENDING, PaymentState.REQUIRES_ACTION, PaymentState.FAILED)
+
 
 def action_json(action: NextAction | None) -> dict[str, Any] | None:
     """A next action as stored: its fields and its kind."""
@@ -199,6 +201,20 @@ class TortoisePaymentRepository:
             )
             .using_db(self.conn)
             .order_by("id")
+            .limit(limit)
+        )
+        return [_payment(r) for r in rows]
+
+    async def unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
+        rows = (
+            await m.Payment.filter(
+                tender__in=[t.value for t in ONLINE_TENDERS],
+                state__in=[s.value for s in WAITING],
+                provider_ref__not_isnull=True,
+                updated_at__lte=updated_before,
+            )
+            .using_db(self.conn)
+            .order_by("updated_at", "id")
             .limit(limit)
         )
         return [_payment(r) for r in rows]

@@ -29,6 +29,7 @@ class InMemoryPaymentRepository:
         stored = replace(payment, id=self.state.next_id("payment"))
         self.state.payments[stored.id] = stored
         self.state.payment_created[stored.id] = self.state.now()
+        self.state.payment_updated[stored.id] = self.state.now()
         return stored
 
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None:
@@ -45,6 +46,7 @@ class InMemoryPaymentRepository:
 
     async def save(self, payment: Payment) -> None:
         self.state.payments[payment.id] = payment
+        self.state.payment_updated[payment.id] = self.state.now()
 
     async def unattached(self, *, created_before: datetime, limit: int) -> list[Payment]:
         return [
@@ -55,6 +57,19 @@ class InMemoryPaymentRepository:
             and p.provider_ref is None
             and self.state.payment_created[i] <= created_before
         ][:limit]
+
+    async def unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
+        waiting = (PaymentState.PENDING, PaymentState.REQUIRES_ACTION, PaymentState.FAILED)
+        found = [
+            p
+            for i, p in self.state.payments.items()
+            if p.tender in ONLINE_TENDERS
+            and p.state in waiting
+            and p.provider_ref is not None
+            and self.state.payment_updated[i] <= updated_before
+        ]
+        found.sort(key=lambda p: (self.state.payment_updated[p.id], p.id))
+        return found[:limit]
 
     async def add_refund(self, refund: RefundRecord) -> RefundRecord:
         stored = replace(

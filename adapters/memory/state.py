@@ -117,6 +117,7 @@ class MemoryState:
     # payments: per tender, refunds, till sessions, provider events applied, webhooks refused
     payments: dict[int, Payment] = field(default_factory=dict)
     payment_created: dict[int, datetime] = field(default_factory=dict)
+    payment_updated: dict[int, datetime] = field(default_factory=dict)
     refunds: dict[int, RefundRecord] = field(default_factory=dict)
     till_sessions: dict[int, TillSession] = field(default_factory=dict)
     provider_events: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -127,6 +127,12 @@ class PaymentRepository(Protocol):
         between the provider's answer and its storage (the recovery step looks them up)."""
         ...
 
+    async def unsettled(self, *, updated_before: datetime, limit: int) -> list[Payment]:
+        """Online payments with a provider reference still waiting for news (PENDING,
+        REQUIRES_ACTION, FAILED) and unchanged since ``updated_before``, least recently changed
+        first: their webhook may have been lost, so the worker reads them from the provider."""
+        ...
+
     async def add_refund(self, refund: RefundRecord) -> RefundRecord: ...
 
     async def get_refund(
