@@ -63,7 +63,7 @@ async def sell(
         lines=[(shop.variant_ids[0], 1)],
         buyer=Buyer(),
         tenders=tenders,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
     return await pos_sale(
         shop.uow,
@@ -390,3 +390,29 @@ async def test_only_the_stores_staff_open_read_and_close_its_sessions(shop: Shop
     assert await session_report(shop.uow, colleague, session_id) is not None
     await close_session(shop.uow, manager, session_id=session_id, counted=0, clock=shop.clock)
     assert shop.state.till_sessions[session_id].closed_at is not None
+
+
+async def test_the_test_terminal_replays_a_key_and_refuses_it_with_other_arguments() -> None:
+    terminal = FakeCardTerminal()
+    charge = {"location_id": 1, "currency": "EUR", "reference": "till:1"}
+
+    first = await terminal.charge(amount=2000, idempotency_key="k1", **charge)
+    again = await terminal.charge(amount=2000, idempotency_key="k1", **charge)
+    conflict = await refused(terminal.charge(amount=2100, idempotency_key="k1", **charge))
+    declined = await refused(terminal.charge(amount=1013, idempotency_key="k2", **charge))
+    terminal.declines = lambda amount: False
+    still = await refused(terminal.charge(amount=1013, idempotency_key="k2", **charge))
+    too_much = await refused(
+        terminal.refund(
+            location_id=1,
+            amount=2001,
+            currency="EUR",
+            reference=first.approval_code,
+            idempotency_key="r1",
+        )
+    )
+
+    assert again == first and [c.amount for c in terminal.charges] == [2000]
+    assert conflict.code == "PAYMENT_IDEMPOTENCY_CONFLICT"
+    assert declined.code == still.code == "CARD_DECLINED"  # the first answer, replayed
+    assert too_much.code == "REFUND_EXCEEDS_RECEIVED" and terminal.refunds == []
