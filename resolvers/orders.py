@@ -324,8 +324,10 @@ async def pos_order_create(info: Info[Context, None], input: PosOrderInput) -> O
         clock=ctx.services.clock,
         terminal=ctx.services.terminal,
     )
-    change = MoneyV2.of(Money(result.change, result.currency))
-    return OrderPayload(order=await _load(ctx, result.order_id), user_errors=[], change=change)
+    order = await _load(ctx, result.order_id)
+    # a replay of a sale stored before tenders existed has no currency: the order's
+    change = MoneyV2.of(Money(result.change, result.currency or order.total.currency_code))
+    return OrderPayload(order=order, user_errors=[], change=change)
 
 
 async def order_return_create(

@@ -307,3 +307,22 @@ async def test_only_the_stores_staff_open_read_and_close_its_tills(gql, settings
     assert colleague_read["data"]["tillSession"]["clerk"] == session["clerk"]
     managed = (await gql(CLOSE, sid, token=t["manager"]))["data"]["tillSessionClose"]
     assert managed["userErrors"] == [] and managed["tillSession"]["closedAt"] is not None
+
+
+async def test_a_replay_of_a_sale_stored_before_tenders_answers_no_change(gql, settings):
+    world, t = await _store(gql, settings)
+    sale = {
+        "locationId": world.gid(world.part_dieu),
+        "tender": "CASH",
+        "idempotencyKey": "old-sale",
+        "lines": [{"variantId": world.gid(world.variants[0]), "quantity": 1}],
+    }
+    first = await _sell(gql, t["clerk"], sale)
+    order_id = parse_global_id(first["order"]["id"])[1]
+    # the answer as it was stored before sales answered their change
+    await m.IdempotencyRecord.filter(key="old-sale").update(response={"order_id": order_id})
+
+    replay = await _sell(gql, t["clerk"], sale)
+
+    assert replay["userErrors"] == [] and replay["order"]["id"] == first["order"]["id"]
+    assert replay["change"] == {"amount": "0.00"}
