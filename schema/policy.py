@@ -163,6 +163,10 @@ ROOT: dict[str, Rule] = {
     "Mutation.tillSessionOpen": rule(STAFF, OWN_STORES + ": one open session per clerk"),
     "Mutation.tillSessionClose": rule(STAFF, "the clerk who opened it or a store manager"),
     "Mutation.orderReturnCreate": FULFIL,
+    "Mutation.refundRetry": rule(STAFF, "staff of the order's stores or of the return's store"),
+    "Mutation.refundPayOut": rule(
+        STAFF, "a clerk with an open till session at their store (the order's or the return's)"
+    ),
     # --- members and points ---
     "Mutation.memberUpdate": MEMBER_ONLY,
     "Mutation.pointsAdjust": rule(MANAGERS, "managers: members of their stores"),

@@ -35,6 +35,7 @@ from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
 from schema.orders.types import CheckoutCompletePayload, Fulfilment, Order
 from schema.payments.fields import PaymentMutation
+from schema.payments.refunds import RefundMutation
 from schema.payments.till import TillMutation, TillQuery
 from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
@@ -62,6 +63,7 @@ Mutation = merge_types(
         CartMutation,
         OrderMutation,
         PaymentMutation,
+        RefundMutation,
         TillMutation,
         MemberMutation,
         PromotionMutation,

@@ -36,6 +36,7 @@ from domain.orders.states import (
     check_payment,
 )
 from domain.orders.stock import StockMove, apply, release_all
+from domain.payments import refunds
 from domain.ports import UnitOfWork
 
 
@@ -90,6 +91,8 @@ async def _cancel(uow: UnitOfWork, order: Order, undo: Reversal, by: By) -> Reve
         if f.status in UNSERVED:
             await uow.orders.save_fulfilment(replace(f, status=FulfilmentStatus.CANCELLED))
     await points.give_back_for_cancel(uow, order, at=by.at, actor=by.who)
+    owed = await refunds.owed_on_cancel(uow, order)  # money received, not points given back
+    order.refunded_total += owed
     _owe(order, by.actor)
     await uow.orders.save(order)
     event: OrderStatusChanged
@@ -98,7 +101,10 @@ async def _cancel(uow: UnitOfWork, order: Order, undo: Reversal, by: By) -> Reve
     else:
         event = OrderCancelled(order_id=order.id, status=order.status, reason=undo.reason)
     await record(uow, event, actor=by.who)
-    return Reversed(order.money(0))
+    if order.payment_status is PaymentStatus.REFUND_DUE:  # paid: back through its tenders
+        reason = undo.reason or "cancelled"
+        await refunds.owe(uow, order, owed, reason=reason, return_id=None, location_id=None, by=by)
+    return Reversed(order.money(owed))
 
 
 async def cancel_part(
@@ -206,6 +212,9 @@ async def _return(
             location_id=undo.location_id,
         )
         await record(uow, returned, actor=by.who)
+    if refund.amount:  # owed back through the tenders that paid (domain/payments/refunds.py)
+        await refunds.owe(uow, order, refund.amount, reason=undo.reason or "returned",
+                          return_id=return_id, location_id=undo.location_id, by=by)  # fmt: skip
     return Reversed(refund, return_id)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from domain.payments.ports import PaymentGateway
 from domain.payments.recovery import recover_unattached
+from domain.payments.refunds import execute_due, release_due
 from domain.ports import Clock, UnitOfWorkFactory
 
 
@@ -29,4 +30,6 @@ async def run_due(
     if gateway is None:
         return Round()
     recovered = await recover_unattached(uow_factory, gateway, clock=clock)
-    return Round(recovered=recovered)
+    released = await release_due(uow_factory, gateway, clock=clock)  # may owe a late capture
+    refunds = await execute_due(uow_factory, gateway, clock=clock)
+    return Round(recovered=recovered, refunds=refunds, released=released)
