@@ -5,8 +5,6 @@ open session, or later with refundPayOut."""
 
 from __future__ import annotations
 
-import pytest
-
 from adapters.db import models as m
 from domain.payments.jobs import Round, run_due
 from domain.payments.model import IntentStatus, PaymentErrorCode
@@ -106,10 +104,6 @@ async def test_partial_returns_at_another_store_refund_the_card_for_those_lines(
     assert await run_due(services.uow, services.payments, clock=services.clock) == Round()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="order.payment_status is VARCHAR(16): PARTIALLY_REFUNDED (18) needs a migration",
-)
 async def test_an_order_partly_refunded_is_partially_refunded(gql, settings, services):
     world = await make_world(products=1)
     order, _, owner = await _paid_pickup(gql, settings, world)

@@ -18,7 +18,7 @@ class Order(Timestamped):
     source = fields.CharField(max_length=16)
     external_reference = fields.CharField(max_length=120, null=True)
     status = fields.CharField(max_length=20, db_index=True)
-    payment_status = fields.CharField(max_length=16)
+    payment_status = fields.CharField(max_length=20)  # PARTIALLY_REFUNDED is 18
     currency = fields.CharField(max_length=3)
     subtotal = fields.BigIntField()
     delivery_total = fields.BigIntField()
