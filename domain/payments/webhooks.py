@@ -11,8 +11,9 @@ The web layer verifies the signature and reads the provider's JSON into a ``Prov
 - an intent we do not know is attached to the order its ``order_ref`` names when that order's
   online payment has no provider reference yet, for the same amount and currency (a lost answer
   recovered by the webhook); otherwise it is counted as ``UNKNOWN_INTENT`` for reconciliation;
-- a refund's news settles the ``RefundRecord`` of that provider refund (SUCCEEDED or FAILED,
-  never back from SUCCEEDED, never back to PENDING); an unknown refund is counted.
+- a refund's final word settles the ``RefundRecord`` of that provider refund through the refund
+  flow (``refunds.refund_answered``: SUCCEEDED, with the payment's ``refunded`` and the order's
+  payment status following, or FAILED; never back from SUCCEEDED); an unknown refund is counted.
 
 "In doubt" (the event's state ranks the same as ours but differs: FAILED against
 REQUIRES_ACTION, a retry racing an older failure) the intent is read again from the provider
@@ -24,7 +25,7 @@ caller to answer 503, so the provider delivers it again later.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC
 from enum import StrEnum
 
@@ -36,12 +37,11 @@ from domain.payments.model import (
     PaymentErrorCode,
     PaymentIntent,
     Refund,
-    RefundRecord,
-    RefundState,
     RefundStatus,
     state_of,
 )
 from domain.payments.ports import PaymentGateway
+from domain.payments.refunds import refund_answered
 from domain.payments.services import apply_intent, online_payment
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -176,28 +176,21 @@ async def _refund_news(
             await uow.payments.count_refusal(provider, UNKNOWN_REFUND, day=day_of(clock))
             outcome = Outcome.UNKNOWN_REFUND
             continue
-        settled = settle_refund(record, refund.status)
-        if settled is not record:
-            await uow.payments.save_refund(settled)
+        succeeded = _REFUND_FINAL.get(refund.status)
+        if succeeded is None:
+            continue  # pending, requires_action: the final word comes later
+        await refund_answered(
+            uow, record, succeeded=succeeded, reference=refund.id,
+            error=f"provider: refund {refund.status.value}", who=WHO,
+        )  # fmt: skip
     return outcome
 
 
-_REFUND_STATE = {
-    RefundStatus.SUCCEEDED: RefundState.SUCCEEDED,
-    RefundStatus.FAILED: RefundState.FAILED,
-    RefundStatus.CANCELED: RefundState.FAILED,
+_REFUND_FINAL = {
+    RefundStatus.SUCCEEDED: True,
+    RefundStatus.FAILED: False,
+    RefundStatus.CANCELED: False,
 }
-
-
-def settle_refund(record: RefundRecord, status: RefundStatus) -> RefundRecord:
-    """A refund record after the provider's news, forward only: PENDING becomes SUCCEEDED or
-    FAILED, FAILED may still become SUCCEEDED, SUCCEEDED never changes (same record: no move)."""
-    new = _REFUND_STATE.get(status)
-    if new is None or new is record.state or record.state is RefundState.SUCCEEDED:
-        return record
-    if new is RefundState.FAILED:
-        return replace(record, state=new, last_error=f"provider: refund {status.value}")
-    return replace(record, state=new, last_error=None)
 
 
 async def _in_doubt(uow_factory: UnitOfWorkFactory, intent: PaymentIntent) -> bool:

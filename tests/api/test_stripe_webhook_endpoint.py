@@ -264,6 +264,9 @@ async def test_refund_news_settles_the_refund_forward_only(
     async with services.uow() as uow:
         settled = await uow.payments.get_refund(record.id)
     assert settled is not None and settled.state is RefundState.SUCCEEDED
+    await payment.refresh_from_db()
+    assert payment.refunded == 500  # counted once, though the charge's news came after
+    assert await m.OrderEvent.filter(order_id=order.id, kind="REFUNDED").count() == 1
     assert await refusals(services) == {"UNKNOWN_REFUND": 1}
 
 
