@@ -6,6 +6,7 @@ python app.py seed       # demo brand: catalog, stores, stock, prices, staff
 python app.py import-catalog FILE.csv|FILE.json
 python app.py create-owner EMAIL
 python app.py export-schema [PATH]
+python app.py reconcile --date YYYY-MM-DD [--channel web] [--location ID] [--out FILE]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +51,7 @@ from domain.loyalty.services import expire_due
 from domain.orders.services import release_expired
 from domain.outbox import relay
 from domain.payments.jobs import Round, run_due
+from domain.payments.reconciliation import Report, daily_report, scheduled_day
 from domain.ports import EventPublisher
 from resolvers.context import Context, Loaders, Services
 from schema.relay import parse_global_id
@@ -221,6 +224,7 @@ def _lifespan(
             background.append(asyncio.create_task(relay_outbox(services)))
         if manage_database and settings.payment_sweep_seconds > 0:
             background.append(asyncio.create_task(sweep_payments(services)))
+            background.append(asyncio.create_task(reconcile_daily(services)))
         try:
             yield
         finally:
@@ -278,6 +282,52 @@ async def sweep_payments(services: Services, *, forever: bool = True) -> None:
         if not forever:
             return
         await asyncio.sleep(services.settings.payment_sweep_seconds)
+
+
+RECONCILE_CHECK_SECONDS = 300.0
+
+
+async def reconciliation_report(
+    services: Services, *, day: date, channel: str | None = None, location_id: int | None = None
+) -> Report:
+    """The day's payment reconciliation, brand-wide or for one channel / store."""
+    from adapters.db.reconciliation_queries import TortoiseReconciliationQueries
+
+    return await daily_report(
+        services.uow,
+        services.payments,
+        queries=TortoiseReconciliationQueries(),
+        day=day,
+        tz=services.settings.reconcile_timezone,
+        channel=channel,
+        location_id=location_id,
+    )
+
+
+async def reconcile_daily(services: Services, *, forever: bool = True) -> None:
+    """Write yesterday's reconciliation CSV to {DATA_DIR}/reconciliation/ once the brand's
+    clock passed RECONCILE_HOUR (every few minutes, in every process: a lock file and a
+    no-replace link write each day's file once)."""
+    from adapters.reconciliation_csv import daily_path, to_csv, write_once
+
+    settings = services.settings
+    while True:
+        try:
+            day = scheduled_day(
+                services.clock.now(), tz=settings.reconcile_timezone, hour=settings.reconcile_hour
+            )
+            path = daily_path(settings.data_dir, day.isoformat())
+
+            async def render(day: date = day) -> str:
+                return to_csv(await reconciliation_report(services, day=day))
+
+            if await write_once(path, render):
+                log.info("wrote the reconciliation of %s to %s", day, path)
+        except Exception:  # the next check retries; the file is written whole or not at all
+            log.exception("scheduled reconciliation failed")
+        if not forever:
+            return
+        await asyncio.sleep(RECONCILE_CHECK_SECONDS)
 
 
 def export_schema() -> str:
@@ -413,10 +463,48 @@ def worker() -> None:
     async def work() -> None:
         services = build_services(settings)
         await asyncio.gather(
-            sweep_reservations(services), relay_outbox(services), sweep_payments(services)
+            sweep_reservations(services),
+            relay_outbox(services),
+            sweep_payments(services),
+            reconcile_daily(services),
         )
 
     run_with_database(settings, work)
+
+
+@cli.command()
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--channel", default=None, help="A channel handle (default: every channel).")
+@click.option("--location", "location_id", type=int, default=None, help="A location id.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV file."
+)
+def reconcile(
+    day: datetime, channel: str | None, location_id: int | None, out: Path | None
+) -> None:
+    """The day's payment reconciliation as CSV (kind,scope,metric,value; see
+    adapters/reconciliation_csv.py); exit 1 when anything disagrees."""
+    from adapters.reconciliation_csv import to_csv
+
+    settings = Settings.from_env()
+
+    async def work() -> Report:
+        services = build_services(settings)
+        try:
+            return await reconciliation_report(
+                services, day=day.date(), channel=channel, location_id=location_id
+            )
+        finally:
+            await services.kv.close()
+
+    report = run_with_database(settings, work)
+    text = to_csv(report)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}: {len(report.mismatches)} mismatches", err=True)
+    sys.exit(1 if report.mismatches else 0)
 
 
 @cli.command("import-catalog")

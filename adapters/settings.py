@@ -68,6 +68,9 @@ class Settings:
     payments_test_mode: bool = True
     # the server's own address as a browser reaches it (TEST MODE wallet pages link to it)
     public_base_url: str = "http://127.0.0.1:8000"
+    # the daily reconciliation: the brand's calendar day, written at this hour of the next day
+    reconcile_timezone: str = "Europe/Paris"
+    reconcile_hour: int = 2
 
     @property
     def embedded_database(self) -> bool:
@@ -119,6 +122,8 @@ class Settings:
             payments_test_mode=_bool(env.get("PAYMENTS_TEST_MODE"), not production),
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
             or public_base_url(env.get("HOST") or "127.0.0.1", env.get("PORT") or "8000"),
+            reconcile_timezone=_timezone(env.get("RECONCILE_TIMEZONE") or "Europe/Paris"),
+            reconcile_hour=_hour(env.get("RECONCILE_HOUR") or "2"),
         )
 
 
@@ -132,6 +137,24 @@ def _cidrs(value: str) -> tuple[str, ...]:
             except ValueError:
                 raise RuntimeError(f"TRUSTED_PROXIES: {item.strip()!r} is not a CIDR") from None
     return tuple(found)
+
+
+def _timezone(name: str) -> str:
+    """An IANA timezone name, checked now so a typo fails at start."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"RECONCILE_TIMEZONE: {name!r} is not a timezone") from None
+    return name.strip()
+
+
+def _hour(value: str) -> int:
+    """An hour of the day, 0 to 23."""
+    if not value.strip().isdigit() or not 0 <= int(value) <= 23:
+        raise RuntimeError(f"RECONCILE_HOUR: {value!r} is not an hour from 0 to 23")
+    return int(value)
 
 
 def public_base_url(host: str, port: int | str) -> str:

@@ -128,6 +128,9 @@ ROOT: dict[str, Rule] = {
     "Query.retentionReport": rule(STAFF, OWN_STORES),
     "Query.auditLog": rule({A.OWNER}),
     "Query.valueGrants": rule({A.OWNER}, "grants above managers' caps wait for an owner"),
+    "Query.paymentReconciliation": rule(
+        MANAGERS, "store managers: their stores only, without the provider's account figures"
+    ),
     "Query.tillSession": rule(STAFF, OWN_STORES + "; null for others"),
     "Query.tillSessions": rule(STAFF, OWN_STORES),
     # --- Mutation: carts and checkout ---

@@ -35,6 +35,7 @@ from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
 from schema.orders.types import CheckoutCompletePayload, Fulfilment, Order
 from schema.payments.fields import PaymentMutation
+from schema.payments.reconciliation import ReconciliationQuery
 from schema.payments.refunds import RefundMutation
 from schema.payments.till import TillMutation, TillQuery
 from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
@@ -54,6 +55,7 @@ Query = merge_types(
         MemberQuery,
         InsightQuery,
         AuditQuery,
+        ReconciliationQuery,
         TillQuery,
     ),
 )

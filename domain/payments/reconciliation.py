@@ -264,6 +264,14 @@ def day_window(day: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def scheduled_day(now: datetime, *, tz: str, hour: int) -> date:
+    """The day the scheduled run writes at ``now``: yesterday in the brand's timezone once
+    its clock passed ``hour``; before that, the day before (already written unless missed)."""
+    local = now.astimezone(ZoneInfo(tz))
+    back = 1 if local.hour >= hour else 2
+    return local.date() - timedelta(days=back)
+
+
 async def report_for(
     uow_factory: UnitOfWorkFactory,
     gateway: PaymentGateway | None,

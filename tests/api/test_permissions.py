@@ -46,6 +46,8 @@ def _dummy(arg_type) -> str:
         return "true"
     if name == "JSON":
         return "{}"
+    if name == "Date":
+        return '"2025-06-01"'
     if hasattr(inner, "values"):  # an enum: its first value
         return next(iter(inner.values))
     if hasattr(inner, "fields"):
