@@ -282,6 +282,63 @@ async def test_a_cancel_pays_back_in_money_only_what_points_did_not_pay(shop: Sh
     assert shop.state.orders[order_id].payment_status is PaymentStatus.REFUNDED
 
 
+async def split_with_points(shop: Shop, gateway: FakePaymentGateway) -> tuple[int, int]:
+    """A shipped card order of 12 shirts served from two locations, 1000 points spent; both
+    parts are then cancelled one by one: (order id, member id)."""
+    member_id = await shop.add_member()
+    await loyalty.adjust(
+        shop.uow, shop.owner, member_id=member_id, points=5000, reason="gift", clock=shop.clock
+    )
+    member = shop.member(member_id)
+    view = await cart.create_cart(
+        shop.uow, channel_handle="web", lines=[(shop.variant_ids[0], 12)],
+        buyer=Buyer(email="ada@example.com"),
+        delivery=DeliveryChoice(method="SHIP", address=Address(city="Lyon")),
+        clock=shop.clock, member_id=member_id,
+    )  # fmt: skip
+    await cart.apply_points(
+        shop.uow, member, token=view.cart.token, points_wanted=1000, clock=shop.clock
+    )
+    placed = await checkout_complete(
+        shop.uow, member, token=view.cart.token, idempotency_key=None, clock=shop.clock,
+        payment=PaymentRequest(Tender.CARD, "pm_card_visa"), gateway=gateway, provider="test",
+    )  # fmt: skip
+    order_id = placed.result.order_id
+    parts = shop.state.orders[order_id].fulfilments
+    assert len(parts) == 2
+    for part in parts:
+        await orders.cancel_fulfilment(
+            shop.uow, shop.owner, fulfilment_id=part.id, reason="r", idempotency_key=None,
+            clock=shop.clock,
+        )  # fmt: skip
+    return order_id, member_id
+
+
+async def test_cancelling_the_parts_one_by_one_pays_the_money_back_once(shop: Shop) -> None:
+    gateway = FakePaymentGateway()
+    order_id, _ = await split_with_points(shop, gateway)
+    order = shop.state.orders[order_id]
+    money = order.total - order.points_value
+    owed = refunds_of(shop, order_id)
+    assert len(owed) == 2 and sum(r.amount for r in owed) == money == card(shop, order_id).captured
+    await run_due(shop.uow, gateway, clock=shop.clock)
+    intent = card(shop, order_id).provider_ref
+    assert intent is not None
+    assert sum(r.amount for r in gateway.refunds_of(intent)) == money
+    assert shop.state.orders[order_id].payment_status is PaymentStatus.REFUNDED
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="domain/loyalty/services.py give_back_for_cancel gives back every burned point even "
+    "when a cancelled part's return already gave back its share (order_reversals.returned_burn)",
+)
+async def test_cancelling_the_parts_one_by_one_gives_the_points_back_once(shop: Shop) -> None:
+    _, member_id = await split_with_points(shop, FakePaymentGateway())
+    async with shop.uow() as uow:
+        assert balance(await uow.points.lots(member_id), at=shop.clock.now()) == 5000
+
+
 async def test_a_failed_refund_stays_failed_until_staff_retry_it(shop: Shop) -> None:
     gateway = FakePaymentGateway()
     order_id, _ = await checkout(shop, gateway)
