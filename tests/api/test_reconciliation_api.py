@@ -219,7 +219,9 @@ def _env(settings: Settings) -> dict[str, str]:
 
 async def _invoke(settings: Settings, args: list[str]) -> Any:
     """Run the command line as cron would (its own event loop and pools, in a thread), then
-    give the test session its database back."""
+    give the test session its database back (closed first: a pool left open on this loop
+    would keep its driver's thread alive past the end of the run)."""
+    await close_database()
     try:
         return await asyncio.to_thread(
             CliRunner().invoke, cli, args, env=_env(settings), catch_exceptions=False
