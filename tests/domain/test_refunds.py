@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from adapters.memory.clock import FixedClock
 from adapters.memory.shop import PRICES, Shop, small_shop
 from adapters.payments.fake import FakePaymentGateway
+from adapters.payments.terminal_fake import FakeCardTerminal
 from domain.cart import services as cart
 from domain.cart.services import DeliveryChoice
 from domain.errors import DomainError
@@ -504,6 +505,42 @@ async def test_a_cash_refund_without_a_session_waits_for_a_clerk_to_pay_it_out(
     assert twice.value.code == "REFUND_NOT_PENDING"
     async with shop.uow() as uow:
         assert await uow.payments.cash_in_session(session.id) == (0, 2 * PRICES[0])
+
+
+async def test_a_card_terminal_refund_is_paid_out_on_the_terminal(shop: Shop) -> None:
+    terminal = FakeCardTerminal()
+    amount = PRICES[0] * 2
+    approval = await terminal.charge(
+        location_id=shop.store_id,
+        amount=amount,
+        currency="EUR",
+        reference="till",
+        idempotency_key="c",
+    )
+    async with shop.uow() as uow:
+        order_id = await uow.orders.add(shop.web_order(quantity=2))
+        await uow.payments.add(
+            Payment(
+                0, order_id, Tender.CARD_TERMINAL, amount, "EUR", PaymentState.CAPTURED,
+                provider="terminal", provider_ref=approval.approval_code, captured=amount,
+            )
+        )  # fmt: skip
+    await open_till(shop, shop.clerk)
+    await give_back(shop, order_id, {0: 1}, by=shop.clerk)
+    (owed,) = refunds_of(shop, order_id)
+    assert (owed.tender, owed.state) == (Tender.CARD_TERMINAL, RefundState.PENDING)
+    assert await run_due(shop.uow, FakePaymentGateway(), clock=shop.clock) == Round()
+
+    for _ in range(2):  # a replayed pay-out answers the first: the card is refunded once
+        await refunds.pay_out(
+            shop.uow, shop.clerk, refund_id=owed.id, location_id=None, idempotency_key="t1",
+            terminal=terminal,
+        )  # fmt: skip
+    (made,) = terminal.refunds
+    assert (made.amount, made.reference) == (PRICES[0], approval.approval_code)
+    (paid,) = refunds_of(shop, order_id)
+    assert (paid.state, paid.provider_ref) == (RefundState.SUCCEEDED, made.approval_code)
+    assert shop.state.orders[order_id].payment_status is PaymentStatus.PARTIALLY_REFUNDED
 
 
 def test_allocation_goes_online_first_then_terminal_then_cash() -> None:
