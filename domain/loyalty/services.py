@@ -198,15 +198,20 @@ async def earn_for_order(uow: UnitOfWork, order: Order, *, at: datetime, actor: 
 
 
 async def give_back_for_cancel(uow: UnitOfWork, order: Order, *, at: datetime, actor: str) -> None:
-    """A cancelled order gives back every point it burned."""
+    """A cancelled order gives back the points it burned that its earlier returns (a cancelled
+    part, a refused unit) have not already given back."""
     if order.member_id is None or order.points_redeemed <= 0:
         return
     await uow.points.lock(order.member_id)
+    done = await uow.points.order_reversals(order.id)
+    rest = order.points_redeemed - done.returned_burn
+    if rest <= 0:
+        return
     rules = await program(uow)
     await _give(
         uow,
         order.member_id,
-        order.points_redeemed,
+        rest,
         kind=EntryKind.BURN_REVERSAL,
         at=at,
         lifetime_days=rules.earn.lot_lifetime_days,

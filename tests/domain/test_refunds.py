@@ -329,11 +329,6 @@ async def test_cancelling_the_parts_one_by_one_pays_the_money_back_once(shop: Sh
     assert shop.state.orders[order_id].payment_status is PaymentStatus.REFUNDED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/loyalty/services.py give_back_for_cancel gives back every burned point even "
-    "when a cancelled part's return already gave back its share (order_reversals.returned_burn)",
-)
 async def test_cancelling_the_parts_one_by_one_gives_the_points_back_once(shop: Shop) -> None:
     _, member_id = await split_with_points(shop, FakePaymentGateway())
     async with shop.uow() as uow:
