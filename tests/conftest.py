@@ -180,3 +180,19 @@ async def gql(app: Any) -> AsyncIterator[GraphQLClient]:
 
 
 __all__ = ["GraphQLClient", "m"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """aiosqlite runs each connection in a thread that is not a daemon: a pool left open (one
+    reopened after the session closed the database) would keep the interpreter alive after the
+    last test, and CI would wait for its timeout instead of finishing. Stop any, and say so."""
+    import gc
+    import sys
+
+    import aiosqlite
+
+    left = [o for o in gc.get_objects() if isinstance(o, aiosqlite.Connection) and o._running]
+    for connection in left:
+        connection.stop()
+    if left:
+        print(f"\nconftest: stopped {len(left)} SQLite connection(s) left open", file=sys.stderr)
