@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from domain.payments.ports import PaymentGateway
 from domain.payments.recovery import recover_unattached
 from domain.payments.refresh import refresh_unsettled
-from domain.payments.refunds import execute_due, release_due
+from domain.payments.refund_worker import execute_due, release_due
 from domain.ports import Clock, UnitOfWorkFactory
 
 

@@ -30,7 +30,7 @@ from domain.orders.model import Address, Buyer
 from domain.orders.returns import create_return
 from domain.orders.services import FulfilmentStep
 from domain.orders.states import FulfilmentStatus, OrderStatus, PaymentStatus
-from domain.payments import refunds
+from domain.payments import refund_worker, refunds
 from domain.payments.jobs import Round, run_due
 from domain.payments.model import (
     IntentStatus,
@@ -388,8 +388,8 @@ async def test_a_provider_outage_is_retried_later_with_the_same_key(shop: Shop) 
 def test_the_backoff_doubles_up_to_five_minutes() -> None:
     at = FixedClock().now()
     base = RefundRecord(1, 1, 1, Tender.CARD, 100, "EUR", RefundState.PENDING, "r", updated_at=at)
-    assert refunds.due_at(base) is None
-    waits = [refunds.due_at(replace(base, attempts=n)) for n in (1, 3, 9)]
+    assert refund_worker.due_at(base) is None
+    waits = [refund_worker.due_at(replace(base, attempts=n)) for n in (1, 3, 9)]
     assert [w - at for w in waits if w] == [
         timedelta(seconds=2),
         timedelta(seconds=8),
