@@ -93,6 +93,12 @@ async def test_a_card_pickup_is_authorised_then_captured_at_the_counter(gql, set
     (card,) = seen["payments"]
     assert (card["tender"], card["state"], card["captureMethod"]) == ("CARD", "CAPTURED", "MANUAL")
     assert _cents(card["captured"]) == total and card["providerReference"] == row.provider_ref
+    # the buyer sees how the order was paid, not the provider's reference (staff only)
+    mine = (await gql(ORDER, {"o": order["id"], "t": done["orderAccessToken"]}))["data"]["order"]
+    assert [(p["tender"], p["state"], p["providerReference"]) for p in mine["payments"]] == [
+        ("CARD", "CAPTURED", None)
+    ]
+    assert (await gql(ORDER, {"o": order["id"], "t": "wrong"}))["data"]["order"] is None
     # a retried hand-over answers the same and captures nothing more
     again = (await gql(HAND_OVER, given, token=owner))["data"]["pickupConfirm"]
     assert again["userErrors"][0]["code"] == "INVALID_STATE"
