@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 MODELS_MODULE = "adapters.db.models"
@@ -37,7 +38,9 @@ def tortoise_config(url: str, *, pool_max: int = 20) -> dict[str, Any]:
         credentials = {"file_path": url[len("sqlite://") :], "journal_mode": "WAL"}
         connection: Any = {"engine": "tortoise.backends.sqlite", "credentials": credentials}
     else:
-        connection = url
+        connection = expand_db_url(url)
+        if connection["engine"] == "tortoise.backends.asyncpg":
+            connection["engine"] = "adapters.db.pg_backend"  # no reset query on release
     return {
         "connections": {"default": connection},
         "apps": {
