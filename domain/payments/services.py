@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from domain.errors import DomainError, NotFound, PermissionDenied
+from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal
 from domain.orders.access import may_see
 from domain.orders.events import OrderPaid, OrderPaymentAuthorised
@@ -33,6 +33,7 @@ from domain.payments.keys import PaymentOperation, idempotency_key
 from domain.payments.model import (
     PROVIDER_METHOD,
     RANK,
+    SETTLED,
     CaptureMethod,
     Payment,
     PaymentError,
@@ -276,7 +277,7 @@ async def apply_intent(
         raise DomainError(PaymentErrorCode.INVALID_STATE, "another intent", field="paymentId")
     new = state_of(intent)
     current = payment.state
-    if RANK[new] < RANK[current] or current in (PaymentState.CAPTURED, PaymentState.CANCELLED):
+    if RANK[new] < RANK[current] or current in SETTLED:
         new = current  # stale news: keep what we know, take only the reference
     updated = replace(
         payment,
@@ -298,7 +299,7 @@ async def apply_intent(
 
 async def _follow(uow: UnitOfWork, order: Order, payment: Payment, *, who: str) -> None:
     """Move the order's payment status after its online payment moved."""
-    if order.status in (OrderStatus.CANCELLED,):
+    if order.status is OrderStatus.CANCELLED:
         return  # money for a cancelled order: the cancel's own flow releases or refunds it
     status = order.payment_status
     if payment.state is PaymentState.AUTHORISED and status is PaymentStatus.PENDING:
@@ -362,9 +363,3 @@ async def capture_for_handover(
     order_now = await uow.orders.get(order.id)
     assert order_now is not None
     order.payment_status, order.status = order_now.payment_status, order_now.status
-
-
-def require_buyer_or_staff(principal: Principal, order: Order, access_token: str | None) -> None:
-    """The order's buyer (token or member) or staff of its stores."""
-    if not may_see(principal, order, access_token):
-        raise PermissionDenied("not your order", field="orderId")
