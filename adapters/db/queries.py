@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import fields
 
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise import connections
 from tortoise.expressions import Q
 
@@ -36,15 +38,20 @@ class TortoiseCatalogQueries:
     ) -> tuple[list[Product], bool]:
         """One page of products and whether more lie beyond it in the paging direction."""
         query = m.Product.filter(status__in=list(filters.statuses))
-        if filters.text:
-            for word in filters.text.lower().split():
-                query = query.filter(search_text__contains=word)
+        # each word (and the tag marker) is a substring of search_text: LIKE decides, the search
+        # index narrows (PostgreSQL: pg_trgm serves the LIKE itself; SQLite: the FTS5 table)
+        needles = filters.text.lower().split() if filters.text else []
+        if filters.tag:
+            needles.append(f" #{filters.tag.strip().lower()} ")
+        for needle in needles:
+            query = query.filter(search_text__contains=needle)
+        indexed = self._indexed_needles(needles)
+        if indexed and connections.get("default").capabilities.dialect == "sqlite":
+            query = query.filter(id__in=self._TrigramMatch(indexed))
         if filters.category_ids is not None:
             query = query.filter(category_id__in=list(filters.category_ids))
         if filters.collection_id is not None:
             query = query.filter(memberships__collection_id=filters.collection_id)
-        if filters.tag:
-            query = query.filter(search_text__contains=f" #{filters.tag.strip().lower()} ")
         if filters.vendor:
             query = query.filter(vendor=filters.vendor)
         if filters.available_in is not None:
@@ -56,7 +63,8 @@ class TortoiseCatalogQueries:
                 value, ident = cursor
                 op = "gt" if forward != page.reverse else "lt"
                 query = query.filter(
-                    Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": ident})
+                    Q(**{f"{field}__{op}e": value}),  # implied by the next: an index range
+                    Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"id__{op}": ident}),
                 )
         order = [f"-{field}", "-id"] if descending else [field, "id"]
         rows = await query.order_by(*(order[:1] if field == "id" else order)).limit(page.limit + 1)
@@ -81,6 +89,27 @@ class TortoiseCatalogQueries:
         )
         rows = await connections.get("default").execute_query_dict(sql)
         return [int(r["pid"]) for r in rows]
+
+    SEARCH_INDEX_MIN = 3  # characters: the shortest substring a trigram index can find
+
+    @classmethod
+    def _indexed_needles(cls, needles: list[str]) -> list[str]:
+        """The substrings the trigram index can look up (3 characters or more)."""
+        return [n for n in needles if len(n) >= cls.SEARCH_INDEX_MIN and "\x00" not in n]
+
+    class _TrigramMatch(Term):
+        """SQLite: ``(SELECT rowid FROM product_search WHERE product_search MATCH ?)``, the
+        products whose search_text contains every needle, case-folded: a superset of what LIKE
+        keeps (the LIKE filters stay and decide). Each needle is one FTS5 phrase."""
+
+        def __init__(self, needles: list[str]) -> None:
+            super().__init__()
+            phrases = ('"' + n.replace('"', '""') + '"' for n in needles)
+            self.match = ValueWrapper(" AND ".join(phrases))
+
+        def get_sql(self, ctx: SqlContext) -> str:
+            match = self.match.get_sql(ctx)
+            return f"(SELECT rowid FROM product_search WHERE product_search MATCH {match})"
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         rows = await m.Product.filter(id__in=list(ids))

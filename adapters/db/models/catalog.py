@@ -38,6 +38,15 @@ class Product(Timestamped):
 
     class Meta:
         table = "product"
+        # the listing's keyset order per sort key among the products of a status; category
+        # filter. `search_text` is indexed by migration 0008 (trigram GIN / FTS5 table).
+        indexes = (
+            ("status", "id"),
+            ("status", "title", "id"),
+            ("status", "created_at", "id"),
+            ("status", "updated_at", "id"),
+            ("category_id",),
+        )
 
 
 class Collection(Timestamped):
@@ -80,3 +89,4 @@ class Variant(Timestamped):
 
     class Meta:
         table = "variant"
+        indexes = (("product_id", "position", "id"),)  # a page's variants, in their order
