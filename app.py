@@ -3,6 +3,7 @@
 python app.py serve      # migrate, (seed on first start with --seed-if-empty), serve
 python app.py migrate    # apply database migrations
 python app.py seed       # demo brand: catalog, stores, stock, prices, staff
+python app.py seed-catalog --products N   # N generated products more (growth benchmarks)
 python app.py import-catalog FILE.csv|FILE.json
 python app.py create-owner EMAIL
 python app.py export-schema [PATH]
@@ -436,6 +437,24 @@ def seed() -> None:
 
     settings = Settings.from_env()
     run_with_database(settings, lambda: seed_demo(settings))
+
+
+@cli.command("seed-catalog")
+@click.option("--products", type=int, required=True, help="How many products to add.")
+@click.option("--batch", type=int, default=5000, show_default=True, help="Products per batch.")
+@click.option(
+    "--jobs", type=int, default=2, show_default=True, help="Batches at once (PostgreSQL)."
+)
+def seed_catalog(products: int, batch: int, jobs: int) -> None:
+    """Add N generated products (3 variants, prices, stock) to the demo: growth benchmarks."""
+    from tqdm import tqdm
+
+    from adapters.db.bulk_seed import seed_catalog as run
+
+    with tqdm(total=products, desc="products", unit="product", unit_scale=True) as bar:
+        run_with_database(
+            Settings.from_env(), lambda: run(products, batch=batch, jobs=jobs, progress=bar.update)
+        )
 
 
 @cli.command()
