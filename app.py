@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -226,6 +227,7 @@ def _lifespan(
         if manage_database and settings.payment_sweep_seconds > 0:
             background.append(asyncio.create_task(sweep_payments(services)))
             background.append(asyncio.create_task(reconcile_daily(services)))
+        settle_heap()
         try:
             yield
         finally:
@@ -236,6 +238,15 @@ def _lifespan(
                 await close_database()
 
     return lifespan
+
+
+def settle_heap() -> None:
+    """Put what start-up made (modules, the schema, ORM metadata: ~140,000 objects) out of the
+    garbage collector's reach. Otherwise every full collection walks all of it again, ~150 ms
+    on a loaded 2-core machine, about once a second under load: every request in flight
+    stalls (the cached page's p99 was 10x its p50). Objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 async def sweep_reservations(services: Services, *, forever: bool = True) -> None:
