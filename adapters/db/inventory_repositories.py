@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 from adapters.db import convert
 from adapters.db import models as m
 from domain.inventory.model import StockLevel
-from domain.inventory.ports import Movement, MovementDraft
+from domain.inventory.ports import Movement, MovementDraft, StockChanges
 
 
 class TortoiseInventoryRepository:
@@ -20,19 +20,26 @@ class TortoiseInventoryRepository:
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
+        self.changes = StockChanges.empty()  # for the availability counter, after the commit
 
-    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+    async def lock(
+        self, keys: Sequence[tuple[int, int]], *, create: bool = True
+    ) -> dict[tuple[int, int], StockLevel]:
         wanted = sorted(set(keys))
-        await m.Stock.bulk_create(
-            [m.Stock(variant_id=v, location_id=loc) for v, loc in wanted],
-            ignore_conflicts=True,
-            using_db=self.conn,
-        )
+        if create:
+            await m.Stock.bulk_create(
+                [m.Stock(variant_id=v, location_id=loc) for v, loc in wanted],
+                ignore_conflicts=True,
+                using_db=self.conn,
+            )
         condition = reduce(or_, [Q(variant_id=v, location_id=loc) for v, loc in wanted])
         rows = (
             await m.Stock.filter(condition).select_for_update().using_db(self.conn).order_by("id")
         )
-        return {(r.variant_id, r.location_id): convert.stock_level(r) for r in rows}  # type: ignore[attr-defined]
+        found = {(r.variant_id, r.location_id): convert.stock_level(r) for r in rows}  # type: ignore[attr-defined]
+        for (variant_id, _), level in found.items():
+            self.changes.read(variant_id, level)
+        return found
 
     async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
         result: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
@@ -46,6 +53,7 @@ class TortoiseInventoryRepository:
             .using_db(self.conn)
             .update(on_hand=level.on_hand, reserved=level.reserved, safety_stock=level.safety_stock)
         )
+        self.changes.wrote(variant_id, level)
 
     async def add_movement(self, draft: MovementDraft) -> Movement:
         row = await m.StockMovement.create(
@@ -59,4 +67,6 @@ class TortoiseInventoryRepository:
             actor=draft.actor,
             reference=draft.reference,
         )
-        return convert.movement(row)
+        movement = convert.movement(row)
+        self.changes.moved(movement)
+        return movement

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from adapters.memory.state import MemoryState
 from domain.inventory.model import StockLevel
-from domain.inventory.ports import Movement, MovementDraft
+from domain.inventory.ports import Movement, MovementDraft, StockChanges
 
 
 class InMemoryInventoryRepository:
@@ -14,11 +14,17 @@ class InMemoryInventoryRepository:
 
     def __init__(self, state: MemoryState) -> None:
         self.state = state
+        self.changes = StockChanges.empty()  # for the availability counter, after the commit
 
-    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+    async def lock(
+        self, keys: Sequence[tuple[int, int]], *, create: bool = True
+    ) -> dict[tuple[int, int], StockLevel]:
         for variant_id, location_id in sorted(set(keys)):
             self.state.stock.setdefault((variant_id, location_id), StockLevel(location_id, 0, 0, 0))
-        return {key: self.state.stock[key] for key in sorted(set(keys))}
+        found = {key: self.state.stock[key] for key in sorted(set(keys))}
+        for (variant_id, _), level in found.items():
+            self.changes.read(variant_id, level)
+        return found
 
     async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
         found: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
@@ -31,6 +37,7 @@ class InMemoryInventoryRepository:
         key = (variant_id, level.location_id)
         if key in self.state.stock:  # like an UPDATE: a row never locked is not created
             self.state.stock[key] = level
+            self.changes.wrote(variant_id, level)
 
     async def add_movement(self, draft: MovementDraft) -> Movement:
         movement = Movement(
@@ -46,4 +53,5 @@ class InMemoryInventoryRepository:
             created_at=self.state.now(),
         )
         self.state.movements[movement.id] = movement
+        self.changes.moved(movement)
         return movement

@@ -67,7 +67,57 @@ class Movement:
 class InventoryRepository(Protocol):
     """Stock rows and the movement ledger; ``lock`` takes row locks in primary-key order."""
 
-    async def lock(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]: ...
+    async def lock(
+        self, keys: Sequence[tuple[int, int]], *, create: bool = True
+    ) -> dict[tuple[int, int], StockLevel]:
+        """The rows, locked; missing ones are created first (``create`` False: the caller
+        saw them all, they exist)."""
+        ...
+
     async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
     async def save(self, variant_id: int, level: StockLevel) -> None: ...
     async def add_movement(self, draft: MovementDraft) -> Movement: ...
+
+
+Key = tuple[int, int]  # (variant id, location id)
+
+
+@dataclass(slots=True)
+class StockChanges:
+    """What one transaction learnt about stock rows, for the availability counter.
+
+    ``seen``: units available in rows read under lock (committed values); ``saved``: units
+    available in rows this transaction wrote; ``versions``: the last ledger movement written
+    per row (movement ids grow in the order the row's writers commit, since each writes under
+    the row's lock)."""
+
+    seen: dict[Key, int]
+    saved: dict[Key, int]
+    versions: dict[Key, int]
+
+    @classmethod
+    def empty(cls) -> StockChanges:
+        return cls({}, {}, {})
+
+    def read(self, variant_id: int, level: StockLevel) -> None:
+        self.seen.setdefault((variant_id, level.location_id), level.available)
+
+    def wrote(self, variant_id: int, level: StockLevel) -> None:
+        self.saved[(variant_id, level.location_id)] = level.available
+
+    def moved(self, movement: Movement) -> None:
+        key = (movement.variant_id, movement.location_id)
+        self.versions[key] = max(movement.id, self.versions.get(key, 0))
+
+
+class StockCounter(Protocol):
+    """Units available per stock row, outside the database (Redis, or in-process): a fast
+    "sold out" before any transaction. The database stays the judge of every sale."""
+
+    async def available(self, keys: Sequence[Key]) -> dict[Key, int] | None:
+        """Units available per row; None when a row is unknown or the store is unreachable."""
+        ...
+
+    async def publish(self, changes: StockChanges, *, committed: bool) -> None:
+        """Record what a finished transaction wrote (if ``committed``) and read."""
+        ...
