@@ -101,9 +101,13 @@ async def _promotions() -> Iterator[Difference]:
         for d in discounts or ():
             carried[order].add(int(d.get("promotionId", 0)))
     found = []
-    for promotion, used_count in await m.Promotion.all().values_list("id", "used_count"):
+    rows = await m.Promotion.all().values_list(
+        "id", "used_count", "usage_limit", "per_member_limit"
+    )
+    for promotion, used_count, limit, per_member in rows:
         subject = f"promotion {promotion}"
-        if used_count != len(uses[promotion]):
+        limited = limit is not None or per_member is not None  # used_count is kept for those
+        if limited and used_count != len(uses[promotion]):
             found.append(
                 Difference(
                     "promotions", subject, f"used {used_count} != uses {len(uses[promotion])}"

@@ -138,6 +138,10 @@ class TortoisePromotionRepository:
         if promotion_id is None:
             row = await m.Promotion.create(using_db=self.conn, **values)
             return row.id
+        if draft.usage_limit is not None or draft.per_member_limit is not None:
+            # used_count is kept while a limit exists: count the uses made without one
+            uses = m.PromotionUse.filter(promotion_id=promotion_id).using_db(self.conn)
+            values["used_count"] = await uses.count()
         await m.Promotion.filter(id=promotion_id).using_db(self.conn).update(**values)
         return promotion_id
 
@@ -163,10 +167,14 @@ class TortoisePromotionRepository:
         )
         return sum(1 for b in buyers if same_buyer(b or {}, email=email, phone=phone))
 
-    async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None:
+    async def add_use(
+        self, promotion_id: int, *, order_id: int, member_id: int | None, counted: bool = True
+    ) -> None:
         await m.PromotionUse.create(
             using_db=self.conn, promotion_id=promotion_id, order_id=order_id, member_id=member_id
         )
+        if not counted:  # no limit: the promotion's row is neither locked nor written
+            return
         await (
             m.Promotion.filter(id=promotion_id)
             .using_db(self.conn)

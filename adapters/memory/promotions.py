@@ -45,6 +45,8 @@ class InMemoryPromotionRepository:
     async def save(self, promotion_id: int | None, draft: PromotionDraft) -> int:
         saved_id = promotion_id or self.state.next_id("promotion")
         used = self.state.promotions[saved_id].used_count if promotion_id else 0
+        if promotion_id and (draft.usage_limit is not None or draft.per_member_limit is not None):
+            used = sum(1 for p, _, _ in self.state.promotion_uses if p == promotion_id)
         self.state.promotions[saved_id] = PromotionRecord(
             promotion=replace(draft.promotion, id=saved_id, code=draft.code),
             usage_limit=draft.usage_limit,
@@ -70,10 +72,14 @@ class InMemoryPromotionRepository:
             and same_buyer(self.state.orders[order_id].buyer.as_json(), email=email, phone=phone)
         )
 
-    async def add_use(self, promotion_id: int, *, order_id: int, member_id: int | None) -> None:
+    async def add_use(
+        self, promotion_id: int, *, order_id: int, member_id: int | None, counted: bool = True
+    ) -> None:
         if any(p == promotion_id and o == order_id for p, o, _ in self.state.promotion_uses):
             raise ValueError(f"promotion {promotion_id} is used by order {order_id} already")
         self.state.promotion_uses.append((promotion_id, order_id, member_id))
+        if not counted:
+            return
         record = self.state.promotions[promotion_id]
         self.state.promotions[promotion_id] = replace(record, used_count=record.used_count + 1)
 

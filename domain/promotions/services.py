@@ -44,6 +44,9 @@ class Discounts:
     evaluation: Evaluation
     totals: Totals
     by_line: dict[int, int]  # variant id -> discount in minor units
+    # the promotions read without any usage limit: checkout records their uses without
+    # locking their rows
+    unlimited: frozenset[int] = frozenset()
 
 
 def voucher_promotion(v: VoucherRecord) -> Promotion:
@@ -85,7 +88,11 @@ async def discounts(
         )
         for ln in lines
     ]
-    candidates = [r.promotion for r in await uow.promotions.live(at=at, codes=codes)]
+    live = await uow.promotions.live(at=at, codes=codes)
+    candidates = [r.promotion for r in live]
+    unlimited = frozenset(
+        r.promotion.id for r in live if r.usage_limit is None and r.per_member_limit is None
+    )
     for code in codes:
         voucher = await uow.promotions.voucher(code.strip().upper())
         if voucher and voucher.member_id == member_id and voucher.status == VoucherStatus.ACTIVE:
@@ -113,7 +120,7 @@ async def discounts(
         tax_rate_bp=channel.tax_rate_bp,
         prices_include_tax=channel.prices_include_tax,
     )
-    return Discounts(evaluation, new_totals, by_line)
+    return Discounts(evaluation, new_totals, by_line, unlimited)
 
 
 async def _buyer(uow: UnitOfWork, order_id: int) -> tuple[int | None, str | None, str | None]:
@@ -143,11 +150,29 @@ async def _uses(
 
 
 async def claim(
-    uow: UnitOfWork, evaluation: Evaluation, *, order_id: int, member_id: int | None
+    uow: UnitOfWork,
+    evaluation: Evaluation,
+    *,
+    order_id: int,
+    member_id: int | None,
+    unlimited: frozenset[int] | None = None,
+    phase: str = "all",
 ) -> None:
     """At checkout, under row locks: count each applied promotion's use against its limits and
-    spend the vouchers; CODE_USAGE_LIMIT_REACHED when a limit is already used up."""
+    spend the vouchers; CODE_USAGE_LIMIT_REACHED when a limit is already used up.
+
+    A promotion in ``unlimited`` (read without any limit) has its use recorded and no row
+    locked. ``phase`` "unlimited" claims those only, "limited" the others and the vouchers
+    (whose rows are locked), "all" both."""
     for promotion_id in sorted(evaluation.applied):
+        if unlimited is not None and promotion_id in unlimited:
+            if phase != "limited":
+                await uow.promotions.add_use(
+                    promotion_id, order_id=order_id, member_id=member_id, counted=False
+                )
+            continue
+        if phase == "unlimited":
+            continue
         if promotion_id >= VOUCHER_OFFSET:
             voucher = await uow.promotions.voucher_by_id(promotion_id - VOUCHER_OFFSET)
             if voucher is None or voucher.status != VoucherStatus.ACTIVE:
