@@ -6,7 +6,9 @@ import functools
 import ipaddress
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -14,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.settings import Settings
 from domain.identity.model import ANONYMOUS, Principal
 from domain.identity.services import API_KEY_PREFIX, principal_from_api_key, principal_from_claims
-from domain.ports import Clock, RateLimiter, TokenSigner, UnitOfWorkFactory
+from domain.ports import Clock, RateDecision, RateLimiter, TokenSigner, UnitOfWorkFactory
 
 log = logging.getLogger("o2o.http")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,6 +84,89 @@ def _reply(
     return send_reply
 
 
+class BatchableLimiter(Protocol):
+    """A shared limiter that can count several hits in one round trip (MemoRedisKeyValue)."""
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision: ...
+    async def hit_many(
+        self, key: str, count: int, *, limit: int, window_seconds: int
+    ) -> RateDecision: ...
+
+
+@dataclass
+class _Tally:
+    window: int
+    known: int  # the shared count as of the last round trip
+    pending: int  # hits allowed here since, not yet sent
+    synced_at: float
+
+
+class BatchedRateLimiter:
+    """Per-request limits without a Redis round trip per request.
+
+    Hits far below the limit are counted in the process and sent in batches (``hit_many``):
+    a hit is allowed here only while the shared count last seen plus this process's unsent hits
+    stays within ``share`` of the limit, fewer than ``batch`` hits wait, and the count was read
+    less than ``sync_seconds`` ago; any other hit (the first of a key, every hit near the limit)
+    goes to the shared counter with the waiting ones and is decided there, exactly. So one
+    process never lets more than ``limit`` through in a window; several processes serving the
+    same caller may together pass at most ``batch`` more per process, and only when that caller
+    sends more than ``share`` of its limit within ``sync_seconds``.
+    """
+
+    def __init__(
+        self,
+        shared: BatchableLimiter,
+        *,
+        batch: int = 16,
+        share: float = 0.5,
+        sync_seconds: float = 0.25,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.shared = shared
+        self.batch = batch
+        self.share = share
+        self.sync_seconds = sync_seconds
+        self.max_keys = max_keys
+        self._tallies: dict[str, _Tally] = {}
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+        now = time.time()
+        window = int(now // window_seconds)
+        tally = self._tallies.get(key)
+        if tally is not None and tally.window == window:
+            local = tally.known + tally.pending + 1
+            if (
+                tally.pending < self.batch
+                and local <= limit * self.share
+                and time.monotonic() - tally.synced_at < self.sync_seconds
+            ):
+                tally.pending += 1
+                retry = int((window + 1) * window_seconds - now) + 1
+                return RateDecision(True, limit - local, retry)
+            count = tally.pending + 1
+        else:
+            count = 1
+            if len(self._tallies) >= self.max_keys:
+                self._tallies = {k: t for k, t in self._tallies.items() if t.window == window}
+        # the hits waiting here are forgotten if the round trip fails: the caller lets it pass
+        self._tallies.pop(key, None)
+        decision = await self.shared.hit_many(
+            key, count, limit=limit, window_seconds=window_seconds
+        )
+        self._tallies[key] = _Tally(window, limit - decision.remaining, 0, time.monotonic())
+        if not decision.allowed:
+            self._tallies[key].known = limit + 1
+        return decision
+
+
+def request_limiter(kv: RateLimiter) -> RateLimiter:
+    """The limiter the middleware counts requests with: batched when the store allows it."""
+    if callable(getattr(kv, "hit_many", None)):
+        return BatchedRateLimiter(kv)  # type: ignore[arg-type]
+    return kv
+
+
 class AuthMiddleware:
     """Puts ``principal`` and ``client`` into the ASGI scope's state; refuses bad credentials.
 
@@ -95,6 +180,12 @@ class AuthMiddleware:
         self.app = app
         self.services = services
         self.paths = paths
+        self._limiter: tuple[RateLimiter, RateLimiter] | None = None  # (store, its limiter)
+
+    def _requests_limiter(self, kv: RateLimiter) -> RateLimiter:
+        if self._limiter is None or self._limiter[0] is not kv:
+            self._limiter = (kv, request_limiter(kv))
+        return self._limiter[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.paths):
@@ -117,7 +208,8 @@ class AuthMiddleware:
         )
         key = f"req:{principal.subject if not principal.is_anonymous else 'ip:' + client}"
         try:
-            decision = await services.kv.hit(key, limit=limit, window_seconds=60)
+            limiter = self._requests_limiter(services.kv)
+            decision = await limiter.hit(key, limit=limit, window_seconds=60)
         except Exception:  # the limiter failing must not take the API down: let it through
             log.warning("rate limiter unavailable; request allowed", exc_info=True)
             decision = None
