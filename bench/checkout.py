@@ -11,7 +11,9 @@ Two scenarios, each on a freshly seeded database and real ``python app.py serve`
               created first, then every checkout fired at once; afterwards the database must
               show exactly min(units, buyers) units sold, reserved and in the ledger
 
-The load generator is ``httpx.AsyncClient`` in this process. See bench/README.md.
+The load generator runs in this process: ``httpx.AsyncClient`` for the browse scenarios and
+the flash sale's preparation, one plain asyncio connection per buyer for the flash-sale burst.
+See bench/README.md.
 
     .venv/bin/python bench/checkout.py [--only browse,flash-sale] [--buyers 1000] [--units 100]
 """

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -118,6 +119,66 @@ async def create_carts(
     return sorted(carts)
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection of a buyer, plain asyncio (no client library: the
+    load generator shares the machine's cores with the servers it measures)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.path = (
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            parts.path,
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, body: bytes, root: str) -> Reply:
+        """POST one GraphQL document; the latency runs from the send to the last byte read."""
+        sent = time.perf_counter()
+        try:
+            if self.writer is None:
+                await self.open()
+            assert self.reader is not None and self.writer is not None
+            head = (
+                f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                "Content-Type: application/json\r\nAccept: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            self.writer.write(head + body)
+            status_line = await self.reader.readline()
+            length = 0
+            while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            payload = await self.reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+            return Reply(None, f"exception {type(error).__name__}", time.perf_counter() - sent)
+        latency = time.perf_counter() - sent
+        status = status_line.split(b" ", 2)[1:2]
+        if status != [b"200"]:
+            return Reply(None, f"HTTP {status[0].decode() if status else '?'}", latency)
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            return Reply(None, "body is not JSON", latency)
+        if document.get("errors"):
+            code = (document["errors"][0].get("extensions") or {}).get("code", "GRAPHQL_ERROR")
+            return Reply(None, f"GraphQL {code}", latency)
+        found = (document.get("data") or {}).get(root)
+        if not isinstance(found, dict):
+            return Reply(None, "no data", latency)
+        return Reply(found, None, latency)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 @dataclass
 class Burst:
     """The checkouts fired at once: their answers, when the burst began, the CPU it took."""
@@ -205,12 +266,23 @@ async def _burst(
     result.cart_seconds = round(time.perf_counter() - began, 1)
     click.echo(f"  {len(carts)} carts in {result.cart_seconds:.1f} s; firing checkouts", err=True)
     bodies = [(i % len(urls), checkout_body(cart, f"flash-{i}")) for i, cart in carts]
+    # one connection per buyer, opened before the burst (not timed)
+    connections = [Connection(urls[s]) for s, _ in bodies]
+    for start in range(0, len(connections), 100):
+        await asyncio.gather(*(c.open() for c in connections[start : start + 100]))
     cpu = CpuMeter(*pids)
     started, started_wall = time.perf_counter(), time.time()
-    replies = await asyncio.gather(
-        *(call(clients[s], urls[s], body, "checkoutComplete") for s, body in bodies)
-    )
-    elapsed = time.perf_counter() - started
+    try:
+        replies = await asyncio.gather(
+            *(
+                c.post(body, "checkoutComplete")
+                for c, (_, body) in zip(connections, bodies, strict=True)
+            )
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        for c in connections:
+            c.close()
     return Burst(carts, list(replies), started, started_wall, elapsed, cpu.percents(elapsed))
 
 

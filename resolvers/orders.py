@@ -8,6 +8,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from adapters.db.order_repositories import cart_demand
+from adapters.stock_counter import stock_counter_for
 from domain.cart.services import clean_buyer
 from domain.errors import DomainError
 from domain.money import Money
@@ -107,6 +109,7 @@ async def checkout_complete(
     """Shoppers: the cart becomes an order (a replay with the same key answers the same);
     with ``payment``, its online payment opens and the answer says what the client does next."""
     ctx = info.context
+    counter = stock_counter_for(ctx.services.kv)
     done = await checkout.checkout_complete(
         ctx.services.uow,
         ctx.principal,
@@ -116,8 +119,10 @@ async def checkout_complete(
         payment=payment.request() if payment else None,
         gateway=ctx.services.payments,
         provider=ctx.services.payment_provider,
+        check=checkout.SoldOutCheck(counter, cart_demand) if counter else None,
     )
-    placed = await ctx.services.orders.order(done.result.order_id)
+    # the order as the transaction wrote it; read (a replay, a payment opened) otherwise
+    placed = done.order or await ctx.services.orders.order(done.result.order_id)
     assert placed is not None
     step = done.payment
     return CheckoutCompletePayload(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from tortoise.expressions import F
 from adapters.db import models as m
 from domain.cart.ports import Cart, CartLine, NewCart
 from domain.events import DomainEvent, serialise
+from domain.inventory.model import AllocationRule
 from domain.orders.events import OrderEvent
 from domain.orders.model import (
     AppliedDiscount,
@@ -24,7 +26,7 @@ from domain.orders.model import (
     Routing,
     order_number,
 )
-from domain.orders.ports import Reservation, ReturnDraft
+from domain.orders.ports import CartDemand, Reservation, ReturnDraft
 from domain.orders.states import (
     EXPIRABLE,
     FulfilmentMethod,
@@ -48,6 +50,47 @@ def _fulfilment(row: m.Fulfilment) -> Fulfilment:
         carrier=row.carrier,
         tracking_number=row.tracking_number,
     )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def cart_demand(token: str, *, now: datetime) -> CartDemand | None:
+    """A cart's lines and its channel's stock rule, in one statement outside any transaction
+    (checkout asks the availability counter with it before opening one)."""
+    rows = (
+        await m.CartLine.filter(cart__token=token)
+        .order_by("position", "id")
+        .values_list(
+            "variant_id",
+            "quantity",
+            "cart__order_id",
+            "cart__expires_at",
+            "cart__buyer",
+            "cart__delivery",
+            "cart__channel__allocation_share_percent",
+            "cart__channel__allocation_buffer",
+            "cart__channel__serving__location_id",
+        )
+    )
+    if not rows:
+        return None
+    lines: dict[int, int] = {}
+    locations: dict[int, None] = {}
+    for variant_id, quantity, *_, location_id in rows:
+        lines[int(variant_id)] = int(quantity)
+        if location_id is not None:
+            locations[int(location_id)] = None
+    _, _, order_id, expires_at, buyer, delivery, share, buffer, _ = rows[0]
+    ready = (
+        order_id is None
+        and expires_at > now
+        and Buyer.from_json(_json(buyer) or {}).reachable
+        and Delivery.from_json(_json(delivery) or {}).method is not None
+    )
+    rule = AllocationRule(share_percent=int(share), buffer=int(buffer))
+    return CartDemand(tuple(lines.items()), tuple(sorted(locations)), rule, ready)
 
 
 class TortoiseCartRepository:

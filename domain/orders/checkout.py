@@ -3,6 +3,8 @@ transaction; a replay with the same key returns the same order."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -12,14 +14,24 @@ from domain.errors import DomainError
 from domain.idempotency import run_once
 from domain.identity.model import Principal
 from domain.inventory.model import StockLevel, available_to_sell
+from domain.inventory.ports import StockCounter
 from domain.orders.errors import OrderErrorCode
 from domain.orders.model import (
     FulfilmentDraft,
+    Order,
     OrderDraft,
     Routing,
     pickup_code,
 )
-from domain.orders.placing import Placement, applied_discounts, order_lines, place_order
+from domain.orders.placing import (
+    Placement,
+    applied_discounts,
+    order_lines,
+    place_order,
+    take_stock,
+    write_order,
+)
+from domain.orders.ports import CartDemand, CartDemandReader
 from domain.orders.routing import DeliveryMethod, RoutingDecision, Site, route
 from domain.orders.states import (
     FulfilmentMethod,
@@ -64,10 +76,54 @@ class CheckoutResult:
 
 @dataclass(frozen=True, slots=True)
 class PaidCheckout:
-    """The placed order and what the client does next about paying it (None: nothing online)."""
+    """The placed order and what the client does next about paying it (None: nothing online).
+    ``order``: the order as its transaction wrote it (None on a replay: read it)."""
 
     result: CheckoutResult
     payment: PaymentStep | None
+    order: Order | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SoldOutCheck:
+    """The availability counter and a reader of a cart's demand: a checkout whose cart the
+    counter says cannot be served is refused before any transaction."""
+
+    counter: StockCounter
+    demand: CartDemandReader
+
+
+# Checkout transactions at once per process (per event loop). A checkout waits for a slot
+# before opening its transaction, then asks the counter again: in a flash sale the buyers who
+# queued while the last units sold hear "sold out" without touching the database.
+CHECKOUT_SLOTS = 8
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    found = _slots.get(loop)
+    if found is None:
+        found = _slots[loop] = asyncio.Semaphore(CHECKOUT_SLOTS)
+    return found
+
+
+async def sold_out(counter: StockCounter, demand: CartDemand) -> DomainError | None:
+    """OUT_OF_STOCK for the first line the counter says cannot be served; None when it says
+    every line can, or knows nothing (then the database decides)."""
+    if not demand.ready:
+        return None
+    keys = [(v, loc) for v, _ in demand.lines for loc in demand.location_ids]
+    known = await counter.available(keys)
+    if known is None:
+        return None
+    for i, (variant_id, quantity) in enumerate(demand.lines):
+        levels = [StockLevel(loc, known[(variant_id, loc)], 0, 0) for loc in demand.location_ids]
+        if available_to_sell(levels, rule=demand.rule, serving=demand.location_ids) < quantity:
+            return _out_of_stock(i)
+    return None
 
 
 async def checkout_complete(
@@ -80,6 +136,7 @@ async def checkout_complete(
     payment: PaymentRequest | None = None,
     gateway: PaymentGateway | None = None,
     provider: str = "",
+    check: SoldOutCheck | None = None,
 ) -> PaidCheckout:
     """Place the order, then open its online payment: the order and its payment rows commit
     first; the provider is called after, with keys derived from the order (a replay, or the
@@ -90,12 +147,27 @@ async def checkout_complete(
             "online payment is not configured here: pay at pick-up or on delivery",
             field="payment",
         )
-    placed = await _place(
-        uow_factory, principal, token=token, idempotency_key=idempotency_key, clock=clock,
-        payment=payment, provider=provider,
-    )  # fmt: skip
+    written: list[Order] = []
+
+    async def place() -> CheckoutResult:
+        return await _place(
+            uow_factory, principal, token=token, idempotency_key=idempotency_key, clock=clock,
+            payment=payment, provider=provider, written=written,
+        )  # fmt: skip
+
+    if check is None:
+        placed = await place()
+    else:
+        demand = await check.demand(token, now=clock.now())
+        if demand is not None and (refusal := await sold_out(check.counter, demand)):
+            raise refusal
+        async with _slot():
+            if demand is not None and (refusal := await sold_out(check.counter, demand)):
+                raise refusal
+            placed = await place()
+    order = written[0] if written and payment is None else None
     if placed.payment_id is None or payment is None or gateway is None:
-        return PaidCheckout(placed, None)
+        return PaidCheckout(placed, None, order)
     try:
         step = await start_payment(
             uow_factory, gateway, payment_id=placed.payment_id, request=payment, clock=clock
@@ -108,7 +180,11 @@ async def checkout_complete(
             pending = await uow.payments.get(placed.payment_id)
         assert pending is not None
         step = step_of(pending)
-    return PaidCheckout(placed, step)
+    return PaidCheckout(placed, step, order)
+
+
+class _Reroute(Exception):
+    """The stock rows, once locked, route the order elsewhere than the unlocked read did."""
 
 
 async def _place(
@@ -120,55 +196,120 @@ async def _place(
     clock: Clock,
     payment: PaymentRequest | None,
     provider: str,
+    written: list[Order],
 ) -> CheckoutResult:
-    """Validate, route, reserve and place the order; a replay returns the same order."""
+    """Validate, route, reserve and place the order; a replay returns the same order.
 
-    async def work(uow: UnitOfWork) -> CheckoutResult:
+    The stock rows are locked last: the order is routed on the stock as read without lock,
+    written with everything that needs no lock, then the rows are locked, the stock checked
+    again and taken, and the transaction commits. Only those last statements wait for, and
+    hold, the locks that concurrent buyers of the same SKU queue on. When the locked rows route
+    the order differently, the transaction is rolled back and placed again, locking first.
+    """
+
+    async def work(uow: UnitOfWork, *, lock_first: bool) -> CheckoutResult:
+        written.clear()
         cart = await load_cart(uow, token, clock, lock=True)
         current = await view(uow, cart, clock)
         _check_ready(current)
         channel = current.channel
         wanted = {ln.variant_id: ln.quantity for ln in current.priced.lines}
         keys = [(v, loc) for v in wanted for loc in channel.location_ids]
-        levels = await uow.inventory.lock(keys)  # row locks in primary-key order
-        for i, (variant_id, quantity) in enumerate(wanted.items()):
-            held = [lv for (v, _), lv in levels.items() if v == variant_id]
-            if available_to_sell(held, rule=channel.rule, serving=channel.location_ids) < quantity:
-                raise _out_of_stock(i)
         method = DeliveryMethod(str(cart.delivery.method))
-        decision = route(
-            wanted,
-            method=method,
-            sites=_sites(channel, levels, await uow.locations.all_locations()),
-            pickup_location_id=cart.delivery.pickup_store,
-            destination=cart.delivery.address.coordinates if cart.delivery.address else None,
-        )
-        how = Placement(
-            levels=levels,
-            reason="checkout",
-            hold_until=clock.now() + RESERVATION_HOLD[method],
-            evaluation=current.discounts.evaluation,
-            points_to_redeem=cart.points_to_redeem if cart.member_id is not None else 0,
-        )
-        draft = _draft(current, decision)
-        if payment is not None:
-            draft = replace(draft, payment_tender=payment.tender.value)
-        order = await place_order(uow, draft, how, actor=principal.subject, at=clock.now())
-        online = await record_tenders(uow, order, payment, provider=provider)
-        await uow.carts.save(replace(cart, order_id=order.id))
-        return CheckoutResult(
-            order.id, order.number, order.access_token, online.id if online else None
+        locations = await uow.locations.all_locations()
+
+        def decide(levels: dict[tuple[int, int], StockLevel]) -> RoutingDecision:
+            return route(
+                wanted,
+                method=method,
+                sites=_sites(channel, levels, locations),
+                pickup_location_id=cart.delivery.pickup_store,
+                destination=cart.delivery.address.coordinates if cart.delivery.address else None,
+            )
+
+        def checked(levels: dict[tuple[int, int], StockLevel]) -> None:
+            for i, (variant_id, quantity) in enumerate(wanted.items()):
+                held = [lv for (v, _), lv in levels.items() if v == variant_id]
+                rule, serving = channel.rule, channel.location_ids
+                if available_to_sell(held, rule=rule, serving=serving) < quantity:
+                    raise _out_of_stock(i)
+
+        def placement(levels: dict[tuple[int, int], StockLevel]) -> Placement:
+            return Placement(
+                levels=levels,
+                reason="checkout",
+                hold_until=clock.now() + RESERVATION_HOLD[method],
+                evaluation=current.discounts.evaluation,
+                points_to_redeem=cart.points_to_redeem if cart.member_id is not None else 0,
+                unlimited=current.discounts.unlimited,
+            )
+
+        def drafted(decision: RoutingDecision) -> OrderDraft:
+            draft = _draft(current, decision)
+            return replace(draft, payment_tender=payment.tender.value) if payment else draft
+
+        async def finish(order: Order) -> CheckoutResult:
+            online = await record_tenders(uow, order, payment, provider=provider)
+            await uow.carts.save(replace(cart, order_id=order.id))
+            return CheckoutResult(
+                order.id, order.number, order.access_token, online.id if online else None
+            )
+
+        decision = None
+        seen: dict[tuple[int, int], StockLevel] = {}
+        if not lock_first and placement({}).points_to_redeem == 0:
+            unlocked = await uow.inventory.levels(list(wanted))
+            seen = {(v, lv.location_id): lv for v, lvs in unlocked.items() for lv in lvs}
+            try:
+                decision = decide({k: seen.get(k, StockLevel(k[1], 0, 0, 0)) for k in keys})
+            except DomainError:
+                decision = None  # the locked rows will tell
+        if decision is not None:
+            draft = drafted(decision)
+            order = await write_order(
+                uow, draft, placement({}), actor=principal.subject, at=clock.now()
+            )
+            result = await finish(order)
+            stored = await uow.orders.get(order.id)
+            # row locks in primary-key order; the rows exist when the read saw them all
+            levels = await uow.inventory.lock(keys, create=not set(keys) <= seen.keys())
+            checked(levels)
+            if _served(decide(levels)) != _served(decision):
+                raise _Reroute
+            await take_stock(uow, order, draft, placement(levels), actor=principal.subject)
+            if stored is not None:
+                written.append(stored)
+            return result
+        levels = await uow.inventory.lock(keys)  # row locks in primary-key order
+        checked(levels)
+        draft = drafted(decide(levels))
+        order = await place_order(uow, draft, placement(levels), actor=principal.subject,
+                                  at=clock.now())  # fmt: skip
+        return await finish(order)
+
+    async def attempt(*, lock_first: bool) -> CheckoutResult:
+        async def run(uow: UnitOfWork) -> CheckoutResult:
+            return await work(uow, lock_first=lock_first)
+
+        return await run_once(
+            uow_factory,
+            scope=f"checkout:{token}",
+            caller=principal.subject,
+            key=idempotency_key,
+            payload={"cart": token, "pay": payment.tender.value if payment else None},
+            work=run,
+            result=CheckoutResult,
         )
 
-    return await run_once(
-        uow_factory,
-        scope=f"checkout:{token}",
-        caller=principal.subject,
-        key=idempotency_key,
-        payload={"cart": token, "pay": payment.tender.value if payment else None},
-        work=work,
-        result=CheckoutResult,
-    )
+    try:
+        return await attempt(lock_first=False)
+    except _Reroute:
+        return await attempt(lock_first=True)
+
+
+def _served(decision: RoutingDecision) -> tuple[object, ...]:
+    """What a routing decision takes from where (its wording aside)."""
+    return (decision.allocations, decision.location_ids, decision.split)
 
 
 def _out_of_stock(i: int) -> DomainError:

@@ -35,6 +35,9 @@ class Placement:
     evaluation: Evaluation | None = None  # promotions to claim
     points_to_redeem: int = 0
     tender: str | None = None  # how a till sale was paid
+    # promotions applied without any usage limit (their rows are not locked); None: unknown,
+    # every applied promotion is read under lock
+    unlimited: frozenset[int] | None = None
 
 
 async def record(uow: UnitOfWork, event: OrderEvent, *, actor: str) -> None:
@@ -48,18 +51,69 @@ async def place_order(
 ) -> Order:
     """Write the order, take its stock, claim its promotions and points, record its events."""
     order = draft.placed(order_id=await uow.orders.add(draft), at=at)
+    await apply(uow, _moves(draft, how), order_id=order.id, reason=how.reason, actor=actor,
+                levels=how.levels)  # fmt: skip
+    await _hold(uow, order, draft, how)
+    if how.evaluation is not None:
+        await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id,
+                    unlimited=how.unlimited)  # fmt: skip
+    await _spend_points(uow, order, how, actor=actor, at=at)
+    await record(uow, _placed(order), actor=actor)
+    if order.status is OrderStatus.COMPLETED:
+        event = OrderCompleted(
+            order_id=order.id, status=order.status, total=order.total, tender=how.tender
+        )
+        await complete(uow, order, event, actor=actor, at=at)
+    return order
+
+
+async def write_order(
+    uow: UnitOfWork, draft: OrderDraft, how: Placement, *, actor: str, at: datetime
+) -> Order:
+    """The part of placing an order that needs no lock: the order, its reservations, the uses
+    of promotions without limits, its history. ``take_stock`` finishes it under the stock
+    locks (an order reserved for later; never one completed on the spot, nor points spent)."""
+    assert how.hold_until is not None and how.points_to_redeem == 0
+    order = draft.placed(order_id=await uow.orders.add(draft), at=at)
+    await _hold(uow, order, draft, how)
+    if how.evaluation is not None:
+        await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id,
+                    unlimited=how.unlimited, phase="unlimited")  # fmt: skip
+    await record(uow, _placed(order), actor=actor)
+    return order
+
+
+async def take_stock(
+    uow: UnitOfWork, order: Order, draft: OrderDraft, how: Placement, *, actor: str
+) -> None:
+    """The stock moves of an order written by ``write_order`` (rows locked in ``how.levels``),
+    then the promotions with a limit and the vouchers, whose rows are locked after the stock
+    rows, as in ``place_order``."""
+    await apply(uow, _moves(draft, how), order_id=order.id, reason=how.reason, actor=actor,
+                levels=how.levels)  # fmt: skip
+    if how.evaluation is not None:
+        await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id,
+                    unlimited=how.unlimited, phase="limited")  # fmt: skip
+
+
+def _moves(draft: OrderDraft, how: Placement) -> list[StockMove]:
     kind = MovementKind.SALE if how.hold_until is None else MovementKind.RESERVATION
-    moves = [
+    return [
         StockMove(kind, variant_id, f.location_id, quantity)
         for f in draft.fulfilments
         for variant_id, quantity in f.lines
     ]
-    await apply(uow, moves, order_id=order.id, reason=how.reason, actor=actor, levels=how.levels)
+
+
+async def _hold(uow: UnitOfWork, order: Order, draft: OrderDraft, how: Placement) -> None:
     if how.hold_until is not None:
-        held = [(m.variant_id, m.location_id, m.quantity) for m in moves]
+        held = [(m.variant_id, m.location_id, m.quantity) for m in _moves(draft, how)]
         await uow.orders.add_reservations(order.id, held, expires_at=how.hold_until)
-    if how.evaluation is not None:
-        await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id)
+
+
+async def _spend_points(
+    uow: UnitOfWork, order: Order, how: Placement, *, actor: str, at: datetime
+) -> None:
     if how.points_to_redeem > 0 and order.member_id is not None:
         value = await points.redeem(
             uow,
@@ -72,13 +126,6 @@ async def place_order(
         )
         order.points_redeemed, order.points_value = how.points_to_redeem, value.amount
         await uow.orders.save(order)
-    await record(uow, _placed(order), actor=actor)
-    if order.status is OrderStatus.COMPLETED:
-        event = OrderCompleted(
-            order_id=order.id, status=order.status, total=order.total, tender=how.tender
-        )
-        await complete(uow, order, event, actor=actor, at=at)
-    return order
 
 
 def order_lines(priced: PricedCart, discounts: Mapping[int, int]) -> tuple[OrderLine, ...]:

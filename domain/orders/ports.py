@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.inventory.model import AllocationRule
 from domain.orders.events import OrderEvent
 from domain.orders.model import Fulfilment, Order, OrderDraft
 
@@ -110,3 +111,19 @@ class OrderQueries(Protocol):
     ) -> tuple[list[Order], bool]: ...
     async def events(self, order_id: int) -> list[HistoryEntry]: ...
     async def points_entries(self, member_id: int, *, limit: int) -> list[LedgerEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CartDemand:
+    """What a cart asks of stock, read without a transaction before checkout: its lines in
+    cart order, and the locations and rule of its channel. ``ready``: the cart has lines, a
+    buyer and a delivery, no order yet and has not expired."""
+
+    lines: tuple[tuple[int, int], ...]  # (variant id, quantity)
+    location_ids: tuple[int, ...]
+    rule: AllocationRule
+    ready: bool
+
+
+class CartDemandReader(Protocol):
+    async def __call__(self, token: str, *, now: datetime) -> CartDemand | None: ...
