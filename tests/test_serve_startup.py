@@ -23,3 +23,14 @@ async def test_startup_freezes_the_heap(db: Any, settings: Settings) -> None:
             assert sum(gc.get_count()) < 1_000  # a full collection ran just before
     finally:
         gc.unfreeze()
+
+
+def test_the_stripe_sdk_is_imported_only_when_payments_use_it() -> None:
+    """A server without a Stripe key starts without the SDK (time and memory at start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    check = "import sys, app; sys.exit('stripe' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", check], cwd=root).returncode == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 from adapters.payments.fake import FakePaymentGateway
-from adapters.payments.stripe import StripePaymentGateway
 from adapters.settings import Settings
 from domain.payments.ports import PaymentGateway
 
@@ -17,9 +16,13 @@ TEST_MODE = "test"
 
 def payment_gateway(settings: Settings) -> tuple[PaymentGateway | None, str]:
     """The gateway and the provider's name stored on payments ("stripe", "test", "")."""
-    stripe = StripePaymentGateway.from_settings(settings)
-    if stripe is not None:
-        return stripe, "stripe"
+    if settings.stripe_secret_key:
+        # the Stripe SDK (~100 ms and several MB at start) only where payments use it
+        from adapters.payments.stripe import StripePaymentGateway
+
+        stripe = StripePaymentGateway.from_settings(settings)
+        if stripe is not None:
+            return stripe, "stripe"
     if settings.payments_test_mode:
         log.warning(
             "payments: TEST MODE (no STRIPE_SECRET_KEY): no money moves; test card tokens "
