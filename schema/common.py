@@ -56,7 +56,18 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
+    _items: strawberry.Private[Sequence[Any]]
+    _cursor_of: strawberry.Private[Callable[[Any], tuple[Any, int]]]
+
+    # edges and their cursors are made only when asked for: most pages read `nodes`
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        cursor_of = self._cursor_of
+        return [
+            Edge(cursor=encode_cursor(*cursor_of(i)), node=n)
+            for i, n in zip(self._items, self.nodes, strict=True)
+        ]
+
     nodes: list[T]
     page_info: PageInfo
 
@@ -70,15 +81,15 @@ def connection(
     has_previous: bool,
 ) -> Connection[T]:
     """A connection over a page of domain objects, with keyset cursors."""
-    edges = [Edge(cursor=encode_cursor(*cursor_of(i)), node=wrap(i)) for i in items]
     return Connection(
-        edges=edges,
-        nodes=[e.node for e in edges],
+        _items=items,
+        _cursor_of=cursor_of,
+        nodes=[wrap(i) for i in items],
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(*cursor_of(items[0])) if items else None,
+            end_cursor=encode_cursor(*cursor_of(items[-1])) if items else None,
         ),
     )
 
@@ -88,10 +99,11 @@ def offset_connection(
 ) -> Connection[T]:
     """A connection over a short, fully loaded list (cursor = position)."""
     page = list(items[:first])
+    position = {id(item): n for n, item in enumerate(page)}
     return connection(
         page,
         wrap=wrap,
-        cursor_of=lambda i: ("pos", page.index(i)),
+        cursor_of=lambda i: ("pos", position[id(i)]),
         has_next=len(items) > first,
         has_previous=False,
     )

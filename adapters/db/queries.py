@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import fields
 
 from pypika_tortoise.context import SqlContext
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise import connections
 from tortoise.expressions import Q
 
-from adapters.db import convert
+from adapters.db import catalog_reads, convert
 from adapters.db import models as m
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.catalog.ports import PRODUCT_SORT_FIELDS, PageRequest, ProductFilter
@@ -25,7 +24,6 @@ from domain.inventory.ports import Movement
 from domain.money import Money
 from domain.pricing.model import PriceKind, PriceRule
 
-_VARIANT_COLUMNS = tuple(f.name for f in fields(Variant))  # columns named as its fields
 # Product fields are named as their columns.
 SORT_FIELDS = PRODUCT_SORT_FIELDS
 
@@ -121,12 +119,7 @@ class TortoiseCatalogQueries:
 
     async def variants_by_product_ids(self, ids: Sequence[int]) -> dict[int, list[Variant]]:
         result: dict[int, list[Variant]] = defaultdict(list)
-        rows = (
-            await m.Variant.filter(product_id__in=list(ids), archived=False)
-            .order_by("position", "id")
-            .values(*_VARIANT_COLUMNS)
-        )
-        for row in rows:
+        for row in await catalog_reads.variant_rows(ids):
             result[row["product_id"]].append(Variant(**row))
         return result
 
@@ -138,9 +131,7 @@ class TortoiseCatalogQueries:
         self, ids: Sequence[int], currency: str
     ) -> dict[int, list[PriceRule]]:
         result: dict[int, list[PriceRule]] = defaultdict(list)
-        rows = await m.Price.filter(variant_id__in=list(ids), currency=currency).values_list(
-            "variant_id", "kind", "amount", "channel", "tier", "starts_at", "ends_at"
-        )
+        rows = await catalog_reads.price_rows(ids, currency)
         for variant_id, kind, amount, channel, tier, starts_at, ends_at in rows:
             rule = PriceRule(
                 PriceKind(kind), Money(int(amount), currency), channel, tier, starts_at, ends_at
@@ -151,12 +142,17 @@ class TortoiseCatalogQueries:
     async def stock_by_variant_ids(self, ids: Sequence[int]) -> dict[int, list[StockLevel]]:
         """Only the numbers: no model objects, no timestamps to parse (the hot path)."""
         result: dict[int, list[StockLevel]] = defaultdict(list)
-        rows = await m.Stock.filter(variant_id__in=list(ids)).values_list(
-            "variant_id", "location_id", "on_hand", "reserved", "safety_stock"
-        )
-        for variant_id, location_id, on_hand, reserved, safety in rows:
+        for variant_id, location_id, on_hand, reserved, safety in await catalog_reads.stock_rows(
+            ids
+        ):
             result[variant_id].append(StockLevel(location_id, on_hand, reserved, safety))
         return result
+
+    async def available_totals(
+        self, ids: Sequence[int], location_ids: Sequence[int]
+    ) -> dict[int, int]:
+        rows = await catalog_reads.available_totals(ids, location_ids)
+        return {int(variant_id): int(total) for variant_id, total in rows}
 
     async def channels(self) -> dict[str, Channel]:
         """Every channel with its serving locations: two small queries, cached per request."""

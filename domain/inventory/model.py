@@ -79,6 +79,10 @@ class AllocationRule:
         if self.buffer < 0:
             raise DomainError(CommonErrorCode.INVALID, "buffer cannot be negative", field="buffer")
 
+    def sellable(self, total: int) -> int:
+        """What the channel may sell of ``total`` available units at its locations, >= 0."""
+        return max(0, total * self.share_percent // 100 - self.buffer)
+
     def minimum_total_for_one(self) -> int:
         """The smallest total stock at the serving locations that lets the channel sell one."""
         if self.share_percent == 0:
@@ -97,7 +101,7 @@ def available_to_sell(
     total = sum(
         level.available for level in levels if serving is None or level.location_id in serving
     )
-    return max(0, total * rule.share_percent // 100 - rule.buffer)
+    return rule.sellable(total)
 
 
 def apply_adjustment(level: StockLevel, *, delta: int) -> StockLevel:

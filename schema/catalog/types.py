@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -296,25 +295,20 @@ class Product(Node):
     async def variants(
         self, info: Info[Context, None], first: int = 100
     ) -> Connection[ProductVariant]:
-        found = await info.context.variants(self._product.id)
-        ids = [v.id for v in found]
-        quotes, quantities = await asyncio.gather(
-            info.context.price_quotes(ids, self._channel),
-            info.context.quantities(ids, self._channel),
-        )
+        found = await info.context.quoted_variants(self._product.id, self._channel)
         on_sale = self._product.status is d.ProductStatus.ACTIVE
         ready = {
-            v.id: ProductVariant(
-                _variant=v,
+            q.variant.id: ProductVariant(
+                _variant=q.variant,
                 _channel=self._channel,
-                _quote=q or False,
-                _quantity=n,
-                _on_sale=on_sale and not v.archived,
+                _quote=q.quote or False,
+                _quantity=q.quantity,
+                _on_sale=on_sale and not q.variant.archived,
             )
-            for v, q, n in zip(found, quotes, quantities, strict=True)
+            for q in found
         }
         return offset_connection(
-            found,
+            [q.variant for q in found],
             wrap=lambda v: ready[v.id],
             first=max(0, min(first, 250)),
         )
@@ -323,13 +317,13 @@ class Product(Node):
     async def available_for_sale(self, info: Info[Context, None]) -> bool:
         if self._product.status is not d.ProductStatus.ACTIVE:
             return False
-        ids = [v.id for v in await info.context.variants(self._product.id)]
-        return any(q > 0 for q in await info.context.quantities(ids, self._channel))
+        found = await info.context.quoted_variants(self._product.id, self._channel)
+        return any(q.quantity > 0 for q in found)
 
     @strawberry.field
     async def price_range(self, info: Info[Context, None]) -> PriceRange | None:
-        ids = [v.id for v in await info.context.variants(self._product.id)]
-        prices = [q.price for q in await info.context.price_quotes(ids, self._channel) if q]
+        found = await info.context.quoted_variants(self._product.id, self._channel)
+        prices = [q.quote.price for q in found if q.quote]
         if not prices:
             return None
         low, high = MoneyV2.of(min(prices)), MoneyV2.of(max(prices))

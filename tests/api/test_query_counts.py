@@ -27,9 +27,11 @@ from tests.factories import PART_DIEU, World, make_world, staff_token
 # fmt: off
 EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
     "sqlite": {
-        "products_page_anonymous": 6,   # channels, channel locations, products, variants, stock, prices
+        "products_page_anonymous": 6,   # channels, channel locations, products, variants, prices,
+                                        # units available per variant at the channel's locations
         "products_page_member": 6,      # same: the tier comes from the token, tier prices are batched
-        "product_by_handle": 7,         # the page's 6 + locations for storeAvailability
+        "product_by_handle": 8,         # the page's 6 + locations and per-store stock rows for
+                                        # storeAvailability
         "cart_read": 14,
         "cartCreate": 25,
         "cartLinesAdd": 22,
@@ -38,7 +40,7 @@ EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
         "cartDiscountCodesUpdate": 19,
         "cartBuyerIdentityUpdate": 19,
         "cartDeliveryUpdate": 19,
-        "checkoutComplete": (33, 2),    # per line: UPDATE stock + INSERT stock_movement; + the cart's demand read before the transaction (sold-out counter)
+        "checkoutComplete": (32, 2),    # per line: UPDATE stock + INSERT stock_movement
         "posOrderCreate": (29, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment
     },
 }

@@ -1,0 +1,118 @@
+"""The catalog's hottest batched reads in plain SQL: a page's variants, prices and stock levels.
+
+A 20-product page reads about 100 variants, their price rules and some 900 stock rows. Through
+the ORM the statement is built term by term (one wrapped value per id of the ``IN`` list) and
+every row is converted field by field; both cost more than PostgreSQL takes to answer. Here the
+ids go as one array parameter on PostgreSQL (``= ANY($1)``: one statement text whatever the
+count, so its plan is cached) and as placeholders on SQLite, and rows are read by position.
+Values that differ by backend (JSON text, 0/1 booleans, datetime text on SQLite) go through the
+model field's own conversion, so the results are the ORM's to the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import connections
+
+from adapters.db import models as m
+
+
+def _client() -> Any:
+    return connections.get("default")
+
+
+async def select_by_ids(sql: str, ids: Sequence[int], *params: Any) -> Sequence[Any]:
+    """Run ``sql`` where ``{ids}`` is the membership test of a column in ``ids`` and each
+    ``{p}`` the next of ``params``; rows are read by position."""
+    client = _client()
+    if client.capabilities.dialect == "postgres":
+        numbered = (f"${i}" for i in range(2, 2 + len(params)))
+        text = sql.replace("{ids}", "= ANY($1)")
+        while "{p}" in text:
+            text = text.replace("{p}", next(numbered), 1)
+        _, rows = await client.execute_query(text, [list(ids), *params])
+        return rows  # type: ignore[no-any-return]
+    marks = ",".join("?" * len(ids)) or "NULL"
+    text = sql.replace("{ids}", f"IN ({marks})").replace("{p}", "?")
+    _, rows = await client.execute_query(text, [*ids, *params])
+    return rows  # type: ignore[no-any-return]
+
+
+def converter(model: Any, name: str) -> Any:
+    """The model field's conversion of a database value to Python."""
+    return model._meta.fields_map[name].to_python_value
+
+
+_variant_options = converter(m.Variant, "option_values")
+_variant_archived = converter(m.Variant, "archived")
+_price_at = converter(m.Price, "starts_at")
+
+
+async def variant_rows(product_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Live variants of the products in position order, as ``Variant`` keyword arguments."""
+    rows = await select_by_ids(
+        "SELECT id, product_id, sku, title, option_values, barcode, weight_grams, position,"
+        " archived FROM variant WHERE product_id {ids} AND archived = {p}"
+        " ORDER BY position, id",
+        product_ids,
+        False,
+    )
+    return [
+        {
+            "id": r[0],
+            "product_id": r[1],
+            "sku": r[2],
+            "title": r[3],
+            "option_values": _variant_options(r[4]),
+            "barcode": r[5],
+            "weight_grams": r[6],
+            "position": r[7],
+            "archived": _variant_archived(r[8]),
+        }
+        for r in rows
+    ]
+
+
+async def price_rows(variant_ids: Sequence[int], currency: str) -> list[tuple[Any, ...]]:
+    """``(variant_id, kind, amount, channel, tier, starts_at, ends_at)`` of each price rule."""
+    rows = await select_by_ids(
+        "SELECT variant_id, kind, amount, channel, tier, starts_at, ends_at FROM price"
+        " WHERE variant_id {ids} AND currency = {p}",
+        variant_ids,
+        currency,
+    )
+    return [
+        (
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            None if r[5] is None else _price_at(r[5]),
+            None if r[6] is None else _price_at(r[6]),
+        )
+        for r in rows
+    ]
+
+
+async def stock_rows(variant_ids: Sequence[int]) -> Sequence[Any]:
+    """``(variant_id, location_id, on_hand, reserved, safety_stock)`` of each stock row."""
+    return await select_by_ids(
+        "SELECT variant_id, location_id, on_hand, reserved, safety_stock FROM stock"
+        " WHERE variant_id {ids}",
+        variant_ids,
+    )
+
+
+async def available_totals(variant_ids: Sequence[int], location_ids: Sequence[int]) -> Any:
+    """``(variant_id, total)``: the sum of what each location can still promise (on hand less
+    reserved less safety stock, never below 0), as ``StockLevel.available`` sums it."""
+    locations = ",".join(str(int(i)) for i in location_ids) or "NULL"
+    return await select_by_ids(
+        "SELECT variant_id, SUM(CASE WHEN on_hand - reserved - safety_stock > 0"
+        " THEN on_hand - reserved - safety_stock ELSE 0 END) FROM stock"
+        f" WHERE variant_id {{ids}} AND location_id IN ({locations}) GROUP BY variant_id",
+        variant_ids,
+    )
