@@ -40,7 +40,6 @@ from adapters.payments.setup import payment_gateway
 from adapters.payments.terminal_fake import FakeCardTerminal
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings, public_base_url
-from adapters.stock_counter import publishing_units_of_work
 from adapters.web.auth import AuthMiddleware
 from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -78,7 +77,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     gateway, provider = payment_gateway(settings)
     return Services(
         settings=settings,
-        uow=publishing_units_of_work(invalidating_units_of_work(store), store),
+        uow=invalidating_units_of_work(store),
         publisher=publisher,
         queries=queries,
         orders=TortoiseOrderQueries(),
@@ -120,6 +119,7 @@ def create_app(
             max_tokens=settings.max_tokens,
             max_variable_tokens=settings.max_variable_tokens,
             max_query_string_bytes=settings.max_body_bytes,
+            compiled_execution=settings.compiled_execution,
         ),
         # shared answers only for anonymous callers, and only of the public catalog
         is_cacheable=lambda request, ctx: ctx.principal.is_anonymous,

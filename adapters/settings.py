@@ -39,6 +39,7 @@ class Settings:
     introspection: bool = True
     field_suggestions: bool = True
     graphiql: bool = True
+    compiled_execution: bool = True  # queries through plans compiled once per document
     max_page_size: int = 100
     max_depth: int = 12
     max_aliases: int = 30
@@ -102,6 +103,7 @@ class Settings:
             introspection=_bool(env.get("GRAPHQL_INTROSPECTION"), not production),
             field_suggestions=_bool(env.get("GRAPHQL_FIELD_SUGGESTIONS"), not production),
             graphiql=_bool(env.get("GRAPHIQL"), not production),
+            compiled_execution=_bool(env.get("COMPILED_EXECUTION"), True),
             max_page_size=int(env.get("MAX_PAGE_SIZE", "100")),
             anonymous_rate_limit_per_minute=int(env.get("RATE_LIMIT_ANONYMOUS", "1200")),
             max_variable_tokens=int(env.get("MAX_VARIABLE_TOKENS", "20000")),

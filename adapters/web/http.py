@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -48,6 +49,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from adapters.web.compiled import PlanCache, compile_query
 from adapters.web.limits import token_count, too_many_tokens
 from adapters.web.negotiation import (
     APPLICATION_JSON,
@@ -110,6 +112,9 @@ class GraphQLHTTPConfig:
     max_variable_tokens: int | None = None
     # GET requests carry their document and variables in the URL, outside the body size limit.
     max_query_string_bytes: int = 1_048_576
+    # Queries run through a plan compiled once per document (adapters/web/compiled.py) after
+    # their first standard execution; False runs every request through the standard executor.
+    compiled_execution: bool = True
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ class GraphQLEndpoint:
         # may refuse an operation before it runs (e.g. too many sign-ups from one address)
         self._guard = guard
         self._graphiql_html = get_graphql_ide_html("graphiql") if self._config.graphiql else None
+        self._plans = PlanCache() if self._config.compiled_execution else None
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()  # parsed, by query text
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one HTTP request."""
@@ -208,7 +215,7 @@ class GraphQLEndpoint:
             if spent > allowance:
                 return _request_error_response([too_many_tokens()], media_type)
         try:
-            document = parse(params.query, max_lexical_tokens=budget)
+            document = self._parse(params.query, budget)
         except GraphQLError as error:
             if budget is not None and "tokens" in error.message:
                 error = too_many_tokens()
@@ -246,7 +253,7 @@ class GraphQLEndpoint:
             if cached is not None:
                 return _graphql_response(cached, 200, media_type, {"X-Cache": "HIT"})
 
-        result = await self._execute(request, params, context)
+        result = await self._execute(request, params, context, document, operation)
         started = self._execution_started(result, operation, params.variables)
         body = _dumps(_payload(result, data_present=started))
         status = 200 if started or media_type == APPLICATION_JSON else 400
@@ -257,7 +264,42 @@ class GraphQLEndpoint:
             return _graphql_response(body, status, media_type, {"X-Cache": "MISS"})
         return _graphql_response(body, status, media_type, {"X-Cache": "MISS", **_NO_STORE})
 
+    def _parse(self, query: str, budget: int | None) -> DocumentNode:
+        """The document of ``query``, parsed once while it is among the 256 latest."""
+        documents = self._documents
+        document = documents.get(query)
+        if document is None:
+            document = parse(query, max_lexical_tokens=budget)
+            documents[query] = document
+            if len(documents) > 256:
+                documents.popitem(last=False)
+        return document
+
     async def _execute(
+        self,
+        request: Request,
+        params: _GraphQLParams,
+        context: Any,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+    ) -> ExecutionResult:
+        plans = self._plans
+        known = True
+        key = (params.query, params.operation_name)
+        if plans is not None and operation.operation is AstOperationType.QUERY:
+            known, plan = plans.get(key)
+            if plan is not None:
+                data = await plan.run(context, params.variables, params.extensions)
+                if data is not None:
+                    return ExecutionResult(data=data, errors=None)
+        result = await self._standard_execute(request, params, context)
+        if not known and not result.errors and not isinstance(result, PreExecutionError):
+            # a document that ran once without errors is valid: compile it for the next time
+            assert plans is not None
+            plans.put(key, compile_query(self._schema, document, params.operation_name))
+        return result
+
+    async def _standard_execute(
         self, request: Request, params: _GraphQLParams, context: Any
     ) -> ExecutionResult:
         allowed = {OperationType.QUERY}
