@@ -40,6 +40,7 @@ from adapters.payments.setup import payment_gateway
 from adapters.payments.terminal_fake import FakeCardTerminal
 from adapters.security import Argon2PasswordHasher, JwtTokenSigner, SystemClock
 from adapters.settings import Settings, public_base_url
+from adapters.stock_counter import publishing_units_of_work
 from adapters.web.auth import AuthMiddleware
 from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
@@ -77,7 +78,7 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     gateway, provider = payment_gateway(settings)
     return Services(
         settings=settings,
-        uow=invalidating_units_of_work(store),
+        uow=publishing_units_of_work(invalidating_units_of_work(store), store),
         publisher=publisher,
         queries=queries,
         orders=TortoiseOrderQueries(),

@@ -40,7 +40,7 @@ EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
         "cartDiscountCodesUpdate": 19,
         "cartBuyerIdentityUpdate": 19,
         "cartDeliveryUpdate": 19,
-        "checkoutComplete": (32, 2),    # per line: UPDATE stock + INSERT stock_movement
+        "checkoutComplete": (33, 2),    # per line: UPDATE stock + INSERT stock_movement; + the cart's demand read before the transaction (sold-out counter)
         "posOrderCreate": (29, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment
     },
 }
