@@ -21,7 +21,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import click
 from starlette.applications import Starlette
@@ -30,7 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.db.database import close_database, migrate_database, open_database
+from adapters.db.database import (
+    ReplicaReads,
+    close_database,
+    migrate_database,
+    open_database,
+)
 from adapters.db.order_queries import TortoiseOrderQueries
 from adapters.db.queries import TortoiseCatalogQueries
 from adapters.db.unit_of_work import invalidating_units_of_work
@@ -70,6 +75,8 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     set_default_region(settings.phone_default_region)  # how national phone numbers read
     queries = TortoiseCatalogQueries()
     store = kv or open_key_value(settings.redis_url, change_marker=queries.change_marker)
+    if settings.database_read_url:  # catalog reads outside transactions from the replica
+        queries = cast(TortoiseCatalogQueries, ReplicaReads(queries))
     publisher: EventPublisher
     if isinstance(store, RedisKeyValue):
         publisher = RedisStreamPublisher(store.client)
@@ -218,7 +225,7 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_database:
-            await open_database(settings.database_url)
+            await open_database(settings.database_url, read_url=settings.database_read_url)
             await services.queries.ping()  # fail at start, not at the first request
             await services.kv.ping()
         background = []

@@ -72,6 +72,9 @@ class Settings:
     # the daily reconciliation: the brand's calendar day, written at this hour of the next day
     reconcile_timezone: str = "Europe/Paris"
     reconcile_hour: int = 2
+    # a read replica of database_url (PostgreSQL streaming replica): catalog reads made outside
+    # any transaction go there; writes and every read of a unit of work stay on the primary
+    database_read_url: str | None = None
 
     @property
     def embedded_database(self) -> bool:
@@ -126,6 +129,7 @@ class Settings:
             or public_base_url(env.get("HOST") or "127.0.0.1", env.get("PORT") or "8000"),
             reconcile_timezone=_timezone(env.get("RECONCILE_TIMEZONE") or "Europe/Paris"),
             reconcile_hour=_hour(env.get("RECONCILE_HOUR") or "2"),
+            database_read_url=(env.get("DATABASE_READ_URL") or "").strip() or None,
         )
 
 
