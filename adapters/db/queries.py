@@ -6,13 +6,14 @@ of queries at 5 products as at 50.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
 from pypika_tortoise.context import SqlContext
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise import connections
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 
 from adapters.db import catalog_reads, convert
 from adapters.db import models as m
@@ -37,15 +38,27 @@ class TortoiseCatalogQueries:
         """One page of products and whether more lie beyond it in the paging direction."""
         query = m.Product.filter(status__in=list(filters.statuses))
         # each word (and the tag marker) is a substring of search_text: LIKE decides, the search
-        # index narrows (PostgreSQL: pg_trgm serves the LIKE itself; SQLite: the FTS5 table)
+        # index narrows by each needle's key (PostgreSQL: pg_trgm serves a LIKE on the key;
+        # SQLite: the FTS5 table is matched against the keys)
         needles = filters.text.lower().split() if filters.text else []
         if filters.tag:
             needles.append(f" #{filters.tag.strip().lower()} ")
-        for needle in needles:
-            query = query.filter(search_text__contains=needle)
-        indexed = self._indexed_needles(needles)
-        if indexed and connections.get("default").capabilities.dialect == "sqlite":
-            query = query.filter(id__in=self._TrigramMatch(indexed))
+        postgres = connections.get("default").capabilities.dialect == "postgres"
+        keys = []
+        for i, needle in enumerate(needles):
+            key = self._index_key(needle)
+            if postgres and key is not None and key != needle:
+                # the index reads the key only; the needle is checked on the rows found, through
+                # an expression the index does not serve (`|| ''`: the same text)
+                text = RawSQL('"product"."search_text" || \'\'')
+                query = query.annotate(**{f"needle{i}": text}).filter(
+                    search_text__contains=key, **{f"needle{i}__contains": needle}
+                )
+            else:
+                query = query.filter(search_text__contains=needle)
+            keys += [key] if key is not None else []
+        if keys and not postgres:
+            query = query.filter(id__in=self._TrigramMatch(keys))
         if filters.category_ids is not None:
             query = query.filter(category_id__in=list(filters.category_ids))
         if filters.collection_id is not None:
@@ -89,11 +102,21 @@ class TortoiseCatalogQueries:
         return [int(r["pid"]) for r in rows]
 
     SEARCH_INDEX_MIN = 3  # characters: the shortest substring a trigram index can find
+    _RUN = re.compile(r"\w+")
 
     @classmethod
-    def _indexed_needles(cls, needles: list[str]) -> list[str]:
-        """The substrings the trigram index can look up (3 characters or more)."""
-        return [n for n in needles if len(n) >= cls.SEARCH_INDEX_MIN and "\x00" not in n]
+    def _index_key(cls, needle: str) -> str | None:
+        """The substring of a needle the trigram index looks up: its longest run of letters and
+        digits when that has 3+ characters, else the needle itself when it has 3+, else None
+        (LIKE alone). Codes joined by punctuation (SKUs: ``gen-523456-m``) share trigrams such
+        as ``gen``, ``en-``, ``-m`` with every product; reading those from the index costs
+        more than checking the rows the rare part finds (measured: 39 ms → 0.4 ms at 1M)."""
+        if "\x00" in needle:
+            return None
+        run = max(cls._RUN.findall(needle), key=len, default="")
+        if len(run) >= cls.SEARCH_INDEX_MIN:
+            return run
+        return needle if len(needle) >= cls.SEARCH_INDEX_MIN else None
 
     class _TrigramMatch(Term):
         """SQLite: ``(SELECT rowid FROM product_search WHERE product_search MATCH ?)``, the

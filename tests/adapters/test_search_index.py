@@ -183,6 +183,13 @@ async def test_the_search_reads_the_index(gql, settings):
     plan = await explain(sql, values)
     assert "product_search_trgm" in plan, plan
     assert "Seq Scan" not in plan, plan
+    # a code joined by punctuation: the index looks up its longest run only (`ls-002` → `002`),
+    # not trigrams such as `ls-` that every product of a range shares; LIKE checks the rest
+    with capture_sql() as captured:
+        assert await _indexed("ls-002", None) == ["p2"]
+    [(sql, values)] = captured
+    plan = await explain(sql, values)
+    assert "Index Cond: (search_text ~~ '%002%'::text)" in plan, plan
 
 
 @pytest.mark.parametrize("word", ["lin", "li"])
