@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.memory.state import MemoryState
-from domain.inventory.model import StockLevel
+from domain.inventory.model import MovementKind, StockLevel
 from domain.inventory.ports import Movement, MovementDraft, StockChanges
 
 
@@ -26,12 +26,35 @@ class InMemoryInventoryRepository:
             self.changes.read(variant_id, level)
         return found
 
-    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]:
+    async def levels(
+        self, variant_ids: Sequence[int], *, publish: bool = False
+    ) -> dict[int, list[StockLevel]]:
         found: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
         for (variant_id, _), level in sorted(self.state.stock.items()):
             if variant_id in found:
                 found[variant_id].append(level)
+                if publish:
+                    self.changes.read(variant_id, level)
         return found
+
+    async def reserve(
+        self, variant_id: int, location_id: int, quantity: int, *, reason: str, actor: str,
+        reference: str,
+    ) -> StockLevel | None:  # fmt: skip
+        before = self.state.stock.get((variant_id, location_id))
+        if before is None or before.available < quantity:
+            return None
+        level = StockLevel(
+            location_id, before.on_hand, before.reserved + quantity, before.safety_stock
+        )
+        await self.save(variant_id, level)
+        await self.add_movement(
+            MovementDraft.leaving(
+                variant_id, level, kind=MovementKind.RESERVATION, delta=quantity, reason=reason,
+                actor=actor, reference=reference,
+            )
+        )  # fmt: skip
+        return level
 
     async def save(self, variant_id: int, level: StockLevel) -> None:
         key = (variant_id, level.location_id)

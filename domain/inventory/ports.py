@@ -74,9 +74,25 @@ class InventoryRepository(Protocol):
         saw them all, they exist)."""
         ...
 
-    async def levels(self, variant_ids: Sequence[int]) -> dict[int, list[StockLevel]]: ...
+    async def levels(
+        self, variant_ids: Sequence[int], *, publish: bool = False
+    ) -> dict[int, list[StockLevel]]:
+        """Every stock row of the variants, without lock; ``publish``: the rows read also fill
+        missing entries of the availability counter when the transaction ends."""
+        ...
+
     async def save(self, variant_id: int, level: StockLevel) -> None: ...
     async def add_movement(self, draft: MovementDraft) -> Movement: ...
+
+    async def reserve(
+        self, variant_id: int, location_id: int, quantity: int, *, reason: str, actor: str,
+        reference: str,
+    ) -> StockLevel | None:  # fmt: skip
+        """Reserve ``quantity`` units of one row if it has them available, with the row's
+        RESERVATION movement, in one statement where the database allows it (the row stays
+        locked until the transaction ends): the level after, or None (nothing changed) when the
+        row has fewer available or does not exist."""
+        ...
 
 
 Key = tuple[int, int]  # (variant id, location id)

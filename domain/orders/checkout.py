@@ -258,7 +258,7 @@ async def _place(
         decision = None
         seen: dict[tuple[int, int], StockLevel] = {}
         if not lock_first and placement({}).points_to_redeem == 0:
-            unlocked = await uow.inventory.levels(list(wanted))
+            unlocked = await uow.inventory.levels(list(wanted), publish=True)
             seen = {(v, lv.location_id): lv for v, lvs in unlocked.items() for lv in lvs}
             try:
                 decision = decide({k: seen.get(k, StockLevel(k[1], 0, 0, 0)) for k in keys})
@@ -271,14 +271,19 @@ async def _place(
             )
             result = await finish(order)
             stored = await uow.orders.get(order.id)
+            if stored is not None:
+                written.append(stored)
+            if await _reserve_one(uow, channel, decision, order.id, actor=principal.subject):
+                # the stock is taken: the promotions with a limit and the vouchers remain
+                await take_stock(uow, order, replace(draft, fulfilments=()), placement({}),
+                                 actor=principal.subject)  # fmt: skip
+                return result
             # row locks in primary-key order; the rows exist when the read saw them all
             levels = await uow.inventory.lock(keys, create=not set(keys) <= seen.keys())
             checked(levels)
             if _served(decide(levels)) != _served(decision):
                 raise _Reroute
             await take_stock(uow, order, draft, placement(levels), actor=principal.subject)
-            if stored is not None:
-                written.append(stored)
             return result
         levels = await uow.inventory.lock(keys)  # row locks in primary-key order
         checked(levels)
@@ -305,6 +310,25 @@ async def _place(
         return await attempt(lock_first=False)
     except _Reroute:
         return await attempt(lock_first=True)
+
+
+async def _reserve_one(
+    uow: UnitOfWork, channel: Channel, decision: RoutingDecision, order_id: int, *, actor: str
+) -> bool:
+    """Reserve an order served from one stock row in one statement, without reading the
+    channel's other rows: the row has the units or nothing changes. Only where the channel
+    sells all it sees (a share or a buffer needs the sum over every row, read under lock)."""
+    rule = channel.rule
+    if len(decision.allocations) != 1 or rule.share_percent != 100 or rule.buffer != 0:
+        return False
+    taken = decision.allocations[0]
+    level = await uow.inventory.reserve(
+        taken.variant_id, taken.location_id, taken.quantity, reason="checkout", actor=actor,
+        reference=f"order:{order_id}",
+    )  # fmt: skip
+    if level is not None:
+        uow.touched.add("stock")
+    return level is not None
 
 
 def _served(decision: RoutingDecision) -> tuple[object, ...]:
