@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -146,7 +147,7 @@ async def migrate_database(url: str) -> None:
         return
     import asyncpg
 
-    conn = await asyncpg.connect(normalize_url(url).replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(_without_pool_parameters(url))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         try:
@@ -155,6 +156,13 @@ async def migrate_database(url: str) -> None:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     finally:
         await conn.close()
+
+
+def _without_pool_parameters(url: str) -> str:
+    """The URL for one plain asyncpg connection: the pool's sizes are not server settings."""
+    parts = urlsplit(normalize_url(url).replace("postgres://", "postgresql://", 1))
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("minsize", "maxsize")]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 async def close_database() -> None:
