@@ -3,6 +3,8 @@ Each decodes its input, calls one use case of domain/cart/services.py and maps t
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -50,14 +52,21 @@ def _delivery(data: CartDeliveryInput | None) -> svc.DeliveryChoice | None:
 
 
 async def _cart_payload(info: Info[Context, None], view: svc.CartView) -> CartPayload:
-    return CartPayload(cart=Cart.of(view, await info.context.locations()), user_errors=[])
+    return CartPayload(cart=Cart.of(view, await _locations(info, view)), user_errors=[])
+
+
+async def _locations(info: Info[Context, None], view: svc.CartView) -> dict[int, Any]:
+    """Every location: those the cart was priced with, else the request's."""
+    if view.locations is not None:
+        return view.locations
+    return await info.context.locations()
 
 
 async def cart(info: Info[Context, None], id: strawberry.ID) -> Cart | None:
     """A cart by its ID, repriced now; None when unknown or expired."""
     s = info.context.services
     view = await svc.read_cart(s.uow, token=str(id), clock=s.clock)
-    return Cart.of(view, await info.context.locations()) if view else None
+    return Cart.of(view, await _locations(info, view)) if view else None
 
 
 async def cart_create(info: Info[Context, None], input: CartInput) -> CartPayload:

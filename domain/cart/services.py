@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from domain.cart.model import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
 from domain.cart.ports import Cart, CartLine, NewCart
-from domain.channels.model import Channel, check_coordinates
+from domain.channels.model import Channel, Location, check_coordinates
 from domain.contact import canonical_email, canonical_phone
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.identity.model import Principal
@@ -40,6 +40,7 @@ class CartView:
     priced: PricedCart
     discounts: Discounts
     points_value: Money | None = None
+    locations: dict[int, Location] | None = None  # every location, as the pricing read them
 
     @property
     def totals(self) -> Totals:
@@ -174,7 +175,7 @@ async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
         channel=channel,
         rules=on_sale,
         levels=await uow.inventory.levels(ids),
-        locations=await uow.locations.all_locations(),
+        locations=(locations := await uow.locations.all_locations()),
         delivery_method=cart.delivery.method.value if cart.delivery.method else None,
         store_id=cart.delivery.pickup_store,
         at=clock.now(),
@@ -196,7 +197,7 @@ async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
         points_value = redemption_value(
             cart.points_to_redeem, rule=rules.redeem, currency=channel.currency
         )
-    return CartView(cart, channel, priced, found, points_value)
+    return CartView(cart, channel, priced, found, points_value, locations)
 
 
 async def create_cart(
@@ -232,8 +233,7 @@ async def create_cart(
         cart = await uow.carts.create(new)
         merged = _merge([], lines)
         await uow.carts.set_lines(cart.id, merged)
-        cart = await load_cart(uow, cart.token, clock)
-        return await view(uow, cart, clock)
+        return await view(uow, replace(cart, lines=tuple(merged)), clock)
 
 
 def _merge(current: Sequence[CartLine], added: Sequence[tuple[int, int]]) -> list[CartLine]:
@@ -275,6 +275,7 @@ async def change_cart(
             )
     async with uow_factory() as uow:
         cart = await load_cart(uow, token, clock, lock=True)
+        lines_now = cart.lines
         if add or set_quantities or remove:
             await _check_variants(uow, [v for v, _ in add])
             lines = _merge(cart.lines, add)
@@ -289,7 +290,9 @@ async def change_cart(
                 if ln.variant_id not in remove and wanted.get(ln.variant_id, 1) > 0
             ]
             await uow.carts.set_lines(cart.id, lines)
-        cart = replace(cart, expires_at=clock.now() + CART_LIFETIME)
+            lines_now = tuple(lines)
+        # the cart as now stored (read under lock, changed here): no second read
+        cart = replace(cart, lines=lines_now, expires_at=clock.now() + CART_LIFETIME)
         if buyer is not None:
             cart = replace(cart, buyer=clean_buyer(buyer))
         if delivery is not None:
@@ -302,7 +305,7 @@ async def change_cart(
                 )
             cart = replace(cart, discount_codes=tuple(clean))
         await uow.carts.save(cart)
-        return await view(uow, await load_cart(uow, token, clock), clock)
+        return await view(uow, cart, clock)
 
 
 async def adopt_cart(
