@@ -96,13 +96,16 @@ def post(url: str, payload: dict[str, Any], token: str | None = None) -> tuple[d
         return dict(response.headers), json.loads(response.read())
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> float:
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0, path: str = "/readyz"
+) -> float:
+    """Seconds from now until ``path`` answers 200 (the server was just started)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=1) as response:
                 if response.status == 200:
                     return time.monotonic() - started
         except OSError:

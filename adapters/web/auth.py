@@ -134,29 +134,29 @@ class BatchedRateLimiter:
         now = time.time()
         window = int(now // window_seconds)
         tally = self._tallies.get(key)
-        if tally is not None and tally.window == window:
-            local = tally.known + tally.pending + 1
-            if (
-                tally.pending < self.batch
-                and local <= limit * self.share
-                and time.monotonic() - tally.synced_at < self.sync_seconds
-            ):
-                tally.pending += 1
-                retry = int((window + 1) * window_seconds - now) + 1
-                return RateDecision(True, limit - local, retry)
-            count = tally.pending + 1
-        else:
-            count = 1
+        if tally is None or tally.window != window:
             if len(self._tallies) >= self.max_keys:
                 self._tallies = {k: t for k, t in self._tallies.items() if t.window == window}
-        # the hits waiting here are forgotten if the round trip fails: the caller lets it pass
-        self._tallies.pop(key, None)
+            tally = self._tallies[key] = _Tally(window, 0, 0, float("-inf"))
+        local = tally.known + tally.pending + 1
+        if (
+            tally.pending < self.batch
+            and local <= limit * self.share
+            and time.monotonic() - tally.synced_at < self.sync_seconds
+        ):
+            tally.pending += 1
+            retry = int((window + 1) * window_seconds - now) + 1
+            return RateDecision(True, limit - local, retry)
+        # this hit and the ones waiting here go to the shared count, which decides this one;
+        # hits arriving meanwhile are counted here again (the tally stays, with its bounds)
+        count, tally.pending = tally.pending + 1, 0
         decision = await self.shared.hit_many(
             key, count, limit=limit, window_seconds=window_seconds
         )
-        self._tallies[key] = _Tally(window, limit - decision.remaining, 0, time.monotonic())
-        if not decision.allowed:
-            self._tallies[key].known = limit + 1
+        if tally.window == window:
+            seen = limit + 1 if not decision.allowed else limit - decision.remaining
+            tally.known = max(tally.known, seen)
+            tally.synced_at = time.monotonic()
         return decision
 
 
