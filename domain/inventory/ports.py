@@ -116,7 +116,9 @@ class StockChanges:
         return cls({}, {}, {})
 
     def read(self, variant_id: int, level: StockLevel) -> None:
-        self.seen.setdefault((variant_id, level.location_id), level.available)
+        key = (variant_id, level.location_id)
+        if key not in self.saved:  # a row this transaction wrote reads its own write
+            self.seen[key] = level.available
 
     def wrote(self, variant_id: int, level: StockLevel) -> None:
         self.saved[(variant_id, level.location_id)] = level.available

@@ -273,11 +273,18 @@ async def _place(
             stored = await uow.orders.get(order.id)
             if stored is not None:
                 written.append(stored)
-            if await _reserve_one(uow, channel, decision, order.id, actor=principal.subject):
-                # the stock is taken: the promotions with a limit and the vouchers remain
-                await take_stock(uow, order, replace(draft, fulfilments=()), placement({}),
-                                 actor=principal.subject)  # fmt: skip
-                return result
+            if _one_row(channel, decision):
+                if await _reserve_one(uow, decision, order.id, actor=principal.subject):
+                    # the stock is taken: the promotions with a limit and the vouchers remain
+                    await take_stock(uow, order, replace(draft, fulfilments=()), placement({}),
+                                     actor=principal.subject)  # fmt: skip
+                    return result
+                # Nothing changed, but the row may stay locked until the end: no other lock
+                # is taken after it (out of key order). The stock as committed now says
+                # OUT_OF_STOCK, or the order is placed again, locking first.
+                fresh = await uow.inventory.levels(list(wanted), publish=True)
+                checked({(v, lv.location_id): lv for v, lvs in fresh.items() for lv in lvs})
+                raise _Reroute
             # row locks in primary-key order; the rows exist when the read saw them all
             levels = await uow.inventory.lock(keys, create=not set(keys) <= seen.keys())
             checked(levels)
@@ -312,15 +319,18 @@ async def _place(
         return await attempt(lock_first=True)
 
 
+def _one_row(channel: Channel, decision: RoutingDecision) -> bool:
+    """The order is served from one stock row, in a channel that sells all it sees (a share or
+    a buffer needs the sum over every row, read under lock)."""
+    rule = channel.rule
+    return len(decision.allocations) == 1 and rule.share_percent == 100 and rule.buffer == 0
+
+
 async def _reserve_one(
-    uow: UnitOfWork, channel: Channel, decision: RoutingDecision, order_id: int, *, actor: str
+    uow: UnitOfWork, decision: RoutingDecision, order_id: int, *, actor: str
 ) -> bool:
     """Reserve an order served from one stock row in one statement, without reading the
-    channel's other rows: the row has the units or nothing changes. Only where the channel
-    sells all it sees (a share or a buffer needs the sum over every row, read under lock)."""
-    rule = channel.rule
-    if len(decision.allocations) != 1 or rule.share_percent != 100 or rule.buffer != 0:
-        return False
+    channel's other rows: the row has the units or nothing changes."""
     taken = decision.allocations[0]
     level = await uow.inventory.reserve(
         taken.variant_id, taken.location_id, taken.quantity, reason="checkout", actor=actor,
