@@ -20,6 +20,7 @@ from domain.ports import Clock, RateDecision, RateLimiter, TokenSigner, UnitOfWo
 
 log = logging.getLogger("o2o.http")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_READ_HEADERS = frozenset((b"authorization", b"x-api-key", b"x-forwarded-for"))
 
 
 class AuthServices(Protocol):
@@ -192,7 +193,11 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         services = self.services()
-        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers: dict[str, str] = {}  # only the three read here (decoding them all cost more)
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name in _READ_HEADERS:
+                headers[name.decode()] = value.decode("latin-1")
         peer = scope["client"][0] if scope.get("client") else "unknown"
         client = client_address(
             peer, headers.get("x-forwarded-for"), services.settings.trusted_proxies

@@ -82,6 +82,11 @@ OperationGuard = Callable[
 ]
 
 
+# (catalog version, document, operation name, which of variables/extensions are None) → the
+# cache key of a request without variables or extensions (None or {}): made once per version
+_PLAIN_KEYS: dict[tuple[str, str, str | None, bool, bool], str] = {}
+
+
 class ResponseCache(Protocol):
     """Stores serialized GraphQL responses; implemented by a Redis and an in-process adapter."""
 
@@ -342,13 +347,29 @@ class GraphQLEndpoint:
         except Exception:
             logger.warning("response cache unavailable: version() failed", exc_info=True)
             return None
+        # the storefront's pages: the same few documents, over and over, without variables
+        plain = not params.variables and not params.extensions
+        memo = (
+            version,
+            params.query,
+            params.operation_name,
+            params.variables is None,
+            params.extensions is None,
+        )
+        if plain and (known := _PLAIN_KEYS.get(memo)) is not None:
+            return known
         canonical = json.dumps(
             [version, params.query, params.variables, params.operation_name, params.extensions],
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        key = hashlib.sha256(canonical.encode()).hexdigest()
+        if plain:
+            if len(_PLAIN_KEYS) >= 1024:
+                _PLAIN_KEYS.clear()
+            _PLAIN_KEYS[memo] = key
+        return key
 
     async def _cache_get(self, key: str) -> bytes | None:
         assert self._cache is not None

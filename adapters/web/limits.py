@@ -25,10 +25,19 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = chunked = False
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
-                return
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                declared = value.isdigit()
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared and not chunked:
+            # the server reads no more than the declared length: nothing to count
+            await self.app(scope, receive, send)
+            return
         seen = 0
         started = False
 
