@@ -9,7 +9,9 @@ import asyncio
 from tortoise import connections
 
 from adapters.db import models as m
+from adapters.db.inventory_repositories import TortoiseInventoryRepository
 from adapters.stock_counter import stock_counter_for
+from domain.inventory.model import StockLevel
 from tests.api.querycount import count_queries
 from tests.api.test_orders import CHECKOUT, CREATE
 from tests.factories import make_world, staff_token
@@ -151,3 +153,38 @@ async def test_an_unlimited_automatic_promotion_locks_no_row(gql, services, sett
 
 async def _promotion_id() -> int:
     return int((await m.Promotion.all().first()).id)  # type: ignore[union-attr]
+
+
+async def test_an_order_routed_on_stale_stock_is_placed_again_locking_first(
+    gql, services, monkeypatch
+):
+    world = await make_world(products=1, variants_per_product=1)
+    variant = await _only(world, 0)
+    await m.Stock.filter(variant_id=variant.id, location_id=world.part_dieu.id).update(on_hand=2)
+    cart = await _cart(gql, world, variant)
+    real = TortoiseInventoryRepository.levels
+    calls: list[int] = []
+
+    async def stale_once(self, variant_ids, *, publish=False):  # type: ignore[no-untyped-def]
+        found = await real(self, variant_ids, publish=publish)
+        calls.append(1)
+        if len(calls) == 1:  # the routing read still sees the warehouse stocked, not the store
+            return {
+                v: [
+                    StockLevel(
+                        lv.location_id, 2 if lv.location_id == world.warehouse.id else 0, 0, 0
+                    )
+                    for lv in levels
+                ]
+                for v, levels in found.items()
+            }
+        return found
+
+    monkeypatch.setattr(TortoiseInventoryRepository, "levels", stale_once)
+    placed = await _checkout(gql, cart, "k1")
+    assert placed["userErrors"] == [] and placed["order"] is not None
+    stock = {
+        s.location_id: (s.on_hand, s.reserved) for s in await m.Stock.filter(variant_id=variant.id)
+    }
+    assert stock[world.part_dieu.id] == (2, 1) and stock[world.warehouse.id] == (0, 0)
+    assert await m.Order.all().count() == 1  # the first attempt rolled back
