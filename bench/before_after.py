@@ -276,7 +276,10 @@ def _measure(
     before = _cpu_seconds(tree.process.pid)
     children = os.times()
     out = subprocess.run(
-        [*wrk[:3], f"-d{max(1, round(duration))}s", *wrk[3:]], env=env, capture_output=True, text=True
+        [*wrk[:3], f"-d{max(1, round(duration))}s", *wrk[3:]],
+        env=env,
+        capture_output=True,
+        text=True,
     ).stdout
     client = (os.times().children_user + os.times().children_system) - (
         children.children_user + children.children_system

@@ -12,6 +12,7 @@ model field's own conversion, so the results are the ORM's to the value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from tortoise import connections
@@ -116,3 +117,38 @@ async def available_totals(variant_ids: Sequence[int], location_ids: Sequence[in
         f" WHERE variant_id {{ids}} AND location_id IN ({locations}) GROUP BY variant_id",
         variant_ids,
     )
+
+
+_CHANNEL_COLUMNS = (
+    "id",
+    "handle",
+    "name",
+    "kind",
+    "currency",
+    "store_id",
+    "allocation_share_percent",
+    "allocation_buffer",
+    "prices_include_tax",
+    "tax_rate_bp",
+    "shipping_fee",
+    "free_shipping_over",
+    "local_delivery_fee",
+)
+_channel_tax = converter(m.Channel, "prices_include_tax")
+
+
+async def channel_rows() -> list[SimpleNamespace]:
+    """Every channel, once per serving location (``location_id`` None when it has none), with
+    the attributes of its model row."""
+    columns = ", ".join(f"c.{c}" for c in _CHANNEL_COLUMNS)
+    _, rows = await _client().execute_query(
+        f"SELECT {columns}, cl.location_id FROM channel c"
+        " LEFT JOIN channel_location cl ON cl.channel_id = c.id ORDER BY c.id, cl.location_id"
+    )
+    found = []
+    for r in rows:
+        row = SimpleNamespace(**dict(zip(_CHANNEL_COLUMNS, r, strict=False)))
+        row.prices_include_tax = _channel_tax(row.prices_include_tax)
+        row.location_id = r[len(_CHANNEL_COLUMNS)]
+        found.append(row)
+    return found

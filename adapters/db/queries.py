@@ -178,13 +178,14 @@ class TortoiseCatalogQueries:
         return {int(variant_id): int(total) for variant_id, total in rows}
 
     async def channels(self) -> dict[str, Channel]:
-        """Every channel with its serving locations: two small queries, cached per request."""
-        rows = await m.Channel.all()
-        links = await m.ChannelLocation.all().values_list("channel_id", "location_id")
+        """Every channel with its serving locations: one statement, cached per request."""
         serving: dict[int, list[int]] = defaultdict(list)
-        for channel_id, location_id in links:
-            serving[int(channel_id)].append(int(location_id))
-        return {r.handle: convert.channel(r, serving[r.id]) for r in rows}
+        rows = {}
+        for row in await catalog_reads.channel_rows():
+            rows[row.id] = row
+            if row.location_id is not None:
+                serving[row.id].append(int(row.location_id))
+        return {r.handle: convert.channel(r, serving[r.id]) for r in rows.values()}
 
     async def locations(self) -> dict[int, Location]:
         return {r.id: convert.location(r) for r in await m.Location.all().order_by("id")}

@@ -27,10 +27,10 @@ from tests.factories import PART_DIEU, World, make_world, staff_token
 # fmt: off
 EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
     "sqlite": {
-        "products_page_anonymous": 6,   # channels, channel locations, products, variants, prices,
-                                        # units available per variant at the channel's locations
-        "products_page_member": 6,      # same: the tier comes from the token, tier prices are batched
-        "product_by_handle": 8,         # the page's 6 + locations and per-store stock rows for
+        "products_page_anonymous": 5,   # channels with their locations, products, variants,
+                                        # prices, units available per variant at its locations
+        "products_page_member": 5,      # same: the tier comes from the token, tier prices are batched
+        "product_by_handle": 7,         # the page's 5 + locations and per-store stock rows for
                                         # storeAvailability
         "cart_read": 14,
         "cartCreate": 22,               # no second read of the cart just written; locations come with the pricing
