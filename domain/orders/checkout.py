@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -97,16 +98,56 @@ class SoldOutCheck:
 # before opening its transaction, then asks the counter again: in a flash sale the buyers who
 # queued while the last units sold hear "sold out" without touching the database.
 CHECKOUT_SLOTS = 8
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+NEWS_SECONDS = 0.05  # waiters are woken to ask the counter at most this often
 
 
-def _slot() -> asyncio.Semaphore:
+class _Gate:
+    """The slots, and news for those waiting for one: when a checkout of this process learns
+    that something sold out, every waiter asks the counter at once instead of waiting for a
+    slot to hear it."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = asyncio.Semaphore(slots)
+        self._news = asyncio.Event()
+        self._told = float("-inf")
+
+    def sold_out(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._told >= NEWS_SECONDS:
+            self._told = loop.time()
+            self._news.set()
+            self._news = asyncio.Event()
+
+    async def enter(self, recheck: Callable[[], Awaitable[DomainError | None]]) -> None:
+        """Hold a slot (release ``slots`` after), or raise what ``recheck`` refuses on news."""
+        while True:
+            acquire = asyncio.ensure_future(self.slots.acquire())
+            news = asyncio.ensure_future(self._news.wait())
+            try:
+                await asyncio.wait((acquire, news), return_when=asyncio.FIRST_COMPLETED)
+            except BaseException:  # the request was cancelled: hold no slot
+                news.cancel()
+                if acquire.done() and not acquire.cancelled():
+                    self.slots.release()
+                acquire.cancel()
+                raise
+            news.cancel()
+            if acquire.done() and not acquire.cancelled():
+                return
+            acquire.cancel()  # a slot given meanwhile goes to the next waiter
+            refusal = await recheck()
+            if refusal is not None:
+                raise refusal
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
+
+
+def _gate() -> _Gate:
     loop = asyncio.get_running_loop()
-    found = _slots.get(loop)
+    found = _gates.get(loop)
     if found is None:
-        found = _slots[loop] = asyncio.Semaphore(CHECKOUT_SLOTS)
+        found = _gates[loop] = _Gate(CHECKOUT_SLOTS)
     return found
 
 
@@ -158,13 +199,28 @@ async def checkout_complete(
     if check is None:
         placed = await place()
     else:
+        gate = _gate()
         demand = await check.demand(token, now=clock.now())
-        if demand is not None and (refusal := await sold_out(check.counter, demand)):
+
+        async def recheck() -> DomainError | None:
+            refusal = await sold_out(check.counter, demand) if demand is not None else None
+            if refusal is not None:
+                gate.sold_out()
+            return refusal
+
+        if refusal := await recheck():
             raise refusal
-        async with _slot():
-            if demand is not None and (refusal := await sold_out(check.counter, demand)):
+        await gate.enter(recheck)
+        try:
+            if refusal := await recheck():
                 raise refusal
             placed = await place()
+        except DomainError as error:
+            if error.code == OrderErrorCode.OUT_OF_STOCK:
+                gate.sold_out()  # the counter now knows it too
+            raise
+        finally:
+            gate.slots.release()
     order = written[0] if written and payment is None else None
     if placed.payment_id is None or payment is None or gateway is None:
         return PaidCheckout(placed, None, order)
