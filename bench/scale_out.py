@@ -238,6 +238,11 @@ def measure(
             "p50_ms": round(result["p50_ms"], 2),
             "p99_ms": round(result["p99_ms"], 2),
             "server_cpu_percent": round(100 * (s1 - s0) / seconds),
+            "server_cpu_ms_per_request": round(1000 * (s1 - s0) / max(1, result["requests"]), 3),
+            "postgres_cpu_ms_per_request": round(1000 * (p1 - p0) / max(1, result["requests"]), 3),
+            "wrk_cpu_ms_per_request": round(
+                1000 * result["wrk_cpu_s"] / max(1, result["requests"]), 3
+            ),
             "postgres_cpu_percent": round(100 * (p1 - p0) / seconds),
             "wrk_cpu_percent": round(100 * result["wrk_cpu_s"] / seconds),
             "machine_cpu_percent": round(100 * (m1 - m0) / seconds),
@@ -259,6 +264,24 @@ def measure(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def per_request(r: dict[str, Any]) -> str:
+    parts = (
+        r["server_cpu_ms_per_request"],
+        r["postgres_cpu_ms_per_request"],
+        r["wrk_cpu_ms_per_request"],
+    )
+    return "+".join(f"{p:.2f}" for p in parts)
+
+
+def ceiling(r: dict[str, Any], cores: int | None) -> str:
+    spent = (
+        r["server_cpu_ms_per_request"]
+        + r["postgres_cpu_ms_per_request"]
+        + r["wrk_cpu_ms_per_request"]
+    )
+    return f"{1000 * (cores or 1) / spent:.0f}" if spent > 0 else "-"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -336,7 +359,8 @@ def main(
     )
     head = (
         f"{'page':<15} {'procs':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-        f"{'server':>7} {'pg':>5} {'wrk':>5} {'machine':>8} {'peak RSS MB':>14}"
+        f"{'server':>7} {'pg':>5} {'wrk':>5} {'machine':>8} {'peak RSS MB':>11} "
+        f"{'cpu ms/req srv+pg+wrk':>22} {'ceiling/s':>9}"
     )
     click.echo(head)
     click.echo("-" * len(head))
@@ -346,8 +370,13 @@ def main(
             f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']:>6} "
             f"{str(r['server_cpu_percent']) + '%':>7} {str(r['postgres_cpu_percent']) + '%':>5} "
             f"{str(r['wrk_cpu_percent']) + '%':>5} {str(r['machine_cpu_percent']) + '%':>8} "
-            f"{max(r['peak_rss_mb'] or [0]):>14}"
+            f"{max(r['peak_rss_mb'] or [0]):>11} {per_request(r):>22} {ceiling(r, cores):>9}"
         )
+    click.echo(
+        "\nceiling/s: what the machine's cores could answer if the server, PostgreSQL and wrk "
+        "had all of them, at the CPU per request measured here (Redis and the kernel's own "
+        "work are left out; other jobs on the machine shrink the measured req/s, not this)"
+    )
     settings = {"duration_s": duration, "connections": connections, "pool_max": pool_max}
     write_json(
         output,
