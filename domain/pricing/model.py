@@ -98,12 +98,16 @@ def _problem(rule: PriceRule) -> DomainError | None:
         return DomainError(
             PricingErrorCode.NEGATIVE_PRICE, "a price cannot be negative", field="amount"
         )
-    for name, bound in (("startsAt", rule.starts_at), ("endsAt", rule.ends_at)):
-        if bound is not None and not _is_aware(bound):
-            return DomainError(
-                PricingErrorCode.INVALID_WINDOW, "dates must carry a time zone", field=name
-            )
-    if rule.starts_at is not None and rule.ends_at is not None and rule.ends_at <= rule.starts_at:
+    starts, ends = rule.starts_at, rule.ends_at
+    if starts is not None and not _is_aware(starts):
+        return DomainError(
+            PricingErrorCode.INVALID_WINDOW, "dates must carry a time zone", field="startsAt"
+        )
+    if ends is not None and not _is_aware(ends):
+        return DomainError(
+            PricingErrorCode.INVALID_WINDOW, "dates must carry a time zone", field="endsAt"
+        )
+    if starts is not None and ends is not None and ends <= starts:
         return DomainError(
             PricingErrorCode.INVALID_WINDOW, "the end must be after the start", field="endsAt"
         )
