@@ -133,7 +133,8 @@ async def test_hits_counted_in_one_round_trip(
 ):
     reader, writer = stores
     key = "memo-test-limit"
-    await reader.client.delete(*[k async for k in reader.client.scan_iter(f"o2o:rl:{key}:*")])
+    for old in [k async for k in reader.client.scan_iter(f"o2o:rl:{key}:*")]:
+        await reader.client.delete(old)
     first = await reader.hit_many(key, 3, limit=5, window_seconds=60)
     assert (first.allowed, first.remaining) == (True, 2)
     second = await writer.hit_many(key, 3, limit=5, window_seconds=60)  # another process
