@@ -66,7 +66,8 @@ class TortoiseCatalogQueries:
         if filters.vendor:
             query = query.filter(vendor=filters.vendor)
         if filters.available_in is not None:
-            query = query.filter(id__in=await self._available_product_ids(*filters.available_in))
+            locations, minimum = filters.available_in
+            query = query.filter(id__in=self._Available(locations, minimum) if locations else [])
         field = SORT_FIELDS[page.sort]
         descending = page.reverse != page.from_end
         for cursor, forward in ((page.after, True), (page.before, False)):
@@ -85,21 +86,26 @@ class TortoiseCatalogQueries:
             rows.reverse()
         return [convert.product(r) for r in rows], more
 
-    @staticmethod
-    async def _available_product_ids(location_ids: tuple[int, ...], minimum: int) -> list[int]:
-        """Products with a variant whose stock at these locations reaches ``minimum``."""
-        if not location_ids:
-            return []
-        placeholders = ",".join(str(int(i)) for i in location_ids)
-        sql = (
-            "SELECT DISTINCT v.product_id AS pid FROM variant v JOIN stock s ON s.variant_id = v.id"
-            f" WHERE s.location_id IN ({placeholders}) AND v.archived = FALSE"
-            " GROUP BY v.id, v.product_id HAVING SUM(CASE WHEN s.on_hand - s.reserved"
-            " - s.safety_stock > 0 THEN s.on_hand - s.reserved - s.safety_stock ELSE 0 END)"
-            f" >= {int(minimum)}"
-        )
-        rows = await connections.get("default").execute_query_dict(sql)
-        return [int(r["pid"]) for r in rows]
+    class _Available(Term):
+        """The product's own id when one of its variants has ``minimum`` units available at
+        these locations: a subquery correlated to the product, so the database checks the
+        products in the page's order and stops with the page (through the variant and stock
+        indexes), where a list of every available product grew with the catalog (and at
+        1,000,000 products passed the 32,767 parameters a statement may have)."""
+
+        def __init__(self, location_ids: tuple[int, ...], minimum: int) -> None:
+            super().__init__()
+            places = ",".join(str(int(i)) for i in location_ids)
+            free = "s.on_hand - s.reserved - s.safety_stock"
+            self.sql = (
+                "(SELECT v.product_id FROM variant v JOIN stock s ON s.variant_id = v.id"
+                f' WHERE v.product_id = "product"."id" AND v.archived = FALSE'
+                f" AND s.location_id IN ({places}) GROUP BY v.id, v.product_id"
+                f" HAVING SUM(CASE WHEN {free} > 0 THEN {free} ELSE 0 END) >= {int(minimum)})"
+            )
+
+        def get_sql(self, ctx: SqlContext) -> str:
+            return self.sql
 
     SEARCH_INDEX_MIN = 3  # characters: the shortest substring a trigram index can find
     _RUN = re.compile(r"\w+")

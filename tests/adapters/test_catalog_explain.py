@@ -85,6 +85,8 @@ async def test_every_catalog_statement_reads_an_index(gql, settings):
             "tag:recycled",
             "category:women",
             f'vendor:"{some.vendor}"',
+            "available:true",
+            "linen available:true",
         )
     ]
     requests.append(
