@@ -10,6 +10,7 @@ after another (latency, not throughput), as staff (never the response cache):
   product        product(handle) of a random product, with storeAvailability
   search-common  products(first: 20, query: "linen"): a word in about 1 title in 8
   search-sku     products(first: 20, query: "gen-<random id>-m"): one product
+  available      products(first: 20, query: "available:true"): in stock at the web's locations
 
 The client is a plain asyncio HTTP/1.1 client on one keep-alive connection. Its CPU and the
 server's are reported per request beside the latencies.
@@ -215,6 +216,7 @@ async def _stage(
             "product": [{"handle": h} for _, h in samples],
             "search-common": [{"q": "linen"} for _ in samples],
             "search-sku": [{"q": f"gen-{i}-m"} for i, _ in samples],
+            "available": [{"q": "available:true"} for _ in samples],
         }
         measured = [
             {"products": size, **await _measure(http, token, proc.pid, kind, variables)}
@@ -230,16 +232,18 @@ async def _stage(
     ]
 
 
-async def _sql_timings(url: str, samples: list[tuple[int, str]]) -> dict[str, float]:
+async def _sql_timings(url: str, samples: list[tuple[int, str]]) -> dict[str, tuple[float, float]]:
     """p50 in ms of the catalog statements each kind sends, run in this process through the
     app's own query adapter (no HTTP, no GraphQL): the database's share, and how it grows."""
     sys.path.insert(0, str(ROOT))
+    from adapters.db import models as m
     from adapters.db.database import close_database, open_database
     from adapters.db.queries import TortoiseCatalogQueries
     from domain.catalog.ports import PageRequest, ProductFilter
     from tests.adapters.sqlcapture import capture_sql  # each statement with its parameters
 
     queries = TortoiseCatalogQueries()
+    await open_database(url)
 
     async def page(text: str | None = None, after: int | None = None) -> None:
         request = PageRequest("ID", False, 20, after=(after, after) if after else None)
@@ -256,14 +260,23 @@ async def _sql_timings(url: str, samples: list[tuple[int, str]]) -> dict[str, fl
         found = await queries.products_by_handles([handle])
         await details([p.id for p in found.values()])
 
+    web = tuple(
+        await m.ChannelLocation.filter(channel__handle="web").values_list("location_id", flat=True)
+    )
+
+    async def available() -> None:
+        request = PageRequest("ID", False, 20)
+        products, _ = await queries.products_page(ProductFilter(available_in=(web, 1)), request)
+        await details([p.id for p in products])
+
     kinds = {
         "listing": lambda i, h: page(),
         "listing-deep": lambda i, h: page(after=i),
         "product": lambda i, h: product(h),
         "search-common": lambda i, h: page("linen"),
         "search-sku": lambda i, h: page(f"gen-{i}-m"),
+        "available": lambda i, h: available(),
     }
-    await open_database(url)
     timings: dict[str, tuple[float, float]] = {}
     try:
         for kind, call in kinds.items():
