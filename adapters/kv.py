@@ -207,6 +207,7 @@ class MemoRedisKeyValue(RedisKeyValue):
         max_connections: int = 64,
         memo_seconds: float = 1.0,
         max_body_bytes: int = 8 << 20,
+        channel: str | None = None,
     ) -> None:
         super().__init__(url, max_connections=max_connections)
         self._memo_seconds = memo_seconds
@@ -219,7 +220,7 @@ class MemoRedisKeyValue(RedisKeyValue):
         self._listener: asyncio.Task[None] | None = None
         # channels are server-wide: name the database, so other databases' changes are not ours
         db = self.client.connection_pool.connection_kwargs.get("db", 0)
-        self._channel = f"{CHANGED_CHANNEL}:{db}"
+        self._channel = channel or f"{CHANGED_CHANNEL}:{db}"
 
     @property
     def listening(self) -> bool:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from adapters.kv import MemoRedisKeyValue, open_key_value
+from adapters.kv import BUMP_LOCK_KEY, DIRTY_KEY, MemoRedisKeyValue, open_key_value
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
 
@@ -55,8 +56,12 @@ async def _changes(store: MemoRedisKeyValue, old: str) -> str:
 @pytest.fixture
 async def stores() -> AsyncIterator[tuple[MemoRedisKeyValue, MemoRedisKeyValue]]:
     url = os.environ["REDIS_URL"]
-    reader = MemoRedisKeyValue(url, memo_seconds=3600)
-    writer = MemoRedisKeyValue(url, memo_seconds=3600)
+    # a channel of their own: servers of other tests on this database publish their changes
+    channel = f"o2o:catalog:changed:test:{uuid.uuid4().hex}"
+    reader = MemoRedisKeyValue(url, memo_seconds=3600, channel=channel)
+    writer = MemoRedisKeyValue(url, memo_seconds=3600, channel=channel)
+    # a stock change left pending by an earlier test would keep every read going to Redis
+    await reader.client.delete(DIRTY_KEY, BUMP_LOCK_KEY)
     try:
         yield reader, writer
     finally:
