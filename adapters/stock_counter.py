@@ -188,7 +188,10 @@ class _Publishing:
         finally:
             changes = getattr(getattr(self._uow, "inventory", None), "changes", None)
             if changes is not None and (changes.seen or changes.saved):
-                await self._counter.publish(changes, committed=committed)
+                try:
+                    await self._counter.publish(changes, committed=committed)
+                except Exception:  # never hide the transaction's outcome; entries expire
+                    log.exception("stock counter not updated")
 
 
 class PublishingUnitsOfWork:
