@@ -179,6 +179,23 @@ class TortoiseOrderRepository:
         self.conn = conn
 
     async def add(self, draft: OrderDraft) -> int:
+        row = await self._insert(draft)
+        await m.OrderLine.bulk_create(
+            [m.OrderLine(order_id=row.id, **_line_columns(ln)) for ln in draft.lines],
+            using_db=self.conn,
+        )
+        await self._fulfilments(row.id, draft)
+        return row.id
+
+    async def add_order(self, draft: OrderDraft) -> Order:
+        row = await self._insert(draft)
+        lines = [
+            await m.OrderLine.create(using_db=self.conn, order_id=row.id, **_line_columns(ln))
+            for ln in draft.lines
+        ]
+        return order_of(row, lines, await self._fulfilments(row.id, draft))
+
+    async def _insert(self, draft: OrderDraft) -> m.Order:
         t = draft.totals
         row = await m.Order.create(
             using_db=self.conn,
@@ -208,21 +225,21 @@ class TortoiseOrderRepository:
         )
         row.number = order_number(row.id)
         await row.save(using_db=self.conn, update_fields=["number"])
-        await m.OrderLine.bulk_create(
-            [m.OrderLine(order_id=row.id, **_line_columns(ln)) for ln in draft.lines],
-            using_db=self.conn,
-        )
-        for f in draft.fulfilments:
+        return row
+
+    async def _fulfilments(self, order_id: int, draft: OrderDraft) -> list[m.Fulfilment]:
+        return [
             await m.Fulfilment.create(
                 using_db=self.conn,
-                order_id=row.id,
+                order_id=order_id,
                 location_id=f.location_id,
                 method=f.method.value,
                 status=f.status.value,
                 lines=[{"variantId": v, "quantity": q} for v, q in f.lines],
                 pickup_code=f.pickup_code,
             )
-        return row.id
+            for f in draft.fulfilments
+        ]
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         query = m.Order.filter(id=order_id).using_db(self.conn)

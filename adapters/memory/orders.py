@@ -29,6 +29,9 @@ class InMemoryOrderRepository:
         self.state.orders[order.id] = order
         return order.id
 
+    async def add_order(self, draft: OrderDraft) -> Order:
+        return replace(self.state.orders[await self.add(draft)])
+
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         order = self.state.orders.get(order_id)
         return replace(order) if order else None

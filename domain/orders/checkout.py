@@ -326,9 +326,7 @@ async def _place(
                 uow, draft, placement({}), actor=principal.subject, at=clock.now()
             )
             result = await finish(order)
-            stored = await uow.orders.get(order.id)
-            if stored is not None:
-                written.append(stored)
+            written.append(replace(order))  # as stored (the order's row is not written again)
             if _one_row(channel, decision):
                 if await _reserve_one(uow, decision, order.id, actor=principal.subject):
                     # the stock is taken: the promotions with a limit and the vouchers remain

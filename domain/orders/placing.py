@@ -74,7 +74,7 @@ async def write_order(
     of promotions without limits, its history. ``take_stock`` finishes it under the stock
     locks (an order reserved for later; never one completed on the spot, nor points spent)."""
     assert how.hold_until is not None and how.points_to_redeem == 0
-    order = draft.placed(order_id=await uow.orders.add(draft), at=at)
+    order = await uow.orders.add_order(draft)
     await _hold(uow, order, draft, how)
     if how.evaluation is not None:
         await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id,
