@@ -137,14 +137,24 @@ _CHANNEL_COLUMNS = (
 _channel_tax = converter(m.Channel, "prices_include_tax")
 
 
-async def channel_rows() -> list[SimpleNamespace]:
-    """Every channel, once per serving location (``location_id`` None when it has none), with
-    the attributes of its model row."""
+async def channel_rows(
+    client: Any = None, where: str = "", value: Any = None
+) -> list[SimpleNamespace]:
+    """Every channel (or those where ``c.<where> = value``), once per serving location
+    (``location_id`` None when it has none), with the attributes of its model row; through
+    ``client`` (a transaction's connection) when given."""
+    client = client or _client()
     columns = ", ".join(f"c.{c}" for c in _CHANNEL_COLUMNS)
-    _, rows = await _client().execute_query(
+    sql = (
         f"SELECT {columns}, cl.location_id FROM channel c"
-        " LEFT JOIN channel_location cl ON cl.channel_id = c.id ORDER BY c.id, cl.location_id"
+        " LEFT JOIN channel_location cl ON cl.channel_id = c.id"
     )
+    params: list[Any] = []
+    if where:
+        mark = "$1" if client.capabilities.dialect == "postgres" else "?"
+        sql += f" WHERE c.{where} = {mark}"
+        params.append(value)
+    _, rows = await client.execute_query(sql + " ORDER BY c.id, cl.location_id", params)
     found = []
     for r in rows:
         row = SimpleNamespace(**dict(zip(_CHANNEL_COLUMNS, r, strict=False)))

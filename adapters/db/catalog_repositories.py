@@ -34,6 +34,7 @@ class TortoiseCatalogRepository:
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
+        self._for_cart: dict[int, tuple[Variant, str, bool] | None] = {}
 
     async def product(self, product_id: int, *, for_update: bool = False) -> Product | None:
         query = m.Product.filter(id=product_id).using_db(self.conn)
@@ -104,6 +105,19 @@ class TortoiseCatalogRepository:
         return {i: (variant, title) for i, (variant, title, _) in found.items()}
 
     async def variants_for_cart(
+        self, variant_ids: Sequence[int]
+    ) -> dict[int, tuple[Variant, str, bool]]:
+        """Read once per unit of work: a cart change checks the added variants, then prices
+        every line (the added ones again)."""
+        memo = self._for_cart
+        missing = [i for i in dict.fromkeys(variant_ids) if i not in memo]
+        if missing:
+            found = await self._variants_for_cart(missing)
+            for i in missing:
+                memo[i] = found.get(i)
+        return {i: v for i in variant_ids if (v := memo.get(i)) is not None}
+
+    async def _variants_for_cart(
         self, variant_ids: Sequence[int]
     ) -> dict[int, tuple[Variant, str, bool]]:
         rows = await m.Variant.filter(id__in=list(variant_ids)).using_db(self.conn)

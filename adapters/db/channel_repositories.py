@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
-from adapters.db import convert
+from adapters.db import catalog_reads, convert
 from adapters.db import models as m
 from domain.channels.model import Channel, ChannelDraft, Location, LocationDraft
 
@@ -58,8 +58,12 @@ class TortoiseLocationRepository:
         return {r.id: convert.location(r) for r in rows}
 
     async def channel(self, handle: str) -> Channel | None:
-        row = await m.Channel.filter(handle=handle).using_db(self.conn).first()
-        return await self._channel(row) if row else None
+        """One statement: the channel and its serving locations (every cart and order asks)."""
+        rows = await catalog_reads.channel_rows(self.conn, "handle", handle)
+        if not rows:
+            return None
+        serving = [int(r.location_id) for r in rows if r.location_id is not None]
+        return convert.channel(rows[0], serving)  # type: ignore[arg-type]
 
     async def store_channel(self, location_id: int) -> Channel | None:
         row = await m.Channel.filter(store_id=location_id, kind="STORE").using_db(self.conn).first()

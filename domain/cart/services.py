@@ -277,6 +277,11 @@ async def change_cart(
         cart = await load_cart(uow, token, clock, lock=True)
         lines_now = cart.lines
         if add or set_quantities or remove:
+            # one read for the added variants and the lines priced next (the repository keeps
+            # what it read for the rest of the unit of work)
+            await uow.catalog.variants_for_cart(
+                [*(v for v, _ in add), *(ln.variant_id for ln in cart.lines)]
+            )
             await _check_variants(uow, [v for v, _ in add])
             lines = _merge(cart.lines, add)
             wanted = dict(set_quantities)

@@ -32,14 +32,17 @@ EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
         "products_page_member": 5,      # same: the tier comes from the token, tier prices are batched
         "product_by_handle": 7,         # the page's 5 + locations and per-store stock rows for
                                         # storeAvailability
-        "cart_read": 14,
-        "cartCreate": 22,               # no second read of the cart just written; locations come with the pricing
-        "cartLinesAdd": 19,             # same
-        "cartLinesUpdate": 19,          # same
-        "cartLinesRemove": 19,          # same
-        "cartDiscountCodesUpdate": 16,  # same
-        "cartBuyerIdentityUpdate": 16,  # same
-        "cartDeliveryUpdate": 15,       # same; measured: one statement fewer still with a pick-up store chosen
+        # a cart change: the channel with its locations in one statement, the variants read
+        # once per unit of work, no second read of the cart just written, the locations of the
+        # pricing answer the payload
+        "cart_read": 13,
+        "cartCreate": 18,
+        "cartLinesAdd": 16,
+        "cartLinesUpdate": 16,
+        "cartLinesRemove": 16,
+        "cartDiscountCodesUpdate": 15,
+        "cartBuyerIdentityUpdate": 15,
+        "cartDeliveryUpdate": 14,
         "checkoutComplete": (28, 3),    # per line: INSERT order_line + UPDATE stock + INSERT stock_movement; the cart's demand read before the transaction (sold-out counter); the order is not read back
         "posOrderCreate": (29, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment
     },
