@@ -58,14 +58,12 @@ class TortoiseInventoryRepository:
         return found
 
     async def levels(
-        self, variant_ids: Sequence[int], *, publish: bool = False
+        self, variant_ids: Sequence[int], *, publish: Sequence[int] = ()
     ) -> dict[int, list[StockLevel]]:
         result: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
         for row in await m.Stock.filter(variant_id__in=list(variant_ids)).using_db(self.conn):
-            level = convert.stock_level(row)
-            result[row.variant_id].append(level)  # type: ignore[attr-defined]
-            if publish:
-                self.changes.read(row.variant_id, level)  # type: ignore[attr-defined]
+            result[row.variant_id].append(convert.stock_level(row))  # type: ignore[attr-defined]
+        self.changes.read_all(result, publish)
         return result
 
     async def reserve(

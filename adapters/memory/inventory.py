@@ -27,14 +27,13 @@ class InMemoryInventoryRepository:
         return found
 
     async def levels(
-        self, variant_ids: Sequence[int], *, publish: bool = False
+        self, variant_ids: Sequence[int], *, publish: Sequence[int] = ()
     ) -> dict[int, list[StockLevel]]:
         found: dict[int, list[StockLevel]] = {v: [] for v in variant_ids}
         for (variant_id, _), level in sorted(self.state.stock.items()):
             if variant_id in found:
                 found[variant_id].append(level)
-                if publish:
-                    self.changes.read(variant_id, level)
+        self.changes.read_all(found, publish)
         return found
 
     async def reserve(

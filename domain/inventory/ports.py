@@ -75,10 +75,11 @@ class InventoryRepository(Protocol):
         ...
 
     async def levels(
-        self, variant_ids: Sequence[int], *, publish: bool = False
+        self, variant_ids: Sequence[int], *, publish: Sequence[int] = ()
     ) -> dict[int, list[StockLevel]]:
-        """Every stock row of the variants, without lock; ``publish``: the rows read also fill
-        missing entries of the availability counter when the transaction ends."""
+        """Every stock row of the variants, without lock; ``publish``: locations whose rows
+        fill missing entries of the availability counter when the transaction ends (a row
+        that does not exist as 0 available)."""
         ...
 
     async def save(self, variant_id: int, level: StockLevel) -> None: ...
@@ -119,6 +120,13 @@ class StockChanges:
         key = (variant_id, level.location_id)
         if key not in self.saved:  # a row this transaction wrote reads its own write
             self.seen[key] = level.available
+
+    def read_all(self, found: dict[int, list[StockLevel]], locations: Sequence[int]) -> None:
+        """The rows of ``found`` at ``locations``; a row that does not exist has 0."""
+        for variant_id, levels in found.items():
+            present = {lv.location_id: lv for lv in levels}
+            for location_id in locations:
+                self.read(variant_id, present.get(location_id, StockLevel(location_id, 0, 0, 0)))
 
     def wrote(self, variant_id: int, level: StockLevel) -> None:
         self.saved[(variant_id, level.location_id)] = level.available

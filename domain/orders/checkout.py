@@ -314,7 +314,7 @@ async def _place(
         decision = None
         seen: dict[tuple[int, int], StockLevel] = {}
         if not lock_first and placement({}).points_to_redeem == 0:
-            unlocked = await uow.inventory.levels(list(wanted), publish=True)
+            unlocked = await uow.inventory.levels(list(wanted), publish=channel.location_ids)
             seen = {(v, lv.location_id): lv for v, lvs in unlocked.items() for lv in lvs}
             try:
                 decision = decide({k: seen.get(k, StockLevel(k[1], 0, 0, 0)) for k in keys})
@@ -336,7 +336,7 @@ async def _place(
                 # Nothing changed, but the row may stay locked until the end: no other lock
                 # is taken after it (out of key order). The stock as committed now says
                 # OUT_OF_STOCK, or the order is placed again, locking first.
-                fresh = await uow.inventory.levels(list(wanted), publish=True)
+                fresh = await uow.inventory.levels(list(wanted), publish=channel.location_ids)
                 checked({(v, lv.location_id): lv for v, lvs in fresh.items() for lv in lvs})
                 raise _Reroute
             # row locks in primary-key order; the rows exist when the read saw them all
