@@ -98,6 +98,9 @@ class SoldOutCheck:
 # before opening its transaction, then asks the counter again: in a flash sale the buyers who
 # queued while the last units sold hear "sold out" without touching the database.
 CHECKOUT_SLOTS = 8
+# Demand reads at once per process: a burst of buyers must not queue the slots' transactions
+# behind hundreds of these reads for the pool's connections.
+DEMAND_READS = 4
 NEWS_SECONDS = 0.05  # waiters are woken to ask the counter at most this often
 
 
@@ -106,8 +109,9 @@ class _Gate:
     that something sold out, every waiter asks the counter at once instead of waiting for a
     slot to hear it."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, reads: int = DEMAND_READS) -> None:
         self.slots = asyncio.Semaphore(slots)
+        self.reads = asyncio.Semaphore(reads)
         self._news = asyncio.Event()
         self._told = float("-inf")
 
@@ -200,7 +204,8 @@ async def checkout_complete(
         placed = await place()
     else:
         gate = _gate()
-        demand = await check.demand(token, now=clock.now())
+        async with gate.reads:
+            demand = await check.demand(token, now=clock.now())
 
         async def recheck() -> DomainError | None:
             refusal = await sold_out(check.counter, demand) if demand is not None else None
