@@ -27,8 +27,24 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/python -m pytest
 
+# `make bench`: every speed item of the README, before (BASELINE) and after (this tree), in one
+# run on PostgreSQL + Redis (the loopback services of .ci/run), with the machine's core count.
+BASELINE ?= 211c0a7
+BASELINE_DIR ?= /tmp/o2o-bench-baseline
+GROWTH_SIZES ?= 1000,100000
 bench: $(BIN)/.installed
-	$(BIN)/python bench/catalog.py
+	@echo "== $$(nproc) cores, baseline $(BASELINE)"
+	$(BIN)/python bench/before_after.py --baseline $(BASELINE)
+	rm -rf $(BASELINE_DIR); git worktree prune
+	git worktree add --detach -f $(BASELINE_DIR) $(BASELINE) >/dev/null
+	ln -sfn $(CURDIR)/$(VENV) $(BASELINE_DIR)/.venv
+	$(BIN)/python bench/cached_page.py --baseline $(BASELINE_DIR) --rounds 1
+	BENCH_SERVER_ROOT=$(BASELINE_DIR) $(BIN)/python bench/checkout.py --only flash-sale \
+	    --output bench/results/flash_sale_before.json
+	$(BIN)/python bench/checkout.py --only flash-sale --output bench/results/flash_sale.json
+	git worktree remove --force $(BASELINE_DIR)
+	$(BIN)/python bench/scale_out.py --seed
+	$(BIN)/python bench/growth.py --sizes $(GROWTH_SIZES)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

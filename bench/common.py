@@ -32,6 +32,9 @@ import httpx
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tree whose `app.py` the benches serve and seed: this one, or another checkout (e.g. a
+# `git worktree` of an older commit, for a before/after in one run) named by BENCH_SERVER_ROOT.
+SERVER_ROOT = Path(os.environ.get("BENCH_SERVER_ROOT") or ROOT).resolve()
 SERVER_START_TIMEOUT = 120.0
 
 
@@ -61,7 +64,7 @@ def _stop_leftovers() -> None:
 def spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """Start ``cmd`` in the project root, output to ``log_path``; stopped at exit at the latest."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=SERVER_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     _LIVE.add(proc)
     return proc
 
