@@ -56,7 +56,10 @@ async def _cart_payload(info: Info[Context, None], view: svc.CartView) -> CartPa
 
 
 async def _locations(info: Info[Context, None], view: svc.CartView) -> dict[int, Any]:
-    """Every location: those the cart was priced with, else the request's."""
+    """Every location: those the cart was priced with, else the request's. The variants the
+    pricing read answer the lines' merchandise too."""
+    if view.variants:
+        info.context.loaders.variant_by_id.prime_many(view.variants)
     if view.locations is not None:
         return view.locations
     return await info.context.locations()

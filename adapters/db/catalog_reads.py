@@ -24,10 +24,13 @@ def _client() -> Any:
     return connections.get("default")
 
 
-async def select_by_ids(sql: str, ids: Sequence[int], *params: Any) -> Sequence[Any]:
+async def select_by_ids(
+    sql: str, ids: Sequence[int], *params: Any, client: Any = None
+) -> Sequence[Any]:
     """Run ``sql`` where ``{ids}`` is the membership test of a column in ``ids`` and each
-    ``{p}`` the next of ``params``; rows are read by position."""
-    client = _client()
+    ``{p}`` the next of ``params``; rows are read by position; through ``client`` (a
+    transaction's connection) when given."""
+    client = client or _client()
     if client.capabilities.dialect == "postgres":
         numbered = (f"${i}" for i in range(2, 2 + len(params)))
         text = sql.replace("{ids}", "= ANY($1)")
@@ -162,3 +165,32 @@ async def channel_rows(
         row.location_id = r[len(_CHANNEL_COLUMNS)]
         found.append(row)
     return found
+
+
+async def variants_with_products(client: Any, variant_ids: Sequence[int]) -> list[Any]:
+    """``(Variant keyword arguments, product title, product status)`` of each variant."""
+    rows = await select_by_ids(
+        "SELECT v.id, v.product_id, v.sku, v.title, v.option_values, v.barcode, v.weight_grams,"
+        " v.position, v.archived, p.title, p.status FROM variant v"
+        " JOIN product p ON p.id = v.product_id WHERE v.id {ids}",
+        variant_ids,
+        client=client,
+    )
+    return [
+        (
+            {
+                "id": r[0],
+                "product_id": r[1],
+                "sku": r[2],
+                "title": r[3],
+                "option_values": dict(_variant_options(r[4]) or {}),
+                "barcode": r[5],
+                "weight_grams": r[6],
+                "position": r[7],
+                "archived": _variant_archived(r[8]),
+            },
+            r[9],
+            r[10],
+        )
+        for r in rows
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from adapters.db import convert
+from adapters.db import catalog_reads, convert
 from adapters.db import models as m
 from domain.catalog.model import (
     Category,
@@ -120,22 +120,16 @@ class TortoiseCatalogRepository:
     async def _variants_for_cart(
         self, variant_ids: Sequence[int]
     ) -> dict[int, tuple[Variant, str, bool]]:
-        rows = await m.Variant.filter(id__in=list(variant_ids)).using_db(self.conn)
-        products = (
-            await m.Product.filter(id__in={r.product_id for r in rows})
-            .using_db(  # type: ignore[attr-defined]
-                self.conn
-            )
-            .values_list("id", "title", "status")
-        )
-        owners = {int(i): (str(t), str(s)) for i, t, s in products}
         result = {}
-        for row in rows:
-            title, status = owners[row.product_id]  # type: ignore[attr-defined]
-            if row.title and row.title != "Default":
-                title = f"{title} - {row.title}"
-            on_sale = status == ProductStatus.ACTIVE.value and not row.archived
-            result[row.id] = (convert.variant(row), title, on_sale)
+        for fields, product_title, status in await catalog_reads.variants_with_products(
+            self.conn, variant_ids
+        ):
+            variant = Variant(**fields)
+            title = str(product_title)
+            if variant.title and variant.title != "Default":
+                title = f"{title} - {variant.title}"
+            on_sale = status == ProductStatus.ACTIVE.value and not variant.archived
+            result[variant.id] = (variant, title, on_sale)
         return result
 
     async def variants_of(self, product_id: int) -> list[Variant]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from domain.cart.model import MAX_LINE_QUANTITY, MAX_LINES, PricedCart, price_cart
 from domain.cart.ports import Cart, CartLine, NewCart
+from domain.catalog.model import Variant
 from domain.channels.model import Channel, Location, check_coordinates
 from domain.contact import canonical_email, canonical_phone
 from domain.errors import DomainError, NotFound, PermissionDenied
@@ -41,6 +42,7 @@ class CartView:
     discounts: Discounts
     points_value: Money | None = None
     locations: dict[int, Location] | None = None  # every location, as the pricing read them
+    variants: dict[int, Variant] | None = None  # the lines' variants, as the pricing read them
 
     @property
     def totals(self) -> Totals:
@@ -197,7 +199,8 @@ async def view(uow: UnitOfWork, cart: Cart, clock: Clock) -> CartView:
         points_value = redemption_value(
             cart.points_to_redeem, rule=rules.redeem, currency=channel.currency
         )
-    return CartView(cart, channel, priced, found, points_value, locations)
+    variants = {variant_id: known[0] for variant_id, known in titles.items()}
+    return CartView(cart, channel, priced, found, points_value, locations, variants)
 
 
 async def create_cart(

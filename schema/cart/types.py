@@ -125,12 +125,17 @@ class CartDelivery:
     method: str | None
     address: JSON | None
     _location_id: strawberry.Private[int | None]
+    # every location, when the cart's pricing read them already
+    _locations: strawberry.Private[dict[int, DLocation] | None] = None
 
     @strawberry.field
     async def location(self, info: Info[Context, None]) -> Location | None:
         if self._location_id is None:
             return None
-        found = (await info.context.locations()).get(self._location_id)
+        every = self._locations
+        if every is None:
+            every = await info.context.locations()
+        found = every.get(self._location_id)
         return Location(_location=found) if found else None
 
 
@@ -190,6 +195,7 @@ class Cart:
                 method=cart.delivery.method.value if cart.delivery.method else None,
                 address=cart.delivery.address.as_json() if cart.delivery.address else None,
                 _location_id=cart.delivery.location_id,
+                _locations=locations,
             ),
             expires_at=cart.expires_at,
             ready_for_checkout=bool(priced.lines)
