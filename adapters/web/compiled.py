@@ -55,7 +55,6 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 # ``(completed value, pending objects)``: a completer turns a resolved value into its JSON form;
@@ -213,9 +212,7 @@ class Plan:
         data: dict[str, Any] = dict.fromkeys(self.root.keys)
         try:
             await _run_depth(self.root, [(data, None)], request)
-        except _Refused:
-            return None
-        except Exception:
+        except Exception:  # _Refused, or any error: the standard executor reports it
             return None
         return data
 
@@ -554,11 +551,6 @@ def _none3(source: Any, info: Any, args: Any) -> Any:
 def _strawberry_field(gfield: GraphQLField) -> StrawberryField | None:
     found = (gfield.extensions or {}).get("strawberry-definition")
     return found if isinstance(found, StrawberryField) else None
-
-
-def object_definition(type_: GraphQLObjectType) -> StrawberryObjectDefinition | None:
-    found = (type_.extensions or {}).get("strawberry-definition")
-    return found if isinstance(found, StrawberryObjectDefinition) else None
 
 
 class PlanCache:
