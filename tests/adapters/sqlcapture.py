@@ -1,57 +1,27 @@
 """Records the SQL statements a block sends *with their parameters*, to EXPLAIN them afterwards.
 
-Like ``tests/api/querycount.py`` (which counts statements only), every class of the backend's
-client is wrapped, so statements inside transactions are recorded too.
+Through ``tests/api/querycount.py``'s ``recording`` (which wraps every class of the backend's
+client), so statements inside transactions are recorded too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from collections.abc import Iterator
 from typing import Any
 
-from tortoise import connections
-
-from tests.api.querycount import _backend_classes
-
-_METHODS = ("execute_query", "execute_query_dict")
-_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("_sqlcapture", default=False)
+from tests.api.querycount import recording
 
 
 @contextlib.contextmanager
 def capture_sql() -> Iterator[list[tuple[str, list[Any]]]]:
     """Yields a list that receives (sql, values) of every read statement sent in the block."""
     seen: list[tuple[str, list[Any]]] = []
-    client = type(connections.get("default"))
-    root = next(c for c in client.__mro__ if "execute_query" in c.__dict__)
-    originals = [
-        (cls, name, cls.__dict__[name])
-        for cls in _backend_classes(root)
-        for name in _METHODS
-        if name in cls.__dict__
-    ]
-
-    def wrap(original: Any) -> Any:
-        async def recorded(self: Any, query: str, values: Any = None, *a: Any, **k: Any) -> Any:
-            if _inside.get():
-                return await original(self, query, values, *a, **k)
-            seen.append((query, list(values or [])))
-            token = _inside.set(True)
-            try:
-                return await original(self, query, values, *a, **k)
-            finally:
-                _inside.reset(token)
-
-        return recorded
-
-    for cls, name, original in originals:
-        setattr(cls, name, wrap(original))
-    try:
+    with recording(
+        lambda query, values: seen.append((query, list(values or []))),
+        ("execute_query", "execute_query_dict"),
+    ):
         yield seen
-    finally:
-        for cls, name, original in originals:
-            setattr(cls, name, original)
 
 
 async def explain(sql: str, values: list[Any], *, seqscan: bool = True) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tortoise import connections
@@ -33,36 +33,45 @@ def _backend_classes(root: type) -> list[type]:
 
 
 @contextlib.contextmanager
-def count_queries() -> Iterator[list[str]]:
-    """Yields a list that receives every SQL statement sent inside the block."""
-    seen: list[str] = []
+def recording(
+    record: Callable[[str, Any], None], methods: tuple[str, ...] = _METHODS
+) -> Iterator[None]:
+    """Calls ``record(sql, values)`` for every statement sent by ``methods`` inside the block."""
     # from the backend's own client class (the engine may subclass it, e.g. pg_backend)
     client = type(connections.get("default"))
     root = next(c for c in client.__mro__ if "execute_query" in c.__dict__)
     originals: list[tuple[type, str, Any]] = [
         (cls, name, cls.__dict__[name])
         for cls in _backend_classes(root)
-        for name in _METHODS
+        for name in methods
         if name in cls.__dict__
     ]
 
     def wrap(original: Any) -> Any:
-        async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        async def recorded(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
             if _inside.get():
                 return await original(self, query, *args, **kwargs)
-            seen.append(query)
+            record(query, args[0] if args else kwargs.get("values"))
             token = _inside.set(True)
             try:
                 return await original(self, query, *args, **kwargs)
             finally:
                 _inside.reset(token)
 
-        return counted
+        return recorded
 
     for cls, name, original in originals:
         setattr(cls, name, wrap(original))
     try:
-        yield seen
+        yield
     finally:
         for cls, name, original in originals:
             setattr(cls, name, original)
+
+
+@contextlib.contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """Yields a list that receives every SQL statement sent inside the block."""
+    seen: list[str] = []
+    with recording(lambda query, values: seen.append(query)):
+        yield seen
