@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ import click
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import stop_group  # noqa: E402
+
 from adapters.security import JwtTokenSigner  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -307,11 +308,7 @@ def _measure(
 def _stop(tree: Tree) -> None:
     if tree.process is not None and tree.process.poll() is None:
         tree.peak_rss_mb = _peak_rss_mb(tree.process.pid)
-        os.killpg(tree.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            tree.process.wait(timeout=10)
-        if tree.process.poll() is None:
-            os.killpg(tree.process.pid, signal.SIGKILL)
+        stop_group(tree.process)
 
 
 @click.command()

@@ -20,7 +20,6 @@ re-created and seeded by its own code) and the Redis database, flushed before ea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -40,6 +39,7 @@ from common import (
     machine_cpu_seconds,
     recreate_database,
     results_document,
+    stop_group,
     write_json,
 )
 from scale_out import LUA, QUERY, cpu_of, group_pids, peak_rss_mb, post, run_wrk, wait_ready
@@ -98,13 +98,7 @@ def serve(
             "body": raw_body,
         }
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         log.close()
 
 

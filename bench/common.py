@@ -15,6 +15,7 @@ import math
 import os
 import platform
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -53,6 +54,19 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
             proc.wait()
     _LIVE.discard(proc)
+
+
+def stop_group(proc: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM to the process group of ``proc`` (started with ``start_new_session``), then
+    SIGKILL if it is still there after ``timeout`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @atexit.register

@@ -21,7 +21,6 @@ redis://127.0.0.1:6379/1; db 0 is refused); without it the database must hold th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -46,6 +45,7 @@ from common import (
     recreate_database,
     results_document,
     run_seed,
+    stop_group,
     write_json,
 )
 
@@ -256,13 +256,7 @@ def measure(
         click.echo(f"server log:\n{tail}", err=True)
         raise
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         log.close()
 
 
