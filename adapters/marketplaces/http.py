@@ -199,7 +199,11 @@ class MarketplaceHttp:
 
     async def _wait_for_token(self, operation: str) -> None:
         rate = self.rates.get(operation, self.default_rate)
-        while (wait := await self.buckets.take(f"{self.account}:{operation}", rate)) > 0:
+        key = f"{self.account}:{operation}"
+        while True:
+            wait = await self.buckets.take(key, rate)
+            if wait <= 0:
+                return
             await asyncio.sleep(wait)
 
     async def _send_once(
