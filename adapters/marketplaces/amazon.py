@@ -248,6 +248,7 @@ class AmazonMarketplace:
             "buckets": buckets,
             "rates": rates,
             "backoff_initial": float(options.get("backoff_initial", "0.5")),
+            "backoff_max": float(options.get("backoff_max", "10")),
             "timeout": float(options.get("timeout", "10")),
             "transport": transport,
         }
@@ -286,7 +287,11 @@ class AmazonMarketplace:
     async def _request(self, operation: str, method: str, url: str, **kw: Any) -> httpx.Response:
         response = await self.http.request(operation, method, url, **kw)
         if _token_refused(response):
-            self.token.forget()
+            # forget the token only if no concurrent call has replaced it already
+            refused = response.request.headers.get("x-amz-access-token")
+            current = await self.token.headers(self.http.client)
+            if current.get("x-amz-access-token") == refused:
+                self.token.forget()
             response = await self.http.request(operation, method, url, **kw)
         return response
 

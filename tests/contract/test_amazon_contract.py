@@ -61,6 +61,7 @@ def make_account(**options: str) -> MarketplaceAccount:
             "token_url": f"{BASE}/auth/o2/token",
             "rate_scale": "1000",
             "backoff_initial": "0.01",
+            "backoff_max": "0.05",
             "feed_poll": "0.001",
             **options,
         },
