@@ -344,3 +344,44 @@ async def test_orders_notifications_and_shipping(fake: tuple[FakeAmazonState, st
             finally:
                 await mp.aclose()
     assert len(inbox.bodies) == 6 + 2 + 2  # shipment and cancellation notified too
+
+
+async def test_refused_credentials_fail_without_retrying(
+    fake: tuple[FakeAmazonState, str],
+) -> None:
+    state, base = fake
+    bad = account(base)
+    bad = MarketplaceAccount(bad.channel, bad.kind, bad.base_url,
+                             {"client_id": "x", "refresh_token": REFRESH_TOKEN}, bad.options)  # fmt: skip
+    mp = AmazonMarketplace(bad, buckets=MemoryBuckets())
+    try:
+        with pytest.raises(MarketplaceFailure) as failure:
+            await mp.push_listings(listings(1))
+    finally:
+        await mp.aclose()
+    assert failure.value.status == 401 and not failure.value.retryable
+    assert REFRESH_TOKEN not in str(failure.value)
+    assert [e.operation for e in state.exchanges] == ["lwaToken"]
+    state.exchanges.clear()  # a token request without client_secret, on purpose
+
+
+def test_a_feed_document_is_written_without_building_messages() -> None:
+    """Listings cost the document's bytes and little else: no message objects pile up."""
+    import io
+    import tracemalloc
+
+    from adapters.marketplaces.amazon import write_feed_document
+
+    def generated() -> Iterator[Listing]:
+        for i in range(3_000):
+            yield Listing(f"SKU-{i:06d}", i % 50, 999 + i, "EUR")
+
+    out = io.BytesIO()
+    tracemalloc.start()
+    count = write_feed_document(out, generated(), seller_id=SELLER, marketplace_id=MARKETPLACE,
+                                product_type="PRODUCT", channel_code="DEFAULT")  # fmt: skip
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = len(out.getbuffer())
+    assert count == 3_000
+    assert peak - size < 200_000, (peak, size)  # ~1.1 MB document, a few kB beside it

@@ -277,10 +277,12 @@ def response_errors(ex: Any) -> list[str]:
 
 
 def feed_document_errors(document: bytes) -> list[str]:
-    return [
-        f"feed document {e}"
-        for e in schema_errors(json_schema(FEED_SCHEMA), json.loads(document), definitions_of=None)
-    ]
+    try:
+        feed = json.loads(document)
+    except ValueError:
+        return ["feed document is not JSON"]
+    schema = json_schema(FEED_SCHEMA)
+    return [f"feed document {e}" for e in schema_errors(schema, feed, definitions_of=None)]
 
 
 def report_errors(document: bytes) -> list[str]:

@@ -289,3 +289,49 @@ async def test_the_documented_examples_map(market: AmazonMarketplace) -> None:
     results = market._results(chunk, "DONE", "1234567890", report)
     refused = {r.sku for r in results if not r.accepted}
     assert refused == {"S4", "S5"}  # the example's ERROR issues name messages 4 and 5
+
+
+async def test_a_fatal_feed_refuses_every_sku(
+    market: AmazonMarketplace, state: FakeAmazonState
+) -> None:
+    """A feed document Amazon cannot read ends FATAL; its report (issues naming no message)
+    holds to the report schema, and every SKU of the feed is refused."""
+    document = await market._json(
+        "createFeedDocument", "POST", "/feeds/2021-06-30/documents",
+        json={"contentType": "application/json; charset=UTF-8"},
+    )  # fmt: skip
+    await market._plain.request("uploadFeedDocument", "PUT", document["url"], content=b"{oops")
+    created = await market._json(
+        "createFeed", "POST", "/feeds/2021-06-30/feeds",
+        json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [MARKETPLACE],
+              "inputFeedDocumentId": document["feedDocumentId"]},
+    )  # fmt: skip
+    feed = await market._wait_for_feed(created["feedId"])
+    assert feed["processingStatus"] == "FATAL"
+    report = await market._download_report(feed["resultFeedDocumentId"])
+    results = market._results([Listing("SKU-1", 1, 1, "EUR")], "FATAL", created["feedId"], report)
+    assert not results[0].accepted and "Invalid feed" in (results[0].error or "")
+    assert not market._results([Listing("SKU-1", 1, 1, "EUR")], "CANCELLED", "9", {})[0].accepted
+    # the upload is not a valid feed document: the only problem the checks report
+    problems = [p for e in state.exchanges for p in exchange_errors(e)]
+    assert len(problems) == 1 and problems[0].startswith("feed document")
+
+
+async def test_contract_checks_catch_a_bad_answer(state: FakeAmazonState) -> None:
+    """An order without its required orderItems is reported against the model."""
+    transport = httpx.ASGITransport(app=create_app(state))
+    order = state.create_order({"lines": [{"sku": "SKU-1", "quantity": 1}], "buyer": {}})
+    async with httpx.AsyncClient(base_url=BASE, transport=transport) as client:
+        token = (await client.post("/auth/o2/token", data={
+            "grant_type": "refresh_token", "refresh_token": "r", "client_id": "c",
+            "client_secret": "s"})).json()["access_token"]  # fmt: skip
+        await client.get(
+            f"/orders/2026-01-01/orders/{order['orderId']}",
+            headers={"x-amz-access-token": token},
+        )
+    exchange = state.exchanges[-1]
+    assert exchange_errors(exchange) == []
+    broken = json.loads(exchange.response)
+    del broken["order"]["orderItems"]
+    exchange.response = json.dumps(broken).encode()
+    assert any("'orderItems' is a required property" in p for p in exchange_errors(exchange))
