@@ -315,7 +315,15 @@ class AmazonMarketplace:
             async with gate:
                 return await self._patch_listing(listing)
 
-        return list(await asyncio.gather(*(one(listing) for listing in listings)))
+        outcomes = await asyncio.gather(
+            *(one(listing) for listing in listings), return_exceptions=True
+        )
+        results: list[PushResult] = []
+        for outcome in outcomes:  # every call finished: none is left running on a failure
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results.append(outcome)
+        return results
 
     async def _patch_listing(self, listing: Listing) -> PushResult:
         seller, sku = quote(self.seller_id, safe=""), quote(listing.sku, safe="")

@@ -53,6 +53,18 @@ log = logging.getLogger("o2o.fake.amazon")
 
 Handler = Callable[[Request, bytes], Awaitable[Response]]
 
+# x-amzn-RateLimit-Limit of each operation: its default usage plan (the models' descriptions)
+RATE_LIMITS = {
+    "patchListingsItem": "5.0",
+    "createFeedDocument": "0.5",
+    "createFeed": "0.0083",
+    "getFeed": "2.0",
+    "getFeedDocument": "0.0222",
+    "searchOrders": "0.0056",
+    "getOrder": "0.5",
+    "confirmShipment": "2.0",
+}
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -570,10 +582,9 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
             async def endpoint(request: Request) -> Response:
                 body = await request.body()
                 response = await _answer(request, body)
-                headers = {
-                    "x-amzn-RequestId": str(uuid.uuid4()),
-                    "x-amzn-RateLimit-Limit": "5.0",
-                }
+                headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+                if operation in RATE_LIMITS:
+                    headers["x-amzn-RateLimit-Limit"] = RATE_LIMITS[operation]
                 for key, value in headers.items():
                     response.headers.setdefault(key, value)
                 fake.exchanges.append(
