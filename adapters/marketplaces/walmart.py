@@ -13,10 +13,12 @@
 Account: ``credentials`` {"client_id", "client_secret"}; ``options``: ``ship_node`` (the
 fulfilment node inventory is set at; required for pushes), ``service_name`` (WM_SVC.NAME),
 ``channel_type`` (WM_CONSUMER.CHANNEL.TYPE, when Walmart gave one), ``rate_scale``,
-``backoff_initial``, ``timeout``, ``token_margin`` (seconds before expiry a token is renewed,
-default 60), ``orders_page_size`` (default 100, at most 200), ``initial_days`` (how far back the
-first pull reads, default 30), ``cursor_overlap`` (seconds the next pull re-reads, default 120),
-``feed_poll_interval`` (default 15), ``feed_timeout`` (default 3600), ``feed_max_bytes``.
+``backoff_initial``, ``backoff_jitter`` (the random part of a backoff, default the shared
+client's 1 s), ``timeout``, ``attempts`` (default 6), ``token_margin`` (seconds before expiry a
+token is renewed, default 60), ``orders_page_size`` (default 100, at most 200),
+``initial_days`` (how far back the first pull reads, default 30), ``cursor_overlap`` (seconds
+the next pull re-reads, default 120), ``feed_poll_interval`` (default 15), ``feed_timeout``
+(default 3600), ``feed_max_bytes``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from tenacity import RetryCallState, wait_exponential_jitter
 
 from adapters.marketplaces.config import MarketplaceAccount
 from adapters.marketplaces.http import (
@@ -184,6 +187,22 @@ def _errors_text(body: Any) -> str:
     return "; ".join(parts) or "refused"
 
 
+class _Http(MarketplaceHttp):
+    """MarketplaceHttp with a configurable random part of the backoff (tests keep it small)."""
+
+    jitter: float | None = None
+
+    def _wait(self, state: RetryCallState) -> float:
+        waited = super()._wait(state)
+        error = state.outcome.exception() if state.outcome else None
+        if self.jitter is None or getattr(error, "after", None) is not None:
+            return waited  # the shared backoff, or the marketplace's Retry-After
+        backoff = wait_exponential_jitter(
+            initial=self.backoff_initial, max=self.backoff_max, jitter=self.jitter
+        )
+        return float(backoff(state))
+
+
 @dataclass
 class _FeedResult:
     """Per-SKU outcome of one feed (None: accepted; else the error)."""
@@ -221,6 +240,7 @@ class WalmartMarketplace:
             "buckets": buckets,
             "rates": rates,
             "backoff_initial": float(options.get("backoff_initial", "0.5")),
+            "attempts": max(1, int(options.get("attempts", "6"))),
             "timeout": float(options.get("timeout", "10")),
             "transport": transport,
         }
