@@ -19,6 +19,7 @@ from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
+from domain.marketplaces.ports import MarketplaceOrderRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
 from domain.payments.ports import PaymentRepository
@@ -65,6 +66,7 @@ class UnitOfWork(Protocol):
     events: OutboxReader
     audit: AuditRepository
     payments: PaymentRepository
+    marketplaces: MarketplaceOrderRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -32,6 +32,7 @@ TABLES = [
     "promotion", "promotion_use", "voucher", "loyalty_program",
     "audit_log", "value_grant", "member_message", "member_presence",
     "payment", "payment_refund", "till_session", "provider_event", "webhook_refusal",
+    "marketplace_listing", "marketplace_order", "marketplace_action", "marketplace_account",
 ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from adapters.db.catalog_repositories import TortoiseCatalogRepository, Tortoise
 from adapters.db.channel_repositories import TortoiseLocationRepository
 from adapters.db.identity_repositories import TortoiseIdentityRepository
 from adapters.db.inventory_repositories import TortoiseInventoryRepository
+from adapters.db.marketplace_repositories import TortoiseMarketplaceOrderRepository
 from adapters.db.member_repositories import TortoiseMemberRepository
 from adapters.db.order_repositories import (
     TortoiseCartRepository,
@@ -84,6 +85,7 @@ class TortoiseUnitOfWork:
         self.events = TortoiseOutboxReader(conn)
         self.audit = TortoiseAuditRepository(conn)
         self.payments = TortoisePaymentRepository(conn)
+        self.marketplaces = TortoiseMarketplaceOrderRepository(conn)
         return self
 
     async def __aexit__(
@@ -95,12 +97,32 @@ class TortoiseUnitOfWork:
         if exc_type is None and self.touched:
             try:
                 await m.ChangeLog.create(using_db=self._conn, scope=",".join(sorted(self.touched)))
+                await self._listing_events()
             except BaseException as error:
                 await self._tx.__aexit__(type(error), error, error.__traceback__)
                 raise
         await self._tx.__aexit__(exc_type, exc, tb)
         if exc_type is None and self.touched and self._on_commit is not None:
             await self._on_commit(self.touched)
+
+    async def _listing_events(self) -> None:
+        """What marketplaces (and partners) must hear of, in the same transaction: the
+        variants whose stock rows changed, or that prices or the catalog changed."""
+        saved = self.inventory.changes.saved
+        if saved:
+            ids = sorted({variant_id for variant_id, _ in saved})
+            await m.OutboxEvent.create(
+                using_db=self._conn, topic="stock.changed", aggregate_id="stock",
+                payload={"variantIds": ids},
+            )  # fmt: skip
+        elif "stock" in self.touched:  # a channel's locations or allocation rule changed
+            await m.OutboxEvent.create(
+                using_db=self._conn, topic="stock.changed", aggregate_id="stock", payload={}
+            )
+        if self.touched & {"price", "catalog"}:
+            await m.OutboxEvent.create(
+                using_db=self._conn, topic="price.changed", aggregate_id="price", payload={}
+            )
 
 
 def invalidating_units_of_work(cache: KeyValue) -> UnitOfWorkFactory:

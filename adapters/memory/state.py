@@ -19,6 +19,7 @@ from domain.inventory.model import StockLevel
 from domain.inventory.ports import Movement
 from domain.loyalty.model import SPEND_STATUSES, Lot, PointsEntry, TierChange
 from domain.loyalty.program import LoyaltyProgram, Tier
+from domain.marketplaces.model import ActionDraft, OrderLink
 from domain.members.model import MemberRecord, SessionRecord
 from domain.orders.model import Order
 from domain.orders.ports import Reservation, ReturnDraft
@@ -122,6 +123,9 @@ class MemoryState:
     till_sessions: dict[int, TillSession] = field(default_factory=dict)
     provider_events: dict[tuple[str, str], str] = field(default_factory=dict)
     webhook_refusals: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
+    marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
+    marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

@@ -12,6 +12,7 @@ from adapters.memory.channels import InMemoryLocationRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
 from adapters.memory.loyalty import InMemoryPointsRepository
+from adapters.memory.marketplaces import InMemoryMarketplaceOrderRepository
 from adapters.memory.members import InMemoryMemberRepository
 from adapters.memory.orders import InMemoryOrderRepository
 from adapters.memory.outbox import (
@@ -29,6 +30,7 @@ from domain.channels.ports import LocationRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
+from domain.marketplaces.ports import MarketplaceOrderRepository
 from domain.members.ports import MemberRepository
 from domain.orders.ports import OrderRepository
 from domain.payments.ports import PaymentRepository
@@ -61,6 +63,7 @@ class InMemoryUnitOfWork:
         self.events: OutboxReader = InMemoryOutboxReader(state)
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
+        self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class MarketplaceKind(StrEnum):
@@ -134,3 +135,103 @@ class MarketplaceFailure(Exception):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+
+
+class LinkState(StrEnum):
+    """What became of a marketplace order here."""
+
+    IMPORTED = "IMPORTED"  # an order of ours (``order_id``)
+    FLAGGED = "FLAGGED"  # could not be placed: kept with the reason until staff act
+    CANCELLED = "CANCELLED"  # cancelled at the marketplace before it was placed here
+
+
+@dataclass(slots=True)
+class OrderLink:
+    """A marketplace order seen by the import, and our order for it."""
+
+    id: int
+    channel_id: int
+    external_id: str
+    state: LinkState
+    marketplace_status: MarketplaceOrderStatus
+    order: MarketplaceOrder
+    order_id: int | None = None
+    flag_code: str | None = None
+    flag_reason: str | None = None
+
+
+class ActionKind(StrEnum):
+    """A call owed to a marketplace."""
+
+    ACKNOWLEDGE = "ACKNOWLEDGE"
+    SHIP = "SHIP"
+    CANCEL = "CANCEL"
+    REFUND = "REFUND"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDraft:
+    """A call to make once (``key``: its cause, e.g. the event or the refund behind it)."""
+
+    channel_id: int
+    key: str
+    kind: ActionKind
+    external_id: str
+    payload: dict[str, object] = field(default_factory=dict)
+
+
+def order_as_json(order: MarketplaceOrder) -> dict[str, object]:
+    """A marketplace order as stored beside the link."""
+    return {
+        "orderId": order.order_id,
+        "status": order.status.value,
+        "currency": order.currency,
+        "placedAt": order.placed_at.isoformat(),
+        "updatedAt": order.updated_at.isoformat(),
+        "lines": [
+            {
+                "lineId": ln.line_id,
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "unitPrice": ln.unit_price,
+                "cancelled": ln.cancelled,
+            }
+            for ln in order.lines
+        ],
+        "buyer": {
+            k: v
+            for k, v in (
+                ("name", order.buyer.name),
+                ("email", order.buyer.email),
+                ("phone", order.buyer.phone),
+            )
+            if v
+        },
+        "shipTo": dict(order.ship_to),
+        "shippingTotal": order.shipping_total,
+    }
+
+
+def order_from_json(data: dict[str, Any]) -> MarketplaceOrder:
+    """The marketplace order stored by ``order_as_json``."""
+    buyer = data.get("buyer") or {}
+    return MarketplaceOrder(
+        order_id=str(data["orderId"]),
+        status=MarketplaceOrderStatus(data["status"]),
+        currency=str(data["currency"]),
+        placed_at=datetime.fromisoformat(data["placedAt"]),
+        updated_at=datetime.fromisoformat(data["updatedAt"]),
+        lines=tuple(
+            MarketplaceOrderLine(
+                line_id=str(ln["lineId"]),
+                sku=str(ln["sku"]),
+                quantity=int(ln["quantity"]),
+                unit_price=int(ln["unitPrice"]),
+                cancelled=int(ln.get("cancelled", 0)),
+            )
+            for ln in data.get("lines", [])
+        ),
+        buyer=MarketplaceBuyer(buyer.get("name"), buyer.get("email"), buyer.get("phone")),
+        ship_to={str(k): str(v) for k, v in (data.get("shipTo") or {}).items()},
+        shipping_total=int(data.get("shippingTotal", 0)),
+    )

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.marketplaces.model import (
+    ActionDraft,
     Listing,
     MarketplaceKind,
     MarketplaceOrder,
+    OrderLink,
     OrderPage,
     PushResult,
     Shipment,
@@ -71,3 +73,19 @@ class Marketplace(Protocol):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         ...
+
+
+class MarketplaceOrderRepository(Protocol):
+    """The marketplace orders seen and the calls owed to marketplaces, in the caller's
+    transaction."""
+
+    async def link(
+        self, channel_id: int, external_id: str, *, for_update: bool = False
+    ) -> OrderLink | None: ...
+    async def link_of_order(self, order_id: int) -> OrderLink | None: ...
+    async def save_link(self, link: OrderLink) -> OrderLink: ...
+    async def owe(self, action: ActionDraft) -> bool:
+        """Record a call owed to a marketplace once per ``key``; False when already owed."""
+        ...
+
+    async def variant_ids(self, skus: Sequence[str]) -> dict[str, int]: ...

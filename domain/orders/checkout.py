@@ -283,7 +283,7 @@ async def _place(
             return route(
                 wanted,
                 method=method,
-                sites=_sites(channel, levels, locations),
+                sites=serving_sites(channel, levels, locations),
                 pickup_location_id=cart.delivery.pickup_store,
                 destination=cart.delivery.address.coordinates if cart.delivery.address else None,
             )
@@ -479,7 +479,7 @@ def _draft(current: CartView, decision: RoutingDecision) -> OrderDraft:
     )
 
 
-def _sites(
+def serving_sites(
     channel: Channel, levels: dict[tuple[int, int], StockLevel], locations: dict[int, Location]
 ) -> list[Site]:
     sites = []

@@ -184,6 +184,7 @@ class Tender(StrEnum):
     CARD_TERMINAL = "CARD_TERMINAL"  # a card at the store's terminal
     POINTS = "POINTS"  # the member's points, at their money value
     VOUCHER = "VOUCHER"  # a member voucher, at its face value
+    MARKETPLACE = "MARKETPLACE"  # collected by the marketplace, refunded through it
 
     @property
     def online(self) -> bool:

@@ -45,7 +45,14 @@ from domain.payments.model import (
 from domain.payments.terminal import CardTerminal
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
-REFUND_ORDER = (Tender.CARD, Tender.ALIPAY, Tender.WECHAT_PAY, Tender.CARD_TERMINAL, Tender.CASH)
+REFUND_ORDER = (
+    Tender.MARKETPLACE,
+    Tender.CARD,
+    Tender.ALIPAY,
+    Tender.WECHAT_PAY,
+    Tender.CARD_TERMINAL,
+    Tender.CASH,
+)
 MONEY_TENDERS = frozenset(REFUND_ORDER)
 AT_THE_TILL = frozenset({Tender.CASH, Tender.CARD_TERMINAL})  # paid out by a clerk
 WORKER = "system:payments"

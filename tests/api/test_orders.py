@@ -348,9 +348,11 @@ async def test_outbox_event_is_written_exactly_when_the_order_commits(gql):
     assert await m.OutboxEvent.all().count() == 0 and await m.Order.all().count() == 0
     ok = await _pickup_cart(gql, world, quantity=1)
     await gql(CHECKOUT, {"cart": ok["id"], "key": "o2"})
-    events = await m.OutboxEvent.all()
-    assert [e.topic for e in events] == ["order.placed"]
+    events = await m.OutboxEvent.all().order_by("id")
+    # the order, and its stock reserved (for the marketplaces' quantities), in one commit
+    assert [e.topic for e in events] == ["order.placed", "stock.changed"]
     assert events[0].payload["orderId"] == (await m.Order.first()).id
+    assert events[1].payload == {"variantIds": [world.variants[0].id]}
 
 
 async def test_staff_mark_an_order_paid_once(gql, settings):

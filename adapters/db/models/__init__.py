@@ -13,6 +13,12 @@ from adapters.db.models.channels import Channel, ChannelLocation, Location
 from adapters.db.models.identity import ApiKey, Partner, StaffUser
 from adapters.db.models.inventory import Stock, StockMovement
 from adapters.db.models.loyalty import LoyaltyProgram, PointsEntry, PointsLot, TierChange
+from adapters.db.models.marketplaces import (
+    MarketplaceAccountState,
+    MarketplaceAction,
+    MarketplaceListing,
+    MarketplaceOrder,
+)
 from adapters.db.models.members import Member, MemberSession, MemberTier, Verification
 from adapters.db.models.orders import (
     Fulfilment,
@@ -49,6 +55,10 @@ __all__ = [
     "IdempotencyRecord",
     "Location",
     "LoyaltyProgram",
+    "MarketplaceAccountState",
+    "MarketplaceAction",
+    "MarketplaceListing",
+    "MarketplaceOrder",
     "Member",
     "MemberMessage",
     "MemberPresence",
