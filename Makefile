@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-schema bench clean
+.PHONY: run marketplaces test lint check-schema bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(BIN)/.installed: pyproject.toml
 
 run: $(BIN)/.installed
 	$(BIN)/python app.py serve --seed-if-empty --host $(HOST) --port $(PORT)
+
+# the demo with fake Amazon, Walmart and eBay (ports 8101-8103) wired to the server
+marketplaces: $(BIN)/.installed
+	$(BIN)/python app.py marketplace demo --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .

@@ -8,6 +8,10 @@ python app.py import-catalog FILE.csv|FILE.json
 python app.py create-owner EMAIL
 python app.py export-schema [PATH]
 python app.py reconcile --date YYYY-MM-DD [--channel web] [--location ID] [--out FILE]
+python app.py worker     # background work only: relay, sweeps, payments, marketplace sync
+python app.py marketplace sync CHANNEL [--full]   # push now (every SKU with --full)
+python app.py marketplace import CHANNEL          # pull the marketplace's new orders now
+python app.py marketplace demo    # the fake marketplaces + the server, wired
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from adapters.web.auth import AuthMiddleware
 from adapters.web.cache_policy import cacheable_operation
 from adapters.web.http import GraphQLEndpoint, GraphQLHTTPConfig
 from adapters.web.limits import BodySizeLimit
+from adapters.web.marketplace_notifications import marketplace_notifications
 from adapters.web.stripe_webhook import stripe_webhook
 from adapters.web.test_payments import wallet_page_routes
 from adapters.web.throttle import address_limits
@@ -83,9 +88,26 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     else:
         publisher = LogPublisher(show_notifications=not settings.production)
     gateway, provider = payment_gateway(settings)
+    uow = publishing_units_of_work(invalidating_units_of_work(store), store)
+    sync, events = None, None
+    if settings.marketplaces:
+        from adapters.marketplaces.worker import InProcessEvents, StreamEvents, build_sync
+
+        client = store.client if isinstance(store, RedisKeyValue) else None
+        sync = build_sync(
+            settings.marketplaces,
+            uow=uow,
+            clock=SystemClock(),
+            queries=queries,
+            redis_client=client,
+        )
+        if sync is not None and client is not None:
+            events = StreamEvents(client)
+        elif sync is not None:
+            publisher = events = InProcessEvents(publisher)
     return Services(
         settings=settings,
-        uow=publishing_units_of_work(invalidating_units_of_work(store), store),
+        uow=uow,
         publisher=publisher,
         queries=queries,
         orders=TortoiseOrderQueries(),
@@ -98,6 +120,8 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
         # the TEST card terminal outside production; in production cards are taken on the
         # stores' standalone terminals until a real terminal adapter is wired here
         terminal=None if settings.production else FakeCardTerminal(),
+        marketplaces=sync,
+        marketplace_events=events,
     )
 
 
@@ -145,6 +169,11 @@ def create_app(
             Route("/healthz", _healthz),
             Route("/readyz", _readiness(services)),
             Route("/webhooks/stripe", _stripe_webhook(settings, services), methods=["POST"]),
+            Route(
+                "/marketplaces/{channel}/notifications",
+                marketplace_notifications(services.marketplaces, services.uow),
+                methods=["POST"],
+            ),
             *_wallet_pages(settings, services),  # TEST MODE only: /test-payments/{intent_id}
         ],
         middleware=[
@@ -236,12 +265,16 @@ def _lifespan(
         if manage_database and settings.payment_sweep_seconds > 0:
             background.append(asyncio.create_task(sweep_payments(services)))
             background.append(asyncio.create_task(reconcile_daily(services)))
+        if manage_database and services.marketplaces is not None:
+            background.append(asyncio.create_task(sync_marketplaces(services)))
         settle_heap()
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
+            if services.marketplaces is not None:
+                await services.marketplaces.aclose()
             await services.kv.close()
             if manage_database:
                 await close_database()
@@ -288,6 +321,21 @@ async def relay_outbox(services: Services, *, forever: bool = True) -> None:
         if not forever:
             return
         await asyncio.sleep(services.settings.outbox_relay_seconds)
+
+
+async def sync_marketplaces(services: Services, *, forever: bool = True) -> None:
+    """The marketplace worker: stock and prices out, orders in, calls owed (see
+    adapters/marketplaces/sync.py); every process may run it (rows are leased and locked)."""
+    from adapters.marketplaces.worker import run_sync
+
+    settings = services.settings
+    await run_sync(
+        services.marketplaces,
+        services.marketplace_events,
+        push_seconds=settings.marketplace_push_seconds,
+        import_seconds=settings.marketplace_import_seconds,
+        forever=forever,
+    )
 
 
 async def sweep_payments(services: Services, *, forever: bool = True) -> None:
@@ -506,6 +554,7 @@ def worker() -> None:
             relay_outbox(services),
             sweep_payments(services),
             reconcile_daily(services),
+            *([sync_marketplaces(services)] if services.marketplaces is not None else []),
         )
 
     run_with_database(settings, work)
@@ -572,6 +621,104 @@ def create_owner(email: str, password: str) -> None:
         lambda: create_staff_account(email=email, password=password, role="OWNER", location_ids=[]),
     )
     click.echo(f"owner {email} created")
+
+
+@cli.group()
+def marketplace() -> None:
+    """Marketplace accounts (MARKETPLACES): push listings, import orders, the local demo."""
+
+
+def _marketplace_services(settings: Settings, channel: str) -> Services:
+    services = build_services(settings)
+    if services.marketplaces is None or channel not in services.marketplaces.adapters:
+        configured = sorted(services.marketplaces.adapters) if services.marketplaces else []
+        raise click.UsageError(
+            f"no marketplace account for channel {channel!r} in MARKETPLACES "
+            f"(configured: {', '.join(configured) or 'none'})"
+        )
+    return services
+
+
+@marketplace.command("sync")
+@click.argument("channel")
+@click.option("--full", is_flag=True, help="Push every SKU, even those the marketplace has.")
+def marketplace_sync(channel: str, full: bool) -> None:
+    """Push the channel's waiting changes now (every SKU through the bulk feed with --full),
+    then make the calls owed to the marketplace."""
+    from tqdm import tqdm
+
+    settings = Settings.from_env()
+
+    async def work() -> tuple[object, int]:
+        services = _marketplace_services(settings, channel)
+        sync = services.marketplaces
+        try:
+            if full:
+                await sync.mark([await sync.channel(channel)], None)
+            with tqdm(total=await sync.dirty_count(channel), desc=channel, unit="SKU") as bar:
+                report = await sync.full_push(channel, progress=bar.update, force=full)
+            await sync.owe_refunds()
+            return report, await sync.run_actions()
+        finally:
+            await sync.aclose()
+            await services.kv.close()
+
+    report, calls = run_with_database(settings, work)
+    click.echo(f"{channel}: {report}; {calls} calls made")
+    sys.exit(1 if getattr(report, "failed", 0) else 0)
+
+
+@marketplace.command("import")
+@click.argument("channel")
+def marketplace_import(channel: str) -> None:
+    """Pull the channel's new and changed marketplace orders now and place them."""
+    settings = Settings.from_env()
+
+    async def work() -> dict[str, int]:
+        services = _marketplace_services(settings, channel)
+        try:
+            return await services.marketplaces.import_orders(channel)
+        finally:
+            await services.marketplaces.aclose()
+            await services.kv.close()
+
+    counts = run_with_database(settings, work)
+    click.echo(
+        f"{channel}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing new")
+    )
+
+
+@marketplace.command("demo")
+@click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PORT", default=8000, type=int, show_default=True)
+def marketplace_demo(host: str, port: int) -> None:
+    """The demo with fake Amazon, Walmart and eBay on ports 8101-8103: seeds on first start,
+    creates the channels' listings there, and serves the API with the accounts wired."""
+    import uvicorn
+
+    from adapters.db import models as m
+    from adapters.db.seed import seed_if_database_empty
+    from adapters.marketplaces.demo import PORTS, accounts, running_fakes
+
+    os.environ.setdefault("PUBLIC_BASE_URL", public_base_url(host, port))
+    os.environ.setdefault("MARKETPLACE_IMPORT_SECONDS", "5")
+    settings = Settings.from_env()
+
+    async def prepare() -> list[str]:
+        await seed_if_database_empty(settings)
+        return list(await m.Variant.filter(archived=False).values_list("sku", flat=True))
+
+    skus = run_with_database(settings, prepare)
+    server = f"http://{host}:{port}"
+    with running_fakes(skus, server_url=server, ports=PORTS) as fakes:
+        os.environ["MARKETPLACES"] = accounts(fakes)
+        for f in fakes:
+            click.echo(
+                f"fake {f.name}: {f.base_url} (channel {f.channel}; its listings: "
+                f"{f.base_url}/_fake/listings, new order: POST {f.base_url}/_fake/orders)"
+            )
+        click.echo(f"GraphQL API on {server}/graphql (GraphiQL in a browser)")
+        uvicorn.run("app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
 @cli.command("export-schema")

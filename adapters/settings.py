@@ -53,6 +53,10 @@ class Settings:
     reservation_sweep_seconds: float = 30.0
     outbox_relay_seconds: float = 1.0
     payment_sweep_seconds: float = 5.0
+    # marketplace accounts (adapters/marketplaces/config.py): JSON list or @file, never logged
+    marketplaces: str = field(default="", repr=False)
+    marketplace_push_seconds: float = 1.0  # pushes and owed calls, at the latest this often
+    marketplace_import_seconds: float = 60.0  # order import on a schedule (and on notifications)
     # X-Forwarded-For is believed only from these direct peers (CIDRs); none by default
     trusted_proxies: tuple[str, ...] = ()
     phone_default_region: str = "FR"  # how a national phone number is read (E.164)
@@ -114,6 +118,9 @@ class Settings:
             reservation_sweep_seconds=float(env.get("RESERVATION_SWEEP_SECONDS", "30")),
             outbox_relay_seconds=float(env.get("OUTBOX_RELAY_SECONDS", "1")),
             payment_sweep_seconds=float(env.get("PAYMENT_SWEEP_SECONDS", "5")),
+            marketplaces=(env.get("MARKETPLACES") or "").strip(),
+            marketplace_push_seconds=float(env.get("MARKETPLACE_PUSH_SECONDS", "1")),
+            marketplace_import_seconds=float(env.get("MARKETPLACE_IMPORT_SECONDS", "60")),
             trusted_proxies=_cidrs(env.get("TRUSTED_PROXIES", "")),
             phone_default_region=(env.get("PHONE_DEFAULT_REGION") or "FR").strip().upper(),
             signup_limit_per_hour=int(env.get("SIGNUP_LIMIT_PER_HOUR", "20")),

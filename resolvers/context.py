@@ -53,6 +53,10 @@ class Services:
     # the stores' card terminal; the default is the TEST terminal (FakeCardTerminal: no card
     # is charged); None: cards are taken on a standalone terminal and recorded without a call
     terminal: CardTerminal | None = field(default_factory=FakeCardTerminal)
+    # the marketplace sync (adapters/marketplaces/sync.py) and its event source; None: no
+    # marketplace account is configured
+    marketplaces: Any = None
+    marketplace_events: Any = None
 
 
 class Once:

@@ -30,6 +30,7 @@ from schema.identity.fields import IdentityMutation
 from schema.identity.types import ApiKey, ApiKeyCreatePayload, StaffLoginPayload, StaffUser
 from schema.insights.fields import InsightQuery
 from schema.inventory.fields import InventoryMutation, InventoryQuery
+from schema.marketplaces.fields import MarketplaceMutation, MarketplaceQuery
 from schema.members.fields import MemberMutation, MemberQuery
 from schema.members.types import Member, MemberSessionPayload
 from schema.orders.fields import OrderMutation, OrderQuery
@@ -57,6 +58,7 @@ Query = merge_types(
         AuditQuery,
         ReconciliationQuery,
         TillQuery,
+        MarketplaceQuery,
     ),
 )
 Mutation = merge_types(
@@ -74,6 +76,7 @@ Mutation = merge_types(
         InventoryMutation,
         IdentityMutation,
         AuditMutation,
+        MarketplaceMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it

@@ -26,6 +26,14 @@ EAN_PREFIX = "3760123"  # GS1 France range; 7 digits + 5 digits of counter + che
 IMAGE_BASE = "https://images.example.com/maison-rhone"
 VENDORS = ("Maison Rhône", "Canut & Co", "Atelier Presqu'île", "Fourvière Studio")
 MARKETPLACE = "marketplace-amazon-fr"
+# one channel per marketplace account: (handle, name, currency, share %, buffer); each is served
+# by the warehouse and the stores (ship from store), keeping part of the stock back
+MARKETPLACES = (
+    (MARKETPLACE, "Amazon.fr", "EUR", 80, 2),
+    ("marketplace-walmart-us", "Walmart Marketplace", "USD", 50, 2),
+    ("marketplace-ebay-fr", "eBay.fr", "EUR", 60, 1),
+)
+USD_PER_EUR_PCT = 110  # the demo's US price list: the euro price x 1.10, ending in .99
 
 STAFF = (
     # email, name, role, store handle (None: brand-wide), env var, default password
@@ -392,6 +400,8 @@ def price_rules(
         marketplace, gold = rng.random() < 0.3, rng.random() < 0.2
         for v in p.variants:
             rules.append((v.sku, PriceRule(PriceKind.BASE, _eur(v.price))))
+            usd = _ending_99(v.price * USD_PER_EUR_PCT // 100)
+            rules.append((v.sku, PriceRule(PriceKind.BASE, Money(usd, "USD"))))
             if marketplace:
                 amount = max(_ending_99(v.price * 108 // 100), v.price + 100)
                 rules.append((v.sku, PriceRule(PriceKind.CHANNEL, _eur(amount), MARKETPLACE)))

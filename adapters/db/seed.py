@@ -135,12 +135,14 @@ async def _write_locations(conn: BaseDBAsyncClient) -> dict[str, int]:
 async def _write_channels(conn: BaseDBAsyncClient, locations: dict[str, int]) -> int:
     stores = [s.handle for s in d.STORES]
     everywhere = [d.WAREHOUSE.handle, *stores]
-    specs: list[tuple[str, str, str, str | None, list[str], dict[str, int]]] = [
+    specs: list[tuple[str, str, str, str | None, list[str], dict[str, Any]]] = [
         ("web", f"{d.BRAND} web shop", "WEB", None, everywhere, {}),
         ("app", f"{d.BRAND} app", "APP", None, everywhere, {}),
         *((f"store-{s.handle}", s.name, "STORE", s.handle, [s.handle], {}) for s in d.STORES),
-        (d.MARKETPLACE, "Amazon.fr", "MARKETPLACE", None, [d.WAREHOUSE.handle],
-         {"allocation_share_percent": 80, "allocation_buffer": 2}),
+        *((handle, name, "MARKETPLACE", None, everywhere,
+           {"allocation_share_percent": share, "allocation_buffer": buffer, "currency": currency,
+            "tax_rate_bp": 0 if currency == "USD" else d.TAX_RATE_BP})
+          for handle, name, currency, share, buffer in d.MARKETPLACES),
     ]  # fmt: skip
     await m.Channel.bulk_create(
         [
@@ -148,10 +150,8 @@ async def _write_channels(conn: BaseDBAsyncClient, locations: dict[str, int]) ->
                 handle=h,
                 name=n,
                 kind=k,
-                currency=d.CURRENCY,
-                tax_rate_bp=d.TAX_RATE_BP,
                 store_id=locations[s] if s else None,
-                **rule,
+                **({"currency": d.CURRENCY, "tax_rate_bp": d.TAX_RATE_BP} | rule),
             )
             for h, n, k, s, _, rule in specs
         ],

@@ -71,7 +71,14 @@ async def _check_locations_and_channels() -> None:
     market = await m.Channel.get(handle="marketplace-amazon-fr")
     assert (market.kind, market.currency) == ("MARKETPLACE", "EUR")
     assert (market.allocation_share_percent, market.allocation_buffer) == (80, 2)
-    assert await served(market.handle) == {warehouse.id}
+    markets = await m.Channel.filter(kind="MARKETPLACE").values_list("handle", "currency")
+    assert sorted(markets) == [
+        ("marketplace-amazon-fr", "EUR"),
+        ("marketplace-ebay-fr", "EUR"),
+        ("marketplace-walmart-us", "USD"),
+    ]
+    for handle, _ in markets:  # shipped from the warehouse and the stores
+        assert await served(handle) == everywhere
 
 
 async def _check_prices_and_tiers() -> None:
@@ -85,6 +92,8 @@ async def _check_prices_and_tiers() -> None:
     base = await m.Price.filter(kind="BASE", currency="EUR").values_list("variant_id", "amount")
     assert {v for v, _ in base} == variant_ids
     assert all(a % 100 in (0, 90, 99) and 1900 <= a for _, a in base)
+    usd = await m.Price.filter(kind="BASE", currency="USD").values_list("variant_id", flat=True)
+    assert set(usd) == variant_ids  # the US marketplace's price list
     assert await m.Price.filter(kind="CHANNEL", channel="marketplace-amazon-fr").exists()
     assert await m.Price.filter(kind="TIER", tier="GOLD").exists()
     now = datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""GraphQL of the marketplace sync: status per channel and SKU, flagged orders, calls owed."""
