@@ -30,9 +30,9 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -62,6 +62,7 @@ from domain.marketplaces.model import (
 )
 
 log = logging.getLogger("o2o.marketplaces.ebay")
+T = TypeVar("T")
 
 INVENTORY = "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
@@ -135,6 +136,16 @@ def _batches(items: Iterable[Listing], size: int) -> Iterator[list[Listing]]:
         yield batch
 
 
+async def _settled(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """Every call's result; when some failed, the first failure once all have ended (no call
+    is left running behind the caller's back)."""
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return cast(list[T], outcomes)
+
+
 def _iso(moment: datetime) -> str:
     """eBay's timestamp format: UTC, milliseconds, ``Z``."""
     if moment.tzinfo is None:
@@ -195,6 +206,7 @@ class EbayMarketplace:
         self.marketplace_id = options.get("marketplace_id", "EBAY_US")
         self.token_url = options.get("token_url") or f"{account.base_url}{TOKEN_PATH}"
         self.concurrency = max(1, int(options.get("concurrency", "4")))
+        self._lookups = asyncio.Semaphore(self.concurrency)  # getOffers calls in flight
         scale = account.rate_scale
         rates = {
             operation: Rate(API_RATES[api].per_second * scale, API_RATES[api].burst)
@@ -268,31 +280,36 @@ class EbayMarketplace:
         return await self._push(listings)
 
     async def _push(self, listings: Iterable[Listing]) -> list[PushResult]:
+        """Batches of 25, ``concurrency`` batches in flight at a time: only those batches'
+        requests exist at once, whatever the number of listings."""
         results: list[PushResult] = []
         window: list[list[Listing]] = []
         for batch in _batches(listings, BULK_MAX):
             window.append(batch)
             if len(window) == self.concurrency:
-                for done in await asyncio.gather(*(self._push_batch(b) for b in window)):
-                    results.extend(done)
+                results.extend(await self._push_window(window))
                 window = []
         if window:
-            for done in await asyncio.gather(*(self._push_batch(b) for b in window)):
-                results.extend(done)
+            results.extend(await self._push_window(window))
         return results
+
+    async def _push_window(self, window: list[list[Listing]]) -> list[PushResult]:
+        done = await _settled(self._push_batch(batch) for batch in window)
+        return [result for batch in done for result in batch]
 
     async def _offer_ids(self, sku: str) -> tuple[str, ...] | str:
         """The SKU's published fixed-price offer ids (cached), or why there are none."""
         cached = self._offers.get(sku)
         if cached:
             return cached
-        response = await self.http.request(
-            "getOffers",
-            "GET",
-            f"{INVENTORY}/offer",
-            params={"sku": sku, "marketplace_id": self.marketplace_id},
-            headers={"Accept": "application/json"},
-        )
+        async with self._lookups:
+            response = await self.http.request(
+                "getOffers",
+                "GET",
+                f"{INVENTORY}/offer",
+                params={"sku": sku, "marketplace_id": self.marketplace_id},
+                headers={"Accept": "application/json"},
+            )
         if response.status_code == 404:
             return "no eBay offer for this SKU (create and publish one first)"
         if response.status_code >= 400:
@@ -311,9 +328,9 @@ class EbayMarketplace:
         return ids
 
     async def _push_batch(self, batch: list[Listing]) -> list[PushResult]:
-        found = await asyncio.gather(*(self._offer_ids(listing.sku) for listing in batch))
+        found = await _settled(self._offer_ids(listing.sku) for listing in batch)
         refused: dict[str, str] = {}
-        requests = []
+        requests: list[dict[str, Any]] = []
         for listing, offers in zip(batch, found, strict=True):
             if isinstance(offers, str):
                 refused[listing.sku] = offers

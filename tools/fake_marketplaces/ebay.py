@@ -120,7 +120,7 @@ class FakeEbayState:
         self,
         *,
         token_lifetime: int = 7200,
-        timeout_delay: float = 2.0,
+        timeout_delay: float = 11.0,  # past the adapters' default 10 s timeout
         marketplace_id: str = "EBAY_FR",
         client_id: str | None = None,
         client_secret: str | None = None,
@@ -994,11 +994,14 @@ async def _fake_config(request: Request) -> Response:
         state.duplicate_notifications = bool(payload["duplicate_notifications"])
     if "token_lifetime" in payload:
         state.token_lifetime = int(payload["token_lifetime"])
+    if "timeout_delay" in payload:
+        state.timeout_delay = float(payload["timeout_delay"])
     return JSONResponse(
         {
             "notify_url": state.notify_url,
             "duplicate_notifications": state.duplicate_notifications,
             "token_lifetime": state.token_lifetime,
+            "timeout_delay": state.timeout_delay,
         }
     )
 
