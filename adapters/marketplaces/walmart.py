@@ -18,7 +18,7 @@ client's 1 s), ``timeout``, ``attempts`` (default 6), ``token_margin`` (seconds 
 token is renewed, default 60), ``orders_page_size`` (default 100, at most 200),
 ``initial_days`` (how far back the first pull reads, default 30), ``cursor_overlap`` (seconds
 the next pull re-reads, default 120), ``feed_poll_interval`` (default 15), ``feed_timeout``
-(default 3600), ``feed_max_bytes``.
+(default 3600), ``feed_max_bytes``, ``token_url`` (default ``base_url`` + /v3/token).
 """
 
 from __future__ import annotations
@@ -233,6 +233,7 @@ class WalmartMarketplace:
         self.poll_interval = float(options.get("feed_poll_interval", "15"))
         self.feed_timeout = float(options.get("feed_timeout", "3600"))
         self.feed_max_bytes = int(options.get("feed_max_bytes", "0")) or None
+        self.token_url = options.get("token_url") or "/v3/token"
         scale = account.rate_scale
         rates = {op: Rate(rate.per_second * scale, rate.burst) for op, rate in RATES.items()}
         common: dict[str, Any] = {
@@ -274,7 +275,7 @@ class WalmartMarketplace:
         body = await self._token_http.json(
             "tokenAPI",
             "POST",
-            "/v3/token",
+            self.token_url,
             headers=headers,
             data={"grant_type": "client_credentials"},
         )
@@ -414,13 +415,15 @@ class WalmartMarketplace:
         skus: list[str] = []
         for sku, item in items:
             if skus and buffer.tell() + len(item) + len(tail) + 1 > limit:
-                yield buffer.getvalue() + tail, skus
+                buffer.write(tail)
+                yield buffer.getvalue(), skus
                 buffer, skus = io.BytesIO(), []
             buffer.write(head if not skus else b",")
             buffer.write(item)
             skus.append(sku)
         if skus:
-            yield buffer.getvalue() + tail, skus
+            buffer.write(tail)
+            yield buffer.getvalue(), skus
 
     def _inventory_feeds(
         self, listings: Sequence[Listing], node: str

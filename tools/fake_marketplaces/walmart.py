@@ -52,6 +52,7 @@ class Exchange:
     body: bytes
     status: int
     response_body: bytes
+    response_headers: dict[str, str] = field(default_factory=dict)
     content_type: str = JSON
 
 
@@ -867,6 +868,7 @@ async def _api(request: Request) -> Response:
             body=body,
             status=status,
             response_body=response_body,
+            response_headers=dict(extra),
         )
     )
     return Response(response_body, status_code=status, media_type=JSON, headers=extra)
