@@ -341,6 +341,23 @@ async def test_feeds_are_split_at_the_size_limit() -> None:
         assert all(len(ws.multipart_file(ex.headers, ex.body)) <= 4000 for ex in feeds)
 
 
+async def test_a_feed_failing_as_a_whole_refuses_its_skus_and_a_stuck_feed_times_out() -> None:
+    with fake_walmart(feed_polls=0) as (state, url):
+        seed(state, "A", "B")
+        state.reject_feeds = 1  # the inventory feed
+        async with walmart(url) as wm:
+            results = await wm.push_bulk([Listing("A", 1, 100, "USD"), Listing("B", 2, 200, "USD")])
+        assert [r.accepted for r in results] == [False, False]
+        assert all("could not be read" in (r.error or "") for r in results)
+        assert state.listings["A"]["price"] == 100  # the price feed went through
+    with fake_walmart(feed_polls=1000) as (state, url):
+        seed(state, "A")
+        async with walmart(url, feed_timeout="0.1") as wm:
+            with pytest.raises(MarketplaceFailure) as failure:
+                await wm.push_bulk([Listing("A", 1, 100, "USD")])
+        assert failure.value.retryable and "INPROGRESS" in str(failure.value)
+
+
 async def test_acknowledge_then_ship_as_seen_by_the_fake() -> None:
     with fake_walmart() as (state, url):
         seed(state, "A", "B")

@@ -145,6 +145,7 @@ class FakeWalmartState:
         self.token_lifetime = token_lifetime
         self.timeout_delay = timeout_delay
         self.feed_polls = feed_polls  # status polls answered INPROGRESS before PROCESSED
+        self.reject_feeds = 0  # the next feeds fail as a whole (feedStatus ERROR, no item)
         self.client_id = client_id
         self.client_secret = client_secret
         self.ship_nodes = set(ship_nodes) if ship_nodes is not None else None
@@ -570,6 +571,12 @@ class FakeWalmartState:
 
     def run_feed(self, feed_type: str, document: dict[str, Any]) -> str:
         items: list[dict[str, Any]] = []
+        feed_id = f"{uuid.uuid4().hex.upper()}@AQYBAAA"
+        if self.reject_feeds > 0:
+            self.reject_feeds -= 1
+            self.feeds[feed_id] = {"type": feed_type, "items": [], "polls": 0, "at": _now_ms(),
+                                   "error": "the feed file could not be read"}  # fmt: skip
+            return feed_id
         if feed_type in ("MP_INVENTORY", "inventory"):
             entries = document.get("inventory") or document.get("Inventory") or []
             for index, entry in enumerate(entries):
@@ -599,7 +606,6 @@ class FakeWalmartState:
                     items.append(_item(index, sku, "DATA_ERROR", error.body["errors"][0]))
                 except (KeyError, TypeError, ValueError):
                     items.append(_item(index, sku, "DATA_ERROR", {"description": "malformed"}))
-        feed_id = f"{uuid.uuid4().hex.upper()}@AQYBAAA"
         self.feeds[feed_id] = {"type": feed_type, "items": items, "polls": 0, "at": _now_ms()}
         return feed_id
 
@@ -619,6 +625,23 @@ class FakeWalmartState:
             feed["polls"] += 1
             body.update(feedStatus="INPROGRESS", itemsSucceeded=0, itemsFailed=0,
                         itemsProcessing=len(items))  # fmt: skip
+            return body
+        if feed.get("error"):
+            body.update(
+                feedStatus="ERROR",
+                itemsSucceeded=0,
+                itemsFailed=0,
+                itemsProcessing=0,
+                ingestionErrors={
+                    "ingestionError": [
+                        {
+                            "type": "DATA_ERROR",
+                            "code": "ERR_INT_DATA_01",
+                            "description": feed["error"],
+                        }
+                    ]
+                },
+            )
             return body
         ok = sum(1 for i in items if i["ingestionStatus"] == "SUCCESS")
         body.update(
