@@ -412,6 +412,7 @@ def cli() -> None:
     """O2O commerce gateway."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # every marketplace call otherwise
 
 
 def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:

@@ -41,7 +41,13 @@ from adapters.db.catalog_reads import converter
 from adapters.marketplaces.config import MarketplaceAccount
 from adapters.marketplaces.http import Buckets
 from domain.channels.model import Channel, ChannelKind
-from domain.marketplaces.importing import Imported, import_order, settle_by_marketplace
+from domain.marketplaces.importing import (
+    Imported,
+    Outcome,
+    flag,
+    import_order,
+    settle_by_marketplace,
+)
 from domain.marketplaces.model import (
     ActionDraft,
     ActionKind,
@@ -486,7 +492,7 @@ class MarketplaceSync:
         if channel is None:
             return counts
         state, _ = await m.MarketplaceAccountState.get_or_create(channel_id=channel.id)
-        since = state.orders_cursor - timedelta(minutes=2) if state.orders_cursor else None
+        since = state.orders_cursor  # each adapter overlaps its own pulls as its API needs
         try:
             page = await self.adapters[handle].orders_since(since)
         except MarketplaceFailure as failure:
@@ -496,7 +502,8 @@ class MarketplaceSync:
         for pulled in page.orders:
             outcome = await self._import(channel, pulled)
             counts[outcome.outcome.value] = counts.get(outcome.outcome.value, 0) + 1
-        state.orders_cursor = page.cursor
+        if state.orders_cursor is None or page.cursor > state.orders_cursor:
+            state.orders_cursor = page.cursor  # never backwards
         state.last_import_at = self.clock.now()
         state.last_import_error = None
         await state.save()
@@ -516,8 +523,15 @@ class MarketplaceSync:
         return done
 
     async def _import(self, channel: Channel, pulled: Any) -> Imported:
-        async with self.uow() as uow:
-            return await import_order(uow, channel, pulled, at=self.clock.now())
+        try:
+            async with self.uow() as uow:
+                return await import_order(uow, channel, pulled, at=self.clock.now())
+        except Exception as error:  # one bad order must not stop the others: flagged, kept
+            log.exception("%s: order %s could not be imported", channel.handle, pulled.order_id)
+            reason = f"could not be imported: {type(error).__name__}: {error}"[:500]
+            async with self.uow() as uow:
+                await flag(uow, channel, pulled, reason=reason)
+            return Imported(Outcome.FLAGGED, reason=reason)
 
     async def retry_flagged(self, handle: str, external_id: str) -> Imported | None:
         """Place a flagged marketplace order again (stock arrived, the SKU was created)."""

@@ -172,6 +172,14 @@ async def _follow(
     return Imported(outcome, link.order_id)
 
 
+async def flag(uow: UnitOfWork, channel: Channel, pulled: MarketplaceOrder, *, reason: str) -> None:
+    """Keep a marketplace order that failed to import as FLAGGED (unless already placed)."""
+    link = await uow.marketplaces.link(channel.id, pulled.order_id, for_update=True)
+    if link is None or link.state is LinkState.FLAGGED:
+        await _keep(uow, link, channel, pulled, state=LinkState.FLAGGED, reason=reason,
+                    code=MarketplaceErrorCode.REJECTED)  # fmt: skip
+
+
 async def settle_by_marketplace(uow: UnitOfWork, order_id: int, *, reference: str) -> None:
     """Refunds a cancellation owes through the MARKETPLACE tender are the marketplace's to pay
     (it refunds its buyer when an order is cancelled): record them as made."""
@@ -230,7 +238,7 @@ async def _place(
             amount=order.total,
             currency=order.currency,
             state=PaymentState.CAPTURED,
-            provider=channel.handle,
+            provider="marketplace",  # the order's channel names which one
             provider_ref=pulled.order_id,
             captured=order.total,
         )

@@ -66,6 +66,8 @@ class Market:
 @pytest.fixture
 async def world(db: str) -> Any:
     world = await make_world(products=2)
+    world.marketplace.handle = "marketplace-amazon-fr"  # handles as long as the demo's
+    await world.marketplace.save()
     # the marketplace channels ship from the warehouse and the Part-Dieu store
     for market in (world.marketplace,):
         await m.ChannelLocation.create(channel=market, location=world.part_dieu)
@@ -466,7 +468,7 @@ async def test_only_brand_staff_read_and_drive_the_sync(world, market, gql, sett
     owner = await staff_token(settings.secret_key)
     found = (await gql(query, token=owner))["data"]["marketplaceSyncs"]
     assert sorted((s["channel"], s["marketplace"]) for s in found) == [
-        ("ebay", "EBAY"), ("marketplace", "AMAZON"), ("walmart", "WALMART")]  # fmt: skip
+        ("ebay", "EBAY"), ("marketplace-amazon-fr", "AMAZON"), ("walmart", "WALMART")]  # fmt: skip
     resync = """mutation { marketplaceResync(channel: "walmart", skus: ["NOPE"]) { queued userErrors { code } } }"""
     body = await gql(resync, token=owner)
     assert body["data"]["marketplaceResync"]["userErrors"][0]["code"] == "UNKNOWN_SKU"

@@ -23,7 +23,9 @@ def free_port() -> int:
 def serving(app: Any, *, port: int | None = None) -> Iterator[str]:
     """Run ``app`` until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
