@@ -193,12 +193,11 @@ class _Http(MarketplaceHttp):
     jitter: float | None = None
 
     def _wait(self, state: RetryCallState) -> float:
-        waited = super()._wait(state)
         error = state.outcome.exception() if state.outcome else None
         if self.jitter is None or getattr(error, "after", None) is not None:
-            return waited  # the shared backoff, or the marketplace's Retry-After
+            return super()._wait(state)  # the shared backoff, or the marketplace's Retry-After
         backoff = wait_exponential_jitter(
-            initial=self.backoff_initial, max=self.backoff_max, jitter=self.jitter
+            multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.jitter
         )
         return float(backoff(state))
 
@@ -247,9 +246,11 @@ class WalmartMarketplace:
         }
         # The token API goes through its own client (no auth, same buckets and retries): the
         # cached token's lock is held while it is fetched.
-        self._token_http = MarketplaceHttp(account.base_url, **common)
+        self._token_http = _Http(account.base_url, **common)
         self.token = CachedToken(self._fetch_token, margin=float(options.get("token_margin", "60")))
-        self.http = MarketplaceHttp(account.base_url, auth=self.token, **common)
+        self.http = _Http(account.base_url, auth=self.token, **common)
+        if "backoff_jitter" in options:
+            self.http.jitter = self._token_http.jitter = float(options["backoff_jitter"])
 
     # -- plumbing -------------------------------------------------------------------------
 
