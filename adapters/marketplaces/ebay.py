@@ -97,9 +97,7 @@ OPERATION_API = {
 
 # Notification topics about orders (Notification API topics); their ``notification.data``
 # carries the order id. Other topics (account deletion, item availability...) give [].
-ORDER_TOPICS = frozenset(
-    {"ORDER_CONFIRMATION", "ORDER_CANCELLATION", "ITEM_MARKED_SHIPPED", "ITEM_SOLD"}
-)
+ORDER_TOPICS = frozenset({"ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED", "ORDER_CANCELLATION"})
 REFUND_REASONS = frozenset(
     {
         "BUYER_CANCEL",
@@ -238,7 +236,7 @@ class EbayMarketplace:
             "scope": SCOPES,
         }
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
-        delay = self.http.backoff_initial if hasattr(self, "http") else 0.5
+        delay = self.http.backoff_initial
         for attempt in range(1, 5):
             try:
                 response = await client.post(self.token_url, data=form, headers=headers)
