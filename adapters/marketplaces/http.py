@@ -185,6 +185,9 @@ class MarketplaceHttp:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         default_rate: Rate = Rate(1.0, 5),
+        backoff_jitter: float | None = None,
+        token_refused: Callable[[httpx.Response], bool] | None = None,
+        bucket_of: Mapping[str, str] | None = None,
     ) -> None:
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
         self.account = account
@@ -195,11 +198,17 @@ class MarketplaceHttp:
         self.attempts = attempts
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        # the random part of each wait: by default as large as the first wait
+        self.backoff_jitter = backoff_initial if backoff_jitter is None else backoff_jitter
+        # how the marketplace says the access token is no good (401; SP-API answers 403)
+        self.token_refused = token_refused or (lambda r: r.status_code == 401)
+        self.bucket_of = dict(bucket_of or {})  # operation -> shared bucket (per-API quotas)
         self.sent = 0  # requests sent, retries included (benchmarks and tests read it)
 
     async def _wait_for_token(self, operation: str) -> None:
-        rate = self.rates.get(operation, self.default_rate)
-        key = f"{self.account}:{operation}"
+        bucket = self.bucket_of.get(operation, operation)
+        rate = self.rates.get(bucket, self.rates.get(operation, self.default_rate))
+        key = f"{self.account}:{bucket}"
         while True:
             wait = await self.buckets.take(key, rate)
             if wait <= 0:
@@ -218,9 +227,10 @@ class MarketplaceHttp:
             response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as error:  # timeouts, refused connections, resets
             raise _Retry(f"{operation}: {type(error).__name__}", None, None) from error
-        if response.status_code == 401 and self.auth is not None:
+        if self.auth is not None and self.token_refused(response):
             self.auth.forget()
-            raise _Retry(f"{operation}: 401, access token refreshed", 401, 0.0)
+            status = response.status_code
+            raise _Retry(f"{operation}: {status}, access token refreshed", status, 0.0)
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retry(
                 f"{operation}: HTTP {response.status_code}",
@@ -231,7 +241,9 @@ class MarketplaceHttp:
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)
+        backoff = wait_exponential_jitter(
+            multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_jitter
+        )
         computed = float(backoff(state))
         if isinstance(error, _Retry) and error.after is not None:
             return min(max(error.after, 0.0), self.backoff_max * 3)
