@@ -12,11 +12,12 @@ see it and retry it. Later pulls of the same order bring the marketplace's cance
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.channels.model import Channel
+from domain.contact import canonical_email, canonical_phone
 from domain.errors import DomainError
 from domain.inventory.model import available_to_sell
 from domain.marketplaces.model import (
@@ -227,7 +228,9 @@ async def _place(
     except DomainError as error:
         raise _Flag(MarketplaceErrorCode.UNFULFILLABLE, error.message) from None
     titles = await uow.catalog.variants_with_titles(list(wanted))
-    draft = _draft(channel, pulled, ids, titles, decision)
+    draft = replace(
+        _draft(channel, pulled, ids, titles, decision), member_id=await _member(uow, pulled)
+    )
     how = Placement(levels=levels, reason="marketplace", hold_until=at + HOLD)
     order = await place_order(uow, draft, how, actor=IMPORTER, at=at)
     await uow.payments.add(
@@ -244,6 +247,22 @@ async def _place(
         )
     )
     return order.id
+
+
+async def _member(uow: UnitOfWork, pulled: MarketplaceOrder) -> int | None:
+    """The member with the buyer's verified email or phone (canonical forms), if any: their
+    marketplace orders count in their history like every channel's."""
+    email = canonical_email(pulled.buyer.email)
+    if email is not None:
+        found = await uow.members.by_email(email)
+        if found is not None and found.email_verified:
+            return found.id
+    phone = canonical_phone(pulled.buyer.phone)
+    if phone is not None:
+        found = await uow.members.by_phone(phone)
+        if found is not None and found.phone_verified:
+            return found.id
+    return None
 
 
 def _draft(

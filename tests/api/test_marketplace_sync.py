@@ -476,3 +476,17 @@ async def test_only_brand_staff_read_and_drive_the_sync(world, market, gql, sett
     assert body["data"]["marketplaceResync"]["queued"] == len(world.variants)
     denied = await gql(resync, token=clerk)
     assert denied["data"]["marketplaceResync"]["userErrors"][0]["code"] == "PERMISSION_DENIED"
+
+
+async def test_a_marketplace_buyer_is_matched_to_the_member_with_that_verified_email(world, market):
+    sync, markets = market
+    ebay = markets["ebay"]
+    verified = await m.Member.create(email="ada@example.com", email_verified=True, name="Ada",
+                                     password_hash="x", member_code="M-ADA-0001")  # fmt: skip
+    await m.Member.create(email="bob@example.com", email_verified=False, name="Bob",
+                          password_hash="x", member_code="M-BOB-0001")  # fmt: skip
+    ada = place(ebay, world.variants[0].sku, 1, email="  ADA@Example.com ")
+    bob = place(ebay, world.variants[0].sku, 1, email="bob@example.com")
+    await _import(sync, ebay)
+    assert (await m.Order.get(external_reference=ada)).member_id == verified.id
+    assert (await m.Order.get(external_reference=bob)).member_id is None  # not proven theirs
