@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Iterable, Iterator, Sequence
+import re
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -66,6 +68,7 @@ T = TypeVar("T")
 
 INVENTORY = "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
+NOTIFICATION = "/commerce/notification/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"
 SCOPES = " ".join(
     f"https://api.ebay.com/oauth/api_scope/{scope}"
@@ -73,18 +76,20 @@ SCOPES = " ".join(
     for scope in ("sell.inventory", "sell.fulfillment", "sell.finances")
 )
 
+APP_SCOPE = "https://api.ebay.com/oauth/api_scope"
 BULK_MAX = 25  # BulkPriceQuantity.requests: "one or more inventory items (up to 25)"
 ORDERS_PAGE = 200  # getOrders ``limit``: "Maximum: 200"
 
 # Call limits: eBay's "API Call Limits" page (developer.ebay.com/develop/api/sell/api_call_limits)
 # gives daily quotas per API, not per second: Inventory API 2,000,000 calls a day, Fulfillment
-# API 100,000 calls a day (Notification API 10,000). Spread evenly over the day that is 23.1/s
-# and 1.16/s; the burst sizes are ours (the page gives none). Every operation of one API takes
-# from that API's single bucket (see _ApiBuckets), since the quota is the API's.
+# API 100,000 calls a day, Notification API 10,000 a day. Spread evenly over the day that is
+# 23.1/s, 1.16/s and 0.12/s; the burst sizes are ours (the page gives none). Every operation of
+# one API takes from that API's single bucket (see _ApiBuckets): the quota is the API's.
 _DAY = 86_400.0
 API_RATES = {
     "inventory": Rate(2_000_000 / _DAY, 25),
     "fulfillment": Rate(100_000 / _DAY, 10),
+    "notification": Rate(10_000 / _DAY, 2),
 }
 OPERATION_API = {
     "getOffers": "inventory",
@@ -93,6 +98,7 @@ OPERATION_API = {
     "getOrder": "fulfillment",
     "createShippingFulfillment": "fulfillment",
     "issueRefund": "fulfillment",
+    "getPublicKey": "notification",
 }
 
 # Notification topics about orders (Notification API topics); their ``notification.data``
@@ -222,40 +228,66 @@ class EbayMarketplace:
             transport=transport,
         )
         self._offers: dict[str, tuple[str, ...]] = {}  # sku -> its published offer ids
+        self.app_token = CachedToken(
+            self._fetch_app_token, margin=float(options.get("token_margin", "60"))
+        )
+        self.notification_http = MarketplaceHttp(
+            account.base_url,
+            account=f"ebay:{account.channel}",
+            buckets=_ApiBuckets(buckets),
+            rates={"getPublicKey": Rate(API_RATES["notification"].per_second * scale, 2)},
+            auth=self.app_token,
+            backoff_initial=float(options.get("backoff_initial", "0.5")),
+            timeout=float(options.get("timeout", "10")),
+            transport=transport,
+        )
+        self._public_keys: dict[str, tuple[int, int] | None] = {}  # kid -> P-256 point
 
     # -- authentication ---------------------------------------------------------------------
 
     async def _fetch_token(self, client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
+        """The seller's user access token (refresh-token grant)."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.account.credentials.get("refresh_token", ""),
+            "scope": SCOPES,
+        }
+        return await self._grant(client, form)
+
+    async def _fetch_app_token(self, client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
+        """An application access token (client-credentials grant): getPublicKey asks for the
+        ``api_scope`` scope, which user tokens of the sell scopes do not carry."""
+        return await self._grant(client, {"grant_type": "client_credentials", "scope": APP_SCOPE})
+
+    async def _grant(
+        self, client: httpx.AsyncClient, form: dict[str, str]
+    ) -> tuple[dict[str, str], float]:
         credentials = self.account.credentials
         basic = base64.b64encode(
             f"{credentials.get('client_id', '')}:{credentials.get('client_secret', '')}".encode()
         ).decode()
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": credentials.get("refresh_token", ""),
-            "scope": SCOPES,
-        }
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
         delay = self.http.backoff_initial
+        grant = form["grant_type"]
         for attempt in range(1, 5):
             try:
                 response = await client.post(self.token_url, data=form, headers=headers)
             except httpx.TransportError as error:
                 if attempt == 4:
                     raise MarketplaceFailure(
-                        f"ebay token refresh: {type(error).__name__}", retryable=True
+                        f"ebay token ({grant}): {type(error).__name__}", retryable=True
                     ) from None
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     if attempt == 4:
                         raise MarketplaceFailure(
-                            f"ebay token refresh: HTTP {response.status_code}",
+                            f"ebay token ({grant}): HTTP {response.status_code}",
                             status=response.status_code,
                             retryable=True,
                         )
                 elif response.status_code >= 400:
                     raise MarketplaceFailure(
-                        f"ebay token refresh refused: HTTP {response.status_code}: "
+                        f"ebay token ({grant}) refused: HTTP {response.status_code}: "
                         f"{redact(response.text[:300])}",
                         status=response.status_code,
                         retryable=False,
@@ -603,7 +635,7 @@ class EbayMarketplace:
     def order_ids_in_notification(self, body: bytes, headers: dict[str, str]) -> list[str]:
         """Order ids of an eBay notification (``{"metadata": {"topic": ...}, "notification":
         {"data": {...}}}``); [] for topics not about orders. The X-EBAY-SIGNATURE header is
-        not checked here (that needs getPublicKey and an ECDSA verifier)."""
+        checked by ``verify_notification`` (it calls getPublicKey), not here."""
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -625,6 +657,50 @@ class EbayMarketplace:
         self._collect_order_ids(notification.get("data"), ids)
         return ids
 
+    async def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether ``X-EBAY-SIGNATURE`` signs ``body``: the header is base64 JSON (``kid``,
+        ``signature`` DER in base64, ``digest``); the key comes from getPublicKey (cached by
+        ``kid``), and the signature is ECDSA over P-256 of the body's digest. False for a
+        missing or malformed header, an unknown key or a bad signature."""
+        header = next((v for k, v in headers.items() if k.lower() == "x-ebay-signature"), "")
+        try:
+            decoded = json.loads(base64.b64decode(header, validate=True))
+            kid = str(decoded["kid"])
+            signature = base64.b64decode(decoded["signature"], validate=True)
+            digest = hashlib.new(str(decoded.get("digest") or "SHA1").lower(), body).digest()
+        except (ValueError, KeyError, TypeError):
+            return False
+        key = await self._public_key(kid)
+        return key is not None and ecdsa_p256_verify(key, digest, signature)
+
+    async def _public_key(self, kid: str) -> tuple[int, int] | None:
+        if kid in self._public_keys:
+            return self._public_keys[kid]
+        response = await self.notification_http.request(
+            "getPublicKey",
+            "GET",
+            f"{NOTIFICATION}/public_key/{quote(kid, safe='')}",
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code in (400, 404):  # not a key of eBay's
+            self._public_keys[kid] = None
+            return None
+        if response.status_code >= 400:
+            raise MarketplaceFailure(
+                f"ebay getPublicKey: HTTP {response.status_code}: {_body_errors(response)}",
+                status=response.status_code,
+                retryable=False,
+            )
+        answer = response.json()
+        key = None
+        if str(answer.get("algorithm", "")).upper() == "ECDSA":
+            try:
+                key = p256_public_key(str(answer.get("key", "")))
+            except ValueError:
+                key = None
+        self._public_keys[kid] = key
+        return key
+
     def _collect_order_ids(self, node: Any, ids: list[str]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
@@ -639,3 +715,95 @@ class EbayMarketplace:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.notification_http.aclose()
+
+
+# -- ECDSA over P-256 (X-EBAY-SIGNATURE), verification only: every input here is public -------
+
+P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
+P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+P256_G = (
+    0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
+    0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5,
+)
+# SubjectPublicKeyInfo of an uncompressed P-256 key, up to the point (RFC 5480)
+P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+
+Point = tuple[int, int] | None
+
+
+def p256_add(one: Point, two: Point) -> Point:
+    if one is None:
+        return two
+    if two is None:
+        return one
+    (x1, y1), (x2, y2) = one, two
+    if x1 == x2:
+        if (y1 + y2) % P256_P == 0:
+            return None
+        slope = (3 * x1 * x1 - 3) * pow(2 * y1, -1, P256_P) % P256_P  # a = -3
+    else:
+        slope = (y2 - y1) * pow(x2 - x1, -1, P256_P) % P256_P
+    x3 = (slope * slope - x1 - x2) % P256_P
+    return x3, (slope * (x1 - x3) - y1) % P256_P
+
+
+def p256_multiply(k: int, point: Point) -> Point:
+    result: Point = None
+    while k:
+        if k & 1:
+            result = p256_add(result, point)
+        point = p256_add(point, point)
+        k >>= 1
+    return result
+
+
+def p256_on_curve(point: tuple[int, int]) -> bool:
+    x, y = point
+    return 0 <= x < P256_P and 0 <= y < P256_P and (y * y - x**3 + 3 * x - P256_B) % P256_P == 0
+
+
+def p256_public_key(text: str) -> tuple[int, int]:
+    """The point of a PEM (or bare base64) SubjectPublicKeyInfo holding a P-256 key."""
+    body = re.sub(r"-----(BEGIN|END) PUBLIC KEY-----|\s", "", text)
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError:
+        raise ValueError("not a base64 public key") from None
+    if len(der) != 91 or not der.startswith(P256_SPKI_PREFIX) or der[26] != 4:
+        raise ValueError("not an uncompressed P-256 public key")
+    point = (int.from_bytes(der[27:59], "big"), int.from_bytes(der[59:91], "big"))
+    if not p256_on_curve(point):
+        raise ValueError("the point is not on P-256")
+    return point
+
+
+def _der_integers(signature: bytes) -> tuple[int, int] | None:
+    """(r, s) of a DER ``SEQUENCE { INTEGER r, INTEGER s }`` (short lengths, as P-256 has)."""
+    if len(signature) < 8 or signature[0] != 0x30 or signature[1] != len(signature) - 2:
+        return None
+    values, at = [], 2
+    for _ in range(2):
+        if at + 2 > len(signature) or signature[at] != 0x02:
+            return None
+        size = signature[at + 1]
+        if size == 0 or at + 2 + size > len(signature):
+            return None
+        values.append(int.from_bytes(signature[at + 2 : at + 2 + size], "big"))
+        at += 2 + size
+    return (values[0], values[1]) if at == len(signature) else None
+
+
+def ecdsa_p256_verify(key: tuple[int, int], digest: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` (DER) is an ECDSA P-256 signature of ``digest`` by ``key``."""
+    pair = _der_integers(signature)
+    if pair is None:
+        return False
+    r, s = pair
+    if not (0 < r < P256_N and 0 < s < P256_N):
+        return False
+    e = int.from_bytes(digest[:32], "big")
+    w = pow(s, -1, P256_N)
+    point = p256_add(p256_multiply(e * w % P256_N, P256_G), p256_multiply(r * w % P256_N, key))
+    return point is not None and point[0] % P256_N == r

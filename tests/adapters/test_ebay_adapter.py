@@ -5,6 +5,8 @@ bulk pushes, fulfillments, refunds and notifications seen from the fake's side."
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
 import os
@@ -13,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -23,7 +25,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.marketplaces.config import MarketplaceAccount
-from adapters.marketplaces.ebay import EbayMarketplace
+from adapters.marketplaces.ebay import (
+    P256_G,
+    P256_N,
+    EbayMarketplace,
+    ecdsa_p256_verify,
+    p256_multiply,
+    p256_on_curve,
+    p256_public_key,
+)
 from adapters.marketplaces.http import Buckets, MemoryBuckets, RedisBuckets
 from domain.marketplaces.model import (
     Listing,
@@ -34,7 +44,7 @@ from domain.marketplaces.model import (
     ShippedLine,
 )
 from tests.contract.ebay_spec import specs_present, validate_exchanges
-from tools.fake_marketplaces.ebay import FakeEbayState, create_app
+from tools.fake_marketplaces.ebay import FakeEbayState, _der_sequence, create_app
 from tools.fake_marketplaces.serve import serving
 
 SECRETS = {
@@ -339,6 +349,13 @@ async def test_fulfillment_refund_and_notifications_seen_by_the_fake(
             assert len(received) == 2  # duplicated on purpose
             ids = [ebay.order_ids_in_notification(body, headers) for body, headers in received]
             assert ids == [[order_id], [order_id]]
+            body, headers = received[0]
+            assert await ebay.verify_notification(body, headers)
+            assert await ebay.verify_notification(received[1][0], received[1][1])
+            forged = body.replace(order_id.encode(), b"99-99999-99999")
+            assert forged != body and not await ebay.verify_notification(forged, headers)
+            assert not await ebay.verify_notification(body, {})
+            assert statuses(state, "getPublicKey") == [200]  # the key is kept by its kid
 
             order = await ebay.order(order_id)
             assert order is not None and order.buyer.phone == "+33600000000"
@@ -371,3 +388,41 @@ async def test_notification_bodies(ebay: EbayMarketplace) -> None:
     for body in (b"not json", b"[]", b'{"metadata": {}}', b'{"orderId": "1"}'):
         with pytest.raises(ValueError):
             ebay.order_ids_in_notification(body, {})
+
+
+async def test_signatures_with_an_unknown_key_or_a_bad_header(
+    ebay: EbayMarketplace, state: FakeEbayState
+) -> None:
+    body = b'{"metadata": {"topic": "ORDER_CONFIRMATION"}, "notification": {"data": {}}}'
+    header = json.loads(base64.b64decode(state.signature_header(body)))
+    forged = base64.b64encode(json.dumps(header | {"kid": "not-a-key"}).encode()).decode()
+    assert not await ebay.verify_notification(body, {"X-EBAY-SIGNATURE": forged})
+    assert statuses(state, "getPublicKey") == [404]
+    assert not await ebay.verify_notification(body, {"X-EBAY-SIGNATURE": "%%%"})
+    good = {"x-ebay-signature": state.signature_header(body)}
+    assert await ebay.verify_notification(body, good)
+    grants = {
+        dict(parse_qsl(e.body.decode()))["grant_type"]
+        for e in state.exchanges
+        if e.operation == "token"
+    }
+    assert grants == {"client_credentials"}  # no user token needed for the key
+
+
+def test_p256_against_rfc_6979() -> None:
+    """RFC 6979 A.2.5: the P-256 key pair and the SHA-1 signature of "sample"."""
+    secret = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+    public = (
+        0x60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6,
+        0x7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299,
+    )
+    r = 0x61340C88C3AAEBEB4F6D667F672CA9759A6CCAA9FA8811313039EE4A35471D32
+    s = 0x6D7F147DAC089441BB2E2FE8F7A3FA264B9C475098FDCF6E00D7C996E1B8B7EB
+    assert p256_multiply(secret, P256_G) == public and p256_multiply(P256_N, P256_G) is None
+    signature = _der_sequence(r, s)
+    assert ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), signature)
+    assert not ecdsa_p256_verify(public, hashlib.sha1(b"Sample").digest(), signature)
+    assert not ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), _der_sequence(r, s + 1))
+    assert not ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), signature[:-1])
+    pem = FakeEbayState().public_key_pem()
+    assert p256_on_curve(p256_public_key(pem)) and p256_public_key(pem.replace("\n", ""))

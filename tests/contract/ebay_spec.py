@@ -155,18 +155,22 @@ def validate_exchange(
 
 
 def check_token_exchange(exchange: Any) -> None:
-    """A refresh-token grant as eBay documents it ("Refreshing a User access token"): a form
-    POST with HTTP Basic client credentials, answered with access_token and expires_in."""
+    """A token grant as eBay documents it ("Refreshing a User access token", "Client credentials
+    grant flow"): a form POST with HTTP Basic client credentials, answered with access_token and
+    expires_in."""
     headers = {k.lower(): v for k, v in exchange.headers.items()}
     assert exchange.method == "POST" and exchange.path == TOKEN_PATH
     assert headers["content-type"].startswith("application/x-www-form-urlencoded")
     scheme, _, encoded = headers["authorization"].partition(" ")
     assert scheme == "Basic" and ":" in base64.b64decode(encoded).decode()
     form = dict(parse_qsl(exchange.body.decode()))
-    assert form["grant_type"] == "refresh_token" and form["refresh_token"]
     scopes = form["scope"].split()
-    for scope in ("sell.inventory", "sell.fulfillment"):
-        assert f"https://api.ebay.com/oauth/api_scope/{scope}" in scopes
+    if form["grant_type"] == "client_credentials":  # an application token (getPublicKey)
+        assert scopes == ["https://api.ebay.com/oauth/api_scope"]
+    else:
+        assert form["grant_type"] == "refresh_token" and form["refresh_token"]
+        for scope in ("sell.inventory", "sell.fulfillment"):
+            assert f"https://api.ebay.com/oauth/api_scope/{scope}" in scopes
     answer = json.loads(exchange.response_body)
     if exchange.status == 200:
         assert answer["access_token"] and int(answer["expires_in"]) > 0

@@ -234,6 +234,21 @@ async def test_failures_are_retried_and_answered_in_ebay_format(
     assert state.token_grants == 2
 
 
+async def test_notification_signatures_checked_with_the_public_key(
+    ebay: EbayMarketplace, state: FakeEbayState
+) -> None:
+    placed = state.place_order([{"sku": "SKU-1", "quantity": 1}])
+    body = json.dumps(state.notification("ORDER_CONFIRMATION", placed)).encode()
+    signed = {"X-EBAY-SIGNATURE": state.signature_header(body)}
+    assert await ebay.verify_notification(body, signed)
+    assert not await ebay.verify_notification(body + b" ", signed)
+    other = FakeEbayState()  # another key under another kid: eBay answers 404
+    assert not await ebay.verify_notification(
+        body, {"X-EBAY-SIGNATURE": other.signature_header(body)}
+    )
+    assert [e.status for e in state.exchanges if e.operation == "getPublicKey"] == [200, 404]
+
+
 async def test_fake_error_answers_match_the_spec(state: FakeEbayState) -> None:
     """Errors the adapter never provokes: checked straight against the fake."""
     token = (

@@ -15,7 +15,9 @@ Control routes under ``/_fake/`` (not eBay's): see the project's fake marketplac
 Orders notify ``notify_url`` with eBay's notification envelope (``metadata.topic`` and
 ``notification.data.orderId``): topic ``ORDER_CONFIRMATION`` when placed and
 ``ORDER_CANCELLATION`` (the fake's own name: the given Notification API spec lists no
-cancellation topic) when the buyer cancels. Notifications are not signed (no X-EBAY-SIGNATURE).
+cancellation topic) when the buyer cancels. Notifications carry ``X-EBAY-SIGNATURE`` (ECDSA
+P-256 over the body's SHA1, key served by ``GET /commerce/notification/v1/public_key/{kid}``,
+getPublicKey, with an application token from the ``client_credentials`` grant).
 
     python -m tools.fake_marketplaces.ebay --port 8713
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import itertools
 import json
 import secrets
@@ -42,8 +45,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.marketplaces.ebay import P256_G, P256_N, P256_SPKI_PREFIX, p256_multiply
+
 INVENTORY = "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
+NOTIFICATION = "/commerce/notification/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"
 BULK_MAX = 25
 ORDERS_MAX = 200
@@ -90,6 +96,15 @@ def _minor(value: str) -> int:
 
 def _money(minor: int, currency: str) -> dict[str, str]:
     return {"value": _decimal(minor), "currency": currency}
+
+
+def _der_sequence(r: int, s: int) -> bytes:
+    def integer(value: int) -> bytes:
+        raw = value.to_bytes(value.bit_length() // 8 + 1, "big")  # a leading 0 keeps it positive
+        return b"\x02" + bytes([len(raw)]) + raw
+
+    body = integer(r) + integer(s)
+    return b"\x30" + bytes([len(body)]) + body
 
 
 def _error(
@@ -146,6 +161,9 @@ class FakeEbayState:
         self.token_grants = 0
         self._failures: list[tuple[FailMode, str | None]] = []
         self._ids = itertools.count(1)
+        # the notification signing key (ECDSA P-256), served by getPublicKey under its kid
+        self.signing_key = secrets.randbelow(P256_N - 1) + 1
+        self.signing_kid = secrets.token_hex(16)
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -428,12 +446,46 @@ class FakeEbayState:
             },
         }
 
+    def public_key_pem(self) -> str:
+        point = p256_multiply(self.signing_key, P256_G)
+        assert point is not None
+        der = (
+            P256_SPKI_PREFIX + b"\x04" + point[0].to_bytes(32, "big") + point[1].to_bytes(32, "big")
+        )
+        return (
+            "-----BEGIN PUBLIC KEY-----\n"
+            + base64.b64encode(der).decode()
+            + "\n-----END PUBLIC KEY-----"
+        )
+
+    def signature_header(self, content: bytes) -> str:
+        """X-EBAY-SIGNATURE for ``content``: base64 JSON with the kid and a DER ECDSA
+        signature of its SHA1 digest."""
+        digest = int.from_bytes(hashlib.sha1(content).digest(), "big")
+        while True:
+            nonce = secrets.randbelow(P256_N - 1) + 1
+            point = p256_multiply(nonce, P256_G)
+            assert point is not None
+            r = point[0] % P256_N
+            s = pow(nonce, -1, P256_N) * (digest + r * self.signing_key) % P256_N
+            if r and s:
+                break
+        signature = _der_sequence(r, s)
+        header = {
+            "alg": "ECDSA",
+            "kid": self.signing_kid,
+            "signature": base64.b64encode(signature).decode(),
+            "digest": "SHA1",
+        }
+        return base64.b64encode(json.dumps(header).encode()).decode()
+
     async def notify(self, topic: str, order: dict[str, Any]) -> None:
         body = self.notification(topic, order)
         self.notifications.append(body)
         if not self.notify_url:
             return
         content = json.dumps(body).encode()
+        signature = self.signature_header(content)
         times = 2 if self.duplicate_notifications else 1
         async with httpx.AsyncClient(timeout=5.0) as client:
             for _ in range(times):
@@ -441,7 +493,10 @@ class FakeEbayState:
                     await client.post(
                         self.notify_url,
                         content=content,
-                        headers={"Content-Type": "application/json"},
+                        headers={
+                            "Content-Type": "application/json",
+                            "X-EBAY-SIGNATURE": signature,
+                        },
                     )
                 except httpx.HTTPError:
                     pass  # eBay retries later; the fake does not
@@ -456,6 +511,8 @@ DOMAINS = {"token": "OAuth"}
 def _domain(operation: str) -> str:
     if operation in ("getOffers", "bulkUpdatePriceQuantity"):
         return "API_INVENTORY"
+    if operation == "getPublicKey":
+        return "API_NOTIFICATION"
     return DOMAINS.get(operation, "API_FULFILLMENT")
 
 
@@ -474,7 +531,9 @@ def _api(operation: str, handler: Handler, *, authenticated: bool = True) -> Any
                 headers={"Retry-After": "0"},
             )
         elif mode == 500:
-            system = 25001 if _domain(operation) == "API_INVENTORY" else 30500
+            system = {"API_INVENTORY": 25001, "API_NOTIFICATION": 195000}.get(
+                _domain(operation), 30500
+            )
             response = _error(
                 500,
                 system,
@@ -534,6 +593,17 @@ async def _token(state: FakeEbayState, request: Request, body: bytes) -> Respons
     if not valid_client:
         return _json(
             {"error": "invalid_client", "error_description": "client authentication failed"}, 401
+        )
+    if form.get("grant_type") == "client_credentials":  # an application token
+        token = f"v^1.1#i^1#p^1#fake{secrets.token_urlsafe(24)}"
+        state.tokens[token] = time.monotonic() + state.token_lifetime
+        state.token_grants += 1
+        return _json(
+            {
+                "access_token": token,
+                "expires_in": state.token_lifetime,
+                "token_type": "Application Access Token",
+            }
         )
     if form.get("grant_type") != "refresh_token":
         return _json(
@@ -931,6 +1001,12 @@ async def _issue_refund(state: FakeEbayState, request: Request, body: bytes) -> 
     return _json({"refundId": refund_id, "refundStatus": "PENDING"})
 
 
+async def _get_public_key(state: FakeEbayState, request: Request, body: bytes) -> Response:
+    if request.path_params["public_key_id"] != state.signing_kid:
+        return _error(404, 195001, "The specified key id is invalid.", domain="API_NOTIFICATION")
+    return _json({"algorithm": "ECDSA", "digest": "SHA1", "key": state.public_key_pem()})
+
+
 # -- control routes -------------------------------------------------------------------------
 
 
@@ -1025,6 +1101,11 @@ def create_app(state: FakeEbayState | None = None) -> Starlette:
             methods=["POST"],
         ),
         Route(order + "/issue_refund", _api("issueRefund", _issue_refund), methods=["POST"]),
+        Route(
+            f"{NOTIFICATION}/public_key/{{public_key_id}}",
+            _api("getPublicKey", _get_public_key),
+            methods=["GET"],
+        ),
         Route("/_fake/listings", _fake_listings, methods=["GET", "POST"]),
         Route("/_fake/orders", _fake_create_order, methods=["POST"]),
         Route("/_fake/orders/{order_id}", _fake_order, methods=["GET"]),
