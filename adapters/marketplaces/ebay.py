@@ -17,10 +17,13 @@ Fulfillment API, notifications from the Notification API.
 - ``cancel`` raises ``MarketplaceFailure(retryable=False)``: none of the given specs (Inventory,
   Fulfillment, Notification) offers a seller cancellation; eBay takes those in Seller Hub or
   through its Post-Order API, which this adapter does not speak.
+- Notifications: ``order_ids_in_notification`` reads the envelope; ``verify_notification``
+  (not part of the port) checks ``X-EBAY-SIGNATURE`` with the key from getPublicKey.
 
 Account options (strings): ``marketplace_id`` (e.g. ``EBAY_FR``), ``token_url``,
 ``token_margin`` (seconds before expiry to refresh, default 60), ``rate_scale``,
-``backoff_initial``, ``timeout``, ``concurrency`` (bulk calls in flight, default 4).
+``backoff_initial``, ``timeout``, ``concurrency`` (bulk calls, and getOffers lookups, in flight;
+default 4).
 Credentials: ``client_id``, ``client_secret``, ``refresh_token``.
 """
 
@@ -235,7 +238,7 @@ class EbayMarketplace:
             account.base_url,
             account=f"ebay:{account.channel}",
             buckets=_ApiBuckets(buckets),
-            rates={"getPublicKey": Rate(API_RATES["notification"].per_second * scale, 2)},
+            rates=rates,
             auth=self.app_token,
             backoff_initial=float(options.get("backoff_initial", "0.5")),
             timeout=float(options.get("timeout", "10")),
