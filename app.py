@@ -25,7 +25,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import click
 from starlette.applications import Starlette
@@ -665,8 +665,12 @@ def marketplace_sync(channel: str, full: bool) -> None:
             await services.kv.close()
 
     report, calls = run_with_database(settings, work)
-    click.echo(f"{channel}: {report}; {calls} calls made")
-    sys.exit(1 if getattr(report, "failed", 0) else 0)
+    r = cast(Any, report)
+    click.echo(
+        f"{channel}: this run pushed {r.pushed}, found {r.unchanged} unchanged, had {r.rejected}"
+        f" refused and {r.failed} failed (other workers push the rest); {calls} calls made"
+    )
+    sys.exit(1 if r.failed else 0)
 
 
 @marketplace.command("import")

@@ -462,16 +462,24 @@ class MarketplaceSync:
         if channel is None:
             return total
         await self.mark([channel], None)
+        left = await self.dirty_count(handle)
         while True:
             report = await self.push_due(handle, force=force)
-            if report.claimed == 0:
-                break
             for name in ("claimed", "pushed", "unchanged", "rejected", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
-            if progress is not None:
-                progress(report.claimed)
-            if report.failed == report.claimed:
+            now_left = await self.dirty_count(handle)
+            if progress is not None and left > now_left:
+                progress(left - now_left)  # also what other workers pushed meanwhile
+            left = now_left
+            if report.claimed and report.failed == report.claimed:
                 break  # the marketplace is down: the rows wait for their backoff
+            if report.claimed == 0:
+                leased = await m.MarketplaceListing.filter(
+                    channel_id=channel.id, dirty=True, leased_until__gt=self.clock.now()
+                ).count()
+                if leased == 0:
+                    break
+                await asyncio.sleep(0.5)  # another worker is pushing rows: wait for it
         await m.MarketplaceAccountState.update_or_create(
             defaults={"last_full_push_at": self.clock.now()}, channel_id=channel.id
         )
