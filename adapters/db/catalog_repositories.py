@@ -30,10 +30,13 @@ _HANDLED: dict[HandleOwner, type[m.Product | m.Category | m.Collection]] = {
 
 
 class TortoiseCatalogRepository:
-    """Catalog writes in one transaction."""
+    """Catalog writes in one transaction; ``changed_variants`` / ``changed_products``: what it
+    changed that marketplaces show (a variant's fields, a product's status)."""
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
+        self.changed_variants: set[int] = set()
+        self.changed_products: set[int] = set()
         self._for_cart: dict[int, tuple[Variant, str, bool] | None] = {}
 
     async def product(self, product_id: int, *, for_update: bool = False) -> Product | None:
@@ -80,8 +83,11 @@ class TortoiseCatalogRepository:
 
     async def update_product(self, product_id: int, draft: ProductDraft) -> Product:
         row = await m.Product.get(id=product_id).using_db(self.conn)
+        was = row.status
         row.update_from_dict(self._product_fields(draft))
         await row.save(using_db=self.conn)
+        if row.status != was:  # on sale or not: its variants' listings change
+            self.changed_products.add(product_id)
         return convert.product(row)
 
     async def refresh_search_text(self, product_id: int) -> None:
@@ -156,6 +162,7 @@ class TortoiseCatalogRepository:
 
     async def update_variant(self, variant_id: int, draft: VariantDraft) -> Variant:
         row = await m.Variant.get(id=variant_id).using_db(self.conn)
+        self.changed_variants.add(variant_id)
         row.update_from_dict(self._variant_fields(draft))
         await row.save(using_db=self.conn)
         return convert.variant(row)
@@ -231,10 +238,11 @@ class TortoiseCatalogRepository:
 
 
 class TortoisePriceRepository:
-    """Price rules in one transaction."""
+    """Price rules in one transaction; ``changed``: the variants whose rules it wrote."""
 
     def __init__(self, conn: BaseDBAsyncClient) -> None:
         self.conn = conn
+        self.changed: set[int] = set()
 
     async def existing_variant_ids(self, variant_ids: Sequence[int]) -> set[int]:
         rows = (
@@ -256,6 +264,7 @@ class TortoisePriceRepository:
         }
 
     async def upsert_rule(self, variant_id: int, rule: PriceRule) -> None:
+        self.changed.add(variant_id)
         identity = self._identity(variant_id, rule)
         updated = (
             await m.Price.filter(**identity)
@@ -268,6 +277,7 @@ class TortoisePriceRepository:
             )
 
     async def replace_rules(self, variant_id: int, rules: Sequence[PriceRule]) -> None:
+        self.changed.add(variant_id)
         await m.Price.filter(variant_id=variant_id).using_db(self.conn).delete()
         for rule in rules:
             await self.upsert_rule(variant_id, rule)

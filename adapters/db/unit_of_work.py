@@ -107,22 +107,28 @@ class TortoiseUnitOfWork:
 
     async def _listing_events(self) -> None:
         """What marketplaces (and partners) must hear of, in the same transaction: the
-        variants whose stock rows changed, or that prices or the catalog changed."""
+        variants whose stock rows, price rules, fields or product status changed."""
         saved = self.inventory.changes.saved
         if saved:
             ids = sorted({variant_id for variant_id, _ in saved})
-            await m.OutboxEvent.create(
-                using_db=self._conn, topic="stock.changed", aggregate_id="stock",
-                payload={"variantIds": ids},
-            )  # fmt: skip
+            await self._event("stock.changed", {"variantIds": ids})
         elif "stock" in self.touched:  # a channel's locations or allocation rule changed
-            await m.OutboxEvent.create(
-                using_db=self._conn, topic="stock.changed", aggregate_id="stock", payload={}
+            await self._event("stock.changed", {})
+        changed = set(self.prices.changed) | self.catalog.changed_variants
+        if self.catalog.changed_products:
+            changed |= set(
+                await m.Variant.filter(product_id__in=sorted(self.catalog.changed_products))
+                .using_db(self._conn)
+                .values_list("id", flat=True)
             )
-        if self.touched & {"price", "catalog"}:
-            await m.OutboxEvent.create(
-                using_db=self._conn, topic="price.changed", aggregate_id="price", payload={}
-            )
+        if changed:
+            await self._event("price.changed", {"variantIds": sorted(int(v) for v in changed)})
+
+    async def _event(self, topic: str, payload: dict[str, Any]) -> None:
+        aggregate = topic.split(".")[0]
+        await m.OutboxEvent.create(
+            using_db=self._conn, topic=topic, aggregate_id=aggregate, payload=payload
+        )
 
 
 def invalidating_units_of_work(cache: KeyValue) -> UnitOfWorkFactory:

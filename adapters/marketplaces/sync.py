@@ -139,6 +139,7 @@ class MarketplaceSync:
     bulk_threshold: int = 200
     batch: int = 500
     _channels: dict[str, Channel] = field(default_factory=dict)
+    _checked_at: datetime | None = None  # scheduled prices are looked at from here
 
     # ------------------------------------------------------------------ channels
 
@@ -176,7 +177,10 @@ class MarketplaceSync:
                 else:
                     everything = True
             elif event.topic == "price.changed":
-                everything = True
+                if "variantIds" in event.payload:
+                    ids.update(int(v) for v in event.payload["variantIds"])
+                else:
+                    everything = True
             elif event.topic in ORDER_TOPICS:
                 orders.append(event)
             elif event.topic == "marketplace.notified":
@@ -200,15 +204,19 @@ class MarketplaceSync:
         marked = 0
         for channel in channels:
             params: list[Any] = [channel.id, now]
-            where = "archived = FALSE"
-            if variant_ids is not None:
+            # every live variant, and those listed before (an archived one goes to 0)
+            where = (
+                "(archived = FALSE OR id IN (SELECT variant_id FROM marketplace_listing"
+                f" WHERE channel_id = {int(channel.id)}))"
+            )
+            if variant_ids is not None:  # named variants, archived or not
                 if not variant_ids:
                     continue
                 if postgres:
-                    where += " AND id = ANY($3)"
+                    where = "id = ANY($3)"
                     params.append(list(variant_ids))
                 else:
-                    where += f" AND id IN ({','.join(str(int(v)) for v in variant_ids)})"
+                    where = f"id IN ({','.join(str(int(v)) for v in variant_ids)})"
             sql = (
                 "INSERT INTO marketplace_listing (channel_id, variant_id, sku, dirty, version,"
                 " changed_at, state, attempts)"
@@ -230,6 +238,17 @@ class MarketplaceSync:
             count, _ = await client.execute_query(sql, params)
             marked += int(count or 0)
         return marked
+
+    async def mark_scheduled(self, since: datetime, until: datetime) -> int:
+        """Mark the variants whose price rules started or ended in (since, until]: a sale
+        that begins at midnight changes marketplace prices with no edit to announce it."""
+        rows = await m.Price.filter(
+            Q(starts_at__gt=since, starts_at__lte=until) | Q(ends_at__gt=since, ends_at__lte=until)
+        ).values_list("variant_id", flat=True)
+        ids = sorted({int(v) for v in rows})
+        if not ids:
+            return 0
+        return await self.mark(list((await self.channels()).values()), ids)
 
     async def _owe_for(self, events: Sequence[Event]) -> None:
         async with self.uow() as uow:
@@ -370,15 +389,18 @@ class MarketplaceSync:
             )
             if quote is None or variant_id not in skus:
                 continue
-            quantity = channel.rule.sellable(totals.get(variant_id, 0))
-            wanted[variant_id] = Listing(
-                skus[variant_id], quantity, quote.price.amount, channel.currency
-            )
+            sku, on_sale = skus[variant_id]
+            total = totals.get(variant_id, 0) if on_sale else 0  # archived: none to sell
+            quantity = channel.rule.sellable(total)
+            wanted[variant_id] = Listing(sku, quantity, quote.price.amount, channel.currency)
         return wanted
 
-    async def _skus(self, variant_ids: Sequence[int]) -> dict[int, str]:
-        rows = await m.Variant.filter(id__in=list(variant_ids)).values_list("id", "sku")
-        return {int(i): str(s) for i, s in rows}
+    async def _skus(self, variant_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
+        """Each variant's SKU, and whether it is on sale (live, of an ACTIVE product)."""
+        rows = await m.Variant.filter(id__in=list(variant_ids)).values_list(
+            "id", "sku", "archived", "product__status"
+        )
+        return {int(i): (str(s), not a and st == "ACTIVE") for i, s, a, st in rows}
 
     async def _record(
         self,
@@ -787,7 +809,12 @@ class MarketplaceSync:
     # ------------------------------------------------------------------ the worker's loops
 
     async def tick(self, *, import_orders: bool) -> None:
-        """One round of everything: pushes, owed calls, and (when due) the order import."""
+        """One round of everything: prices that started or ended since the last round,
+        pushes, owed calls, and (when due) the order import."""
+        now = self.clock.now()
+        if self._checked_at is not None:
+            await self.mark_scheduled(self._checked_at, now)
+        self._checked_at = now
         for handle in list(self.adapters):
             try:
                 while (await self.push_due(handle)).claimed >= self.batch:

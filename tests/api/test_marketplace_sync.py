@@ -490,3 +490,31 @@ async def test_a_marketplace_buyer_is_matched_to_the_member_with_that_verified_e
     await _import(sync, ebay)
     assert (await m.Order.get(external_reference=ada)).member_id == verified.id
     assert (await m.Order.get(external_reference=bob)).member_id is None  # not proven theirs
+
+
+PRICES = """mutation($p: [PriceInput!]!) { priceBulkSet(prices: $p) { count userErrors { code message } } }"""
+ARCHIVE = """mutation($id: ID!) { productArchive(id: $id) { userErrors { code message } } }"""
+
+
+async def test_price_edits_archived_products_and_scheduled_sales_reach_the_marketplaces(
+    world, market, services, gql, settings
+):
+    sync, markets = market
+    owner = await staff_token(settings.secret_key)
+    first, second = world.variants[0], world.variants[2]  # of two products
+    body = await gql(PRICES, {"p": [{"variantId": world.gid(first), "amount": "24.90",
+                                     "currencyCode": "EUR"}]}, token=owner)  # fmt: skip
+    assert body["data"]["priceBulkSet"]["count"] == 1, body
+    archived = await gql(ARCHIVE, {"id": world.gid(world.products[1])}, token=owner)
+    assert not archived["data"]["productArchive"]["userErrors"], archived
+    await settle(services, sync)
+    assert [listing(markets[n], first.sku)["price"] for n in ("amazon", "ebay")] == [2490, 2490]
+    assert listing(markets["walmart"], first.sku)["price"] == 3290  # its dollar price is unchanged
+    assert {listing(markets[n], second.sku)["quantity"] for n in NAMES} == {0}  # off sale
+    # a sale written to start a moment ago: no edit announces it, the next round sees it
+    now = services.clock.now()
+    await m.Price.create(variant=first, kind="SALE", currency="EUR", amount=1990,
+                         starts_at=now - timedelta(seconds=1), ends_at=now + timedelta(days=1))  # fmt: skip
+    sync._checked_at = now - timedelta(seconds=5)
+    await sync.tick(import_orders=False)
+    assert [listing(markets[n], first.sku)["price"] for n in ("amazon", "ebay")] == [1990, 1990]
