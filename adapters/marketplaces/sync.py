@@ -573,13 +573,15 @@ class MarketplaceSync:
     async def owe_refunds(self) -> int:
         """Refunds owed through the MARKETPLACE tender for returned goods become REFUND calls
         (a cancellation's refund is the marketplace's part of the cancel call)."""
-        rows = await m.PaymentRefund.filter(
+        pending = await m.PaymentRefund.filter(
             tender=Tender.MARKETPLACE.value,
             state=RefundState.PENDING.value,
             return_id__isnull=False,
-        ).limit(100)
+        ).order_by("id")
+        keys = [f"refund:{r.id}" for r in pending]
+        asked = set(await m.MarketplaceAction.filter(key__in=keys).values_list("key", flat=True))
         owed = 0
-        for refund in rows:
+        for refund in (r for r in pending if f"refund:{r.id}" not in asked):
             async with self.uow() as uow:
                 link = await uow.marketplaces.link_of_order(refund.order_id)
                 if link is None:
