@@ -18,7 +18,8 @@ Fulfillment API, notifications from the Notification API.
   Fulfillment, Notification) offers a seller cancellation; eBay takes those in Seller Hub or
   through its Post-Order API, which this adapter does not speak.
 - Notifications: ``order_ids_in_notification`` reads the envelope; ``verify_notification``
-  (not part of the port) checks ``X-EBAY-SIGNATURE`` with the key from getPublicKey.
+  (not part of the port) checks ``X-EBAY-SIGNATURE`` (ECDSA P-256, verified by the
+  ``cryptography`` library) with the key from getPublicKey.
 
 Account options (strings): ``marketplace_id`` (e.g. ``EBAY_FR``), ``token_url``,
 ``token_margin`` (seconds before expiry to refresh, default 60), ``rate_scale``,
@@ -31,16 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import logging
-import re
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.marketplaces.config import MarketplaceAccount
 from adapters.marketplaces.http import (
@@ -118,6 +120,12 @@ REFUND_REASONS = frozenset(
         "OTHER",
     }
 )  # ReasonForRefundEnum
+
+# The digests an X-EBAY-SIGNATURE header may name (eBay signs SHA1 digests)
+SIGNATURE_DIGESTS: dict[str, hashes.HashAlgorithm] = {
+    "SHA1": hashes.SHA1(),
+    "SHA256": hashes.SHA256(),
+}
 
 
 class _ApiBuckets:
@@ -244,7 +252,8 @@ class EbayMarketplace:
             timeout=float(options.get("timeout", "10")),
             transport=transport,
         )
-        self._public_keys: dict[str, tuple[int, int] | None] = {}  # kid -> P-256 point
+        # kid -> the P-256 key getPublicKey gave (None: not a key of eBay's, or not P-256)
+        self._public_keys: dict[str, ec.EllipticCurvePublicKey | None] = {}
 
     # -- authentication ---------------------------------------------------------------------
 
@@ -662,21 +671,28 @@ class EbayMarketplace:
 
     async def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> bool:
         """Whether ``X-EBAY-SIGNATURE`` signs ``body``: the header is base64 JSON (``kid``,
-        ``signature`` DER in base64, ``digest``); the key comes from getPublicKey (cached by
-        ``kid``), and the signature is ECDSA over P-256 of the body's digest. False for a
-        missing or malformed header, an unknown key or a bad signature."""
+        ``signature`` DER in base64, ``digest`` SHA1 or SHA256, SHA1 when absent); the key comes
+        from getPublicKey (cached by ``kid``), and the signature is ECDSA over P-256 of the
+        body's digest, checked by the ``cryptography`` library. False for a missing or malformed
+        header, an unknown digest, an unknown key or a bad signature."""
         header = next((v for k, v in headers.items() if k.lower() == "x-ebay-signature"), "")
         try:
             decoded = json.loads(base64.b64decode(header, validate=True))
             kid = str(decoded["kid"])
             signature = base64.b64decode(decoded["signature"], validate=True)
-            digest = hashlib.new(str(decoded.get("digest") or "SHA1").lower(), body).digest()
+            digest = SIGNATURE_DIGESTS[str(decoded.get("digest") or "SHA1").upper()]
         except (ValueError, KeyError, TypeError):
             return False
         key = await self._public_key(kid)
-        return key is not None and ecdsa_p256_verify(key, digest, signature)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, body, ec.ECDSA(digest))
+        except InvalidSignature:
+            return False
+        return True
 
-    async def _public_key(self, kid: str) -> tuple[int, int] | None:
+    async def _public_key(self, kid: str) -> ec.EllipticCurvePublicKey | None:
         if kid in self._public_keys:
             return self._public_keys[kid]
         response = await self.notification_http.request(
@@ -698,7 +714,7 @@ class EbayMarketplace:
         key = None
         if str(answer.get("algorithm", "")).upper() == "ECDSA":
             try:
-                key = p256_public_key(str(answer.get("key", "")))
+                key = ebay_public_key(str(answer.get("key", "")))
             except ValueError:
                 key = None
         self._public_keys[kid] = key
@@ -721,92 +737,22 @@ class EbayMarketplace:
         await self.notification_http.aclose()
 
 
-# -- ECDSA over P-256 (X-EBAY-SIGNATURE), verification only: every input here is public -------
-
-P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
-P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
-P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-P256_G = (
-    0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
-    0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5,
-)
-# SubjectPublicKeyInfo of an uncompressed P-256 key, up to the point (RFC 5480)
-P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
-
-Point = tuple[int, int] | None
+# -- X-EBAY-SIGNATURE keys ----------------------------------------------------------------------
 
 
-def p256_add(one: Point, two: Point) -> Point:
-    if one is None:
-        return two
-    if two is None:
-        return one
-    (x1, y1), (x2, y2) = one, two
-    if x1 == x2:
-        if (y1 + y2) % P256_P == 0:
-            return None
-        slope = (3 * x1 * x1 - 3) * pow(2 * y1, -1, P256_P) % P256_P  # a = -3
-    else:
-        slope = (y2 - y1) * pow(x2 - x1, -1, P256_P) % P256_P
-    x3 = (slope * slope - x1 - x2) % P256_P
-    return x3, (slope * (x1 - x3) - y1) % P256_P
-
-
-def p256_multiply(k: int, point: Point) -> Point:
-    result: Point = None
-    while k:
-        if k & 1:
-            result = p256_add(result, point)
-        point = p256_add(point, point)
-        k >>= 1
-    return result
-
-
-def p256_on_curve(point: tuple[int, int]) -> bool:
-    x, y = point
-    return 0 <= x < P256_P and 0 <= y < P256_P and (y * y - x**3 + 3 * x - P256_B) % P256_P == 0
-
-
-def p256_public_key(text: str) -> tuple[int, int]:
-    """The point of a PEM (or bare base64) SubjectPublicKeyInfo holding a P-256 key."""
-    body = re.sub(r"-----(BEGIN|END) PUBLIC KEY-----|\s", "", text)
+def ebay_public_key(text: str) -> ec.EllipticCurvePublicKey:
+    """The P-256 key of getPublicKey's ``key``: a PEM SubjectPublicKeyInfo (eBay's form, which
+    may come on one line) or the same DER in bare base64. ValueError for anything else,
+    including a key of another algorithm or curve."""
+    text = text.strip()
     try:
-        der = base64.b64decode(body, validate=True)
-    except ValueError:
-        raise ValueError("not a base64 public key") from None
-    if len(der) != 91 or not der.startswith(P256_SPKI_PREFIX) or der[26] != 4:
-        raise ValueError("not an uncompressed P-256 public key")
-    point = (int.from_bytes(der[27:59], "big"), int.from_bytes(der[59:91], "big"))
-    if not p256_on_curve(point):
-        raise ValueError("the point is not on P-256")
-    return point
-
-
-def _der_integers(signature: bytes) -> tuple[int, int] | None:
-    """(r, s) of a DER ``SEQUENCE { INTEGER r, INTEGER s }`` (short lengths, as P-256 has)."""
-    if len(signature) < 8 or signature[0] != 0x30 or signature[1] != len(signature) - 2:
-        return None
-    values, at = [], 2
-    for _ in range(2):
-        if at + 2 > len(signature) or signature[at] != 0x02:
-            return None
-        size = signature[at + 1]
-        if size == 0 or at + 2 + size > len(signature):
-            return None
-        values.append(int.from_bytes(signature[at + 2 : at + 2 + size], "big"))
-        at += 2 + size
-    return (values[0], values[1]) if at == len(signature) else None
-
-
-def ecdsa_p256_verify(key: tuple[int, int], digest: bytes, signature: bytes) -> bool:
-    """Whether ``signature`` (DER) is an ECDSA P-256 signature of ``digest`` by ``key``."""
-    pair = _der_integers(signature)
-    if pair is None:
-        return False
-    r, s = pair
-    if not (0 < r < P256_N and 0 < s < P256_N):
-        return False
-    e = int.from_bytes(digest[:32], "big")
-    w = pow(s, -1, P256_N)
-    point = p256_add(p256_multiply(e * w % P256_N, P256_G), p256_multiply(r * w % P256_N, key))
-    return point is not None and point[0] % P256_N == r
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(text.encode())
+        else:
+            der = base64.b64decode("".join(text.split()), validate=True)
+            key = serialization.load_der_public_key(der)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise ValueError(f"not a public key: {error}") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("not a P-256 public key")
+    return key

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -19,21 +18,17 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.marketplaces.config import MarketplaceAccount
-from adapters.marketplaces.ebay import (
-    P256_G,
-    P256_N,
-    EbayMarketplace,
-    ecdsa_p256_verify,
-    p256_multiply,
-    p256_on_curve,
-    p256_public_key,
-)
+from adapters.marketplaces.ebay import EbayMarketplace, ebay_public_key
 from adapters.marketplaces.http import Buckets, MemoryBuckets, RedisBuckets
 from domain.marketplaces.model import (
     Listing,
@@ -44,7 +39,7 @@ from domain.marketplaces.model import (
     ShippedLine,
 )
 from tests.contract.ebay_spec import specs_present, validate_exchanges
-from tools.fake_marketplaces.ebay import FakeEbayState, _der_sequence, create_app
+from tools.fake_marketplaces.ebay import FakeEbayState, create_app
 from tools.fake_marketplaces.serve import serving
 
 SECRETS = {
@@ -409,20 +404,99 @@ async def test_signatures_with_an_unknown_key_or_a_bad_header(
     assert grants == {"client_credentials"}  # no user token needed for the key
 
 
-def test_p256_against_rfc_6979() -> None:
-    """RFC 6979 A.2.5: the P-256 key pair and the SHA-1 signature of "sample"."""
+def signature_header(kid: str, signature: bytes, digest: str = "SHA1") -> str:
+    header = {"alg": "ECDSA", "kid": kid, "signature": base64.b64encode(signature).decode()}
+    return base64.b64encode(json.dumps(header | {"digest": digest}).encode()).decode()
+
+
+async def test_signatures_by_another_key_or_over_another_body(
+    ebay: EbayMarketplace, state: FakeEbayState
+) -> None:
+    body = b'{"metadata": {"topic": "ORDER_CONFIRMATION"}, "notification": {"data": {}}}'
+    good = {"X-EBAY-SIGNATURE": state.signature_header(body)}
+    assert await ebay.verify_notification(body, good)
+    assert not await ebay.verify_notification(body.replace(b"{}", b'{"orderId": "1"}'), good)
+    impostor = FakeEbayState()  # another key claiming eBay's kid
+    impostor.signing_kid = state.signing_kid
+    forged = {"X-EBAY-SIGNATURE": impostor.signature_header(body)}
+    assert not await ebay.verify_notification(body, forged)
+    sha256 = state.signing_key.sign(body, ec.ECDSA(hashes.SHA256()))
+    kid = state.signing_kid
+    assert await ebay.verify_notification(
+        body, {"X-EBAY-SIGNATURE": signature_header(kid, sha256, "SHA256")}
+    )
+    for wrong in (signature_header(kid, sha256, "SHA1"), signature_header(kid, sha256, "MD5")):
+        assert not await ebay.verify_notification(body, {"X-EBAY-SIGNATURE": wrong})
+    malformed = [
+        "",
+        base64.b64encode(b"not json").decode(),
+        base64.b64encode(json.dumps({"kid": kid}).encode()).decode(),
+        base64.b64encode(json.dumps({"kid": kid, "signature": "%%"}).encode()).decode(),
+        signature_header(kid, b"\x30\x00"),
+    ]
+    for header in malformed:
+        assert not await ebay.verify_notification(body, {"X-EBAY-SIGNATURE": header})
+    assert not await ebay.verify_notification(body, {})
+    assert statuses(state, "getPublicKey") == [200]  # the key stays cached by its kid
+
+
+async def test_a_signature_from_rfc_6979(ebay: EbayMarketplace, state: FakeEbayState) -> None:
+    """RFC 6979 A.2.5 (P-256, SHA-1 of "sample"), signed outside the project: the adapter
+    verifies ECDSA over the body's SHA1 as the standard defines it."""
     secret = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
-    public = (
+    state.signing_key = ec.derive_private_key(secret, ec.SECP256R1())
+    numbers = state.signing_key.public_key().public_numbers()
+    assert (numbers.x, numbers.y) == (
         0x60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6,
         0x7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299,
     )
     r = 0x61340C88C3AAEBEB4F6D667F672CA9759A6CCAA9FA8811313039EE4A35471D32
     s = 0x6D7F147DAC089441BB2E2FE8F7A3FA264B9C475098FDCF6E00D7C996E1B8B7EB
-    assert p256_multiply(secret, P256_G) == public and p256_multiply(P256_N, P256_G) is None
-    signature = _der_sequence(r, s)
-    assert ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), signature)
-    assert not ecdsa_p256_verify(public, hashlib.sha1(b"Sample").digest(), signature)
-    assert not ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), _der_sequence(r, s + 1))
-    assert not ecdsa_p256_verify(public, hashlib.sha1(b"sample").digest(), signature[:-1])
+    header = signature_header(state.signing_kid, encode_dss_signature(r, s))
+    assert await ebay.verify_notification(b"sample", {"X-EBAY-SIGNATURE": header})
+    assert not await ebay.verify_notification(b"Sample", {"X-EBAY-SIGNATURE": header})
+    off = signature_header(state.signing_kid, encode_dss_signature(r, s + 1))
+    assert not await ebay.verify_notification(b"sample", {"X-EBAY-SIGNATURE": off})
+
+
+async def test_a_key_not_on_p256_verifies_nothing(
+    ebay: EbayMarketplace, state: FakeEbayState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    pem = p384.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    monkeypatch.setattr(state, "public_key_pem", lambda: pem.decode())
+    body = b'{"metadata": {"topic": "ORDER_CONFIRMATION"}}'
+    signature = p384.sign(body, ec.ECDSA(hashes.SHA1()))
+    header = signature_header(state.signing_kid, signature)
+    assert not await ebay.verify_notification(body, {"X-EBAY-SIGNATURE": header})
+    assert statuses(state, "getPublicKey") == [200]
+
+
+def test_public_key_forms() -> None:
+    """getPublicKey's key as PEM (multi-line or on one line, as eBay shows it) or bare base64
+    DER; keys of other curves or algorithms, and non-keys, are refused."""
     pem = FakeEbayState().public_key_pem()
-    assert p256_on_curve(p256_public_key(pem)) and p256_public_key(pem.replace("\n", ""))
+    one_line = pem.replace("\n", "")
+    bare = "".join(pem.splitlines()[1:-1])
+    keys = [ebay_public_key(text) for text in (pem, one_line, bare, f"  {bare[:40]}\n{bare[40:]}")]
+    assert len({key.public_numbers() for key in keys}) == 1
+    others: list[PublicKeyTypes] = [
+        ec.generate_private_key(ec.SECP384R1()).public_key(),
+        ed25519.Ed25519PrivateKey.generate().public_key(),
+    ]
+    for other in others:
+        der = other.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        with pytest.raises(ValueError, match="P-256"):
+            ebay_public_key(base64.b64encode(der).decode())
+    for text in (
+        "",
+        "%%%",
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        bare[:-8],
+    ):
+        with pytest.raises(ValueError):
+            ebay_public_key(text)

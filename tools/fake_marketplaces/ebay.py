@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import itertools
 import json
 import secrets
@@ -40,12 +39,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
-from adapters.marketplaces.ebay import P256_G, P256_N, P256_SPKI_PREFIX, p256_multiply
 
 INVENTORY = "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
@@ -96,15 +95,6 @@ def _minor(value: str) -> int:
 
 def _money(minor: int, currency: str) -> dict[str, str]:
     return {"value": _decimal(minor), "currency": currency}
-
-
-def _der_sequence(r: int, s: int) -> bytes:
-    def integer(value: int) -> bytes:
-        raw = value.to_bytes(value.bit_length() // 8 + 1, "big")  # a leading 0 keeps it positive
-        return b"\x02" + bytes([len(raw)]) + raw
-
-    body = integer(r) + integer(s)
-    return b"\x30" + bytes([len(body)]) + body
 
 
 def _error(
@@ -162,7 +152,7 @@ class FakeEbayState:
         self._failures: list[tuple[FailMode, str | None]] = []
         self._ids = itertools.count(1)
         # the notification signing key (ECDSA P-256), served by getPublicKey under its kid
-        self.signing_key = secrets.randbelow(P256_N - 1) + 1
+        self.signing_key = ec.generate_private_key(ec.SECP256R1())
         self.signing_kid = secrets.token_hex(16)
 
     # -- test controls ----------------------------------------------------------------------
@@ -447,30 +437,16 @@ class FakeEbayState:
         }
 
     def public_key_pem(self) -> str:
-        point = p256_multiply(self.signing_key, P256_G)
-        assert point is not None
-        der = (
-            P256_SPKI_PREFIX + b"\x04" + point[0].to_bytes(32, "big") + point[1].to_bytes(32, "big")
+        """The signing key's public half as getPublicKey gives it (PEM SubjectPublicKeyInfo)."""
+        pem = self.signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return (
-            "-----BEGIN PUBLIC KEY-----\n"
-            + base64.b64encode(der).decode()
-            + "\n-----END PUBLIC KEY-----"
-        )
+        return pem.decode().strip()
 
     def signature_header(self, content: bytes) -> str:
-        """X-EBAY-SIGNATURE for ``content``: base64 JSON with the kid and a DER ECDSA
-        signature of its SHA1 digest."""
-        digest = int.from_bytes(hashlib.sha1(content).digest(), "big")
-        while True:
-            nonce = secrets.randbelow(P256_N - 1) + 1
-            point = p256_multiply(nonce, P256_G)
-            assert point is not None
-            r = point[0] % P256_N
-            s = pow(nonce, -1, P256_N) * (digest + r * self.signing_key) % P256_N
-            if r and s:
-                break
-        signature = _der_sequence(r, s)
+        """X-EBAY-SIGNATURE for ``content``: base64 JSON with the kid and a DER ECDSA P-256
+        signature over the SHA1 digest of ``content``."""
+        signature = self.signing_key.sign(content, ec.ECDSA(hashes.SHA1()))
         header = {
             "alg": "ECDSA",
             "kid": self.signing_kid,
