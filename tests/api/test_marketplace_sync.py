@@ -518,3 +518,24 @@ async def test_price_edits_archived_products_and_scheduled_sales_reach_the_marke
     sync._checked_at = now - timedelta(seconds=5)
     await sync.tick(import_orders=False)
     assert [listing(markets[n], first.sku)["price"] for n in ("amazon", "ebay")] == [1990, 1990]
+
+
+async def test_an_ebay_notification_counts_only_when_ebay_signed_it(world, market, services, app):
+    sync, markets = market
+    ebay = markets["ebay"]
+    external = place(ebay, world.variants[0].sku, 1)
+    (body,) = [n for n in ebay.state.notifications if external in json.dumps(n)]
+    content = json.dumps(body).encode()
+    url = f"/marketplaces/{ebay.channel.handle}/notifications"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        unsigned = await http.post(url, content=content)
+        forged = await http.post(url, content=content.replace(b"ORDER", b"ORDER "),
+                                 headers={"X-EBAY-SIGNATURE": ebay.state.signature_header(content)})  # fmt: skip
+        assert (unsigned.status_code, forged.status_code) == (401, 401)
+        assert not await m.OutboxEvent.filter(topic="marketplace.notified").exists()
+        signed = await http.post(url, content=content,
+                                 headers={"X-EBAY-SIGNATURE": ebay.state.signature_header(content)})  # fmt: skip
+        assert signed.status_code == 202, signed.text
+    await settle(services, sync)
+    assert await m.Order.filter(external_reference=external).count() == 1
