@@ -37,20 +37,43 @@ from adapters.db.models.payments import (
 )
 from adapters.db.models.pricing import Price
 from adapters.db.models.promotions import Promotion, PromotionUse, Voucher
+from adapters.db.models.settlement import (
+    AttributionCode,
+    AttributionScan,
+    BindingPolicy,
+    ClientelingTask,
+    CommissionEntry,
+    CommissionRule,
+    Franchisee,
+    FranchiseLocation,
+    MemberBinding,
+    OrderAttribution,
+    Statement,
+    StatementLine,
+    WholesalePrice,
+)
 from adapters.db.models.transactions import ChangeLog, IdempotencyRecord, OutboxEvent
 from adapters.db.models.trust import AuditEntry, MemberMessage, MemberPresence, ValueGrant
 
 __all__ = [
     "ApiKey",
+    "AttributionCode",
+    "AttributionScan",
     "AuditEntry",
+    "BindingPolicy",
     "Cart",
     "CartLine",
     "Category",
     "ChangeLog",
     "Channel",
     "ChannelLocation",
+    "ClientelingTask",
     "Collection",
     "CollectionProduct",
+    "CommissionEntry",
+    "CommissionRule",
+    "FranchiseLocation",
+    "Franchisee",
     "Fulfilment",
     "IdempotencyRecord",
     "Location",
@@ -60,11 +83,13 @@ __all__ = [
     "MarketplaceListing",
     "MarketplaceOrder",
     "Member",
+    "MemberBinding",
     "MemberMessage",
     "MemberPresence",
     "MemberSession",
     "MemberTier",
     "Order",
+    "OrderAttribution",
     "OrderEvent",
     "OrderLine",
     "OrderReturn",
@@ -81,6 +106,8 @@ __all__ = [
     "ProviderEvent",
     "Reservation",
     "StaffUser",
+    "Statement",
+    "StatementLine",
     "Stock",
     "StockMovement",
     "TierChange",
@@ -90,4 +117,5 @@ __all__ = [
     "Verification",
     "Voucher",
     "WebhookRefusal",
+    "WholesalePrice",
 ]

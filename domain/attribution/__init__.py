@@ -1,0 +1,1 @@
+"""Who an order is credited to: attribution codes, member bindings, order attributions."""

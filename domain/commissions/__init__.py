@@ -1,0 +1,1 @@
+"""What stores, clerks, venues and franchisees earn from sales, and their statements."""
