@@ -69,7 +69,7 @@ from common import (
     tail,
     write_json,
 )
-from marketplace_push import DEFAULT_DATABASE, DEFAULT_REDIS, BackendCpu
+from marketplace_push import DEFAULT_DATABASE, DEFAULT_REDIS, BackendCpu, _commit
 
 sys.path.insert(0, str(ROOT))
 
@@ -439,6 +439,7 @@ def _lags(
     found: dict[str, dict[str, Any]] = {}
     for fake in fakes:
         lags, unchanged, missing, unlisted = [], 0, 0, 0
+        series = []  # (ms after the rate's first sale, lag ms): when the slow ones happen
         for sale in sales:
             if not sale.ok:
                 continue
@@ -456,6 +457,7 @@ def _lags(
                 missing += 1
             else:
                 lags.append((seen - sale.answered) * 1000)
+                series.append([round((sale.answered - sales[0].scheduled) * 1000), round(lags[-1])])
         lags.sort()
         row: dict[str, Any] = {
             "measured": len(lags),
@@ -470,6 +472,7 @@ def _lags(
                 "p99_ms": round(percentile(lags, 99)),
                 "max_ms": round(lags[-1]),
                 "mean_ms": round(sum(lags) / len(lags)),
+                "series": series,
             }
         found[fake] = row
     return found
@@ -763,6 +766,7 @@ def main(
             "marketplace_push_seconds": float(os.environ.get("MARKETPLACE_PUSH_SECONDS", "1")),
             "database_url": database_url,
             "redis_url": redis_url,
+            "commit": _commit(),
         },
         extra={"setup": found["setup"], "final": final},
         results=found["results"],

@@ -228,8 +228,9 @@ def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 async def expected_listings(url: str, handle: str) -> dict[str, tuple[int, int]]:
     """``sku -> (quantity, price)`` the channel should show: quantity from the stock rows at
-    the channel's locations by its allocation rule (plain SQL here), price from its pricing
-    rules (``domain.pricing.price_for``, as every channel prices)."""
+    the channel's locations by its allocation rule (plain SQL here; 0 for a product that is
+    not ACTIVE), price from its pricing rules (``domain.pricing.price_for``, as every channel
+    prices)."""
     from adapters.db.database import close_database, open_database
     from adapters.db.queries import TortoiseCatalogQueries
     from domain.pricing.model import price_for
@@ -242,17 +243,22 @@ async def expected_listings(url: str, handle: str) -> dict[str, tuple[int, int]]
             handle,
         )
         rows = await conn.fetch(
-            "SELECT v.id, v.sku, COALESCE(SUM(GREATEST(s.on_hand - s.reserved"
-            " - s.safety_stock, 0)), 0) AS total FROM variant v"
+            "SELECT v.id, v.sku, p.status = 'ACTIVE' AS on_sale,"
+            " COALESCE(SUM(GREATEST(s.on_hand - s.reserved - s.safety_stock, 0)), 0) AS total"
+            " FROM variant v JOIN product p ON p.id = v.product_id"
             " LEFT JOIN stock s ON s.variant_id = v.id AND s.location_id IN"
             " (SELECT location_id FROM channel_location WHERE channel_id = $1)"
-            " WHERE NOT v.archived GROUP BY v.id, v.sku",
+            " WHERE NOT v.archived GROUP BY v.id, v.sku, p.status",
             channel["id"],
         )
     finally:
         await conn.close()
     share, buffer = int(channel["share"]), int(channel["buffer"])
-    quantity = {r["id"]: max(0, int(r["total"]) * share // 100 - buffer) for r in rows}
+    # a variant of a product not ACTIVE is offered at 0 (nothing of it is for sale)
+    quantity = {
+        r["id"]: max(0, int(r["total"]) * share // 100 - buffer) if r["on_sale"] else 0
+        for r in rows
+    }
     sku_of = {r["id"]: r["sku"] for r in rows}
     await open_database(url)
     try:
@@ -336,6 +342,23 @@ async def _skus(url: str) -> list[str]:
         await conn.close()
 
 
+def _report(text: str) -> dict[str, int]:
+    """What the command says it did: ``this run pushed N, found N unchanged, had N refused and
+    N failed`` (or an older ``PushReport(claimed=N, ...)``)."""
+    found: dict[str, int] = {}
+    for key, pattern in (
+        ("pushed", r"pushed (\d+)"),
+        ("unchanged", r"(\d+) unchanged"),
+        ("rejected", r"(\d+) refused"),
+        ("failed", r"(\d+) failed"),
+    ):
+        if match := re.search(pattern, text):
+            found[key] = int(match.group(1))
+    if not found and (match := re.search(r"PushReport\(([^)]*)\)", text)):
+        found = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+    return found
+
+
 def _run_child(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     """Run ``cmd`` to its end: wall time, exit status, peak RSS and CPU of that process."""
     started = time.perf_counter()
@@ -414,10 +437,7 @@ async def bench(
             after = await _db_counters(url)
             if child["returncode"] != 0:
                 raise RuntimeError(f"sync failed ({child['returncode']}):\n{tail(log)}")
-            found = re.search(rf"{CHANNEL}: PushReport\(([^)]*)\)", log.read_text())
-            report = {
-                k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1) if found else "")
-            }
+            report = _report(log.read_text())
             verified = await check(url, fake_url)
             wall = child["wall_seconds"]
             fake_cpu = (fake_cpu1 or 0.0) - (fake_cpu0 or 0.0)
@@ -465,6 +485,18 @@ async def bench(
     }
 
 
+def _commit() -> str:
+    """The commit measured (with ``+changes`` when the engine's files differ from it)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip()
+    changed = git("status", "--porcelain", "--", "adapters/marketplaces", "app.py").strip()
+    return head + ("+changes" if changed else "")
+
+
 @click.command()
 @click.option("--skus", default=100_000, show_default=True, help="SKUs in the catalog (at least).")
 @click.option("--database-url", default=DEFAULT_DATABASE, show_default=True,
@@ -484,7 +516,7 @@ def main(
 ) -> None:  # fmt: skip
     """A timed, measured and checked full push of every SKU to the fake Amazon."""
     started = datetime.now(UTC)
-    floor = documented_floor(skus)
+    floor = documented_floor(skus)  # what the catalog would need at exactly --skus
     with tempfile.TemporaryDirectory(prefix="bench-marketplace-push-") as tmp:
         logs = Path(tmp)
         try:
@@ -513,6 +545,7 @@ def main(
             "database_url": database_url,
             "redis_url": redis_url,
             "command": f"app.py marketplace sync {CHANNEL} --full",
+            "commit": _commit(),
         },
         extra={"seeding": found["seeding"], "documented_limits": floor},
         results=found["results"],
