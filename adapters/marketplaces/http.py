@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -32,6 +32,9 @@ from tenacity import (
 )
 
 from domain.marketplaces.model import MarketplaceFailure
+
+if TYPE_CHECKING:
+    from adapters.marketplaces.config import MarketplaceAccount
 
 log = logging.getLogger("o2o.marketplaces")
 
@@ -115,7 +118,7 @@ class TokenSource(Protocol):
     """Headers that authenticate a request (an OAuth access token, refreshed when due)."""
 
     async def headers(self, client: httpx.AsyncClient) -> dict[str, str]: ...
-    def forget(self) -> None: ...
+    def forget(self, refused: Mapping[str, str] | None = None) -> None: ...
 
 
 class CachedToken:
@@ -146,9 +149,12 @@ class CachedToken:
                 self._until = self._clock() + max(0.0, lifetime - self._margin)
             return self._headers
 
-    def forget(self) -> None:
-        """Drop the token (the marketplace answered 401): the next request fetches one."""
-        self._headers = None
+    def forget(self, refused: Mapping[str, str] | None = None) -> None:
+        """Drop the token (the marketplace refused it): the next request fetches one. With
+        ``refused`` (the headers the refused request carried), only while they are still the
+        current ones: a concurrent call refused with the same token may have renewed it."""
+        if refused is None or self._headers is None or dict(refused) == self._headers:
+            self._headers = None
 
 
 class _Retry(Exception):
@@ -220,15 +226,17 @@ class MarketplaceHttp:
     ) -> httpx.Response:
         await self._wait_for_token(operation)
         headers = dict(kwargs.pop("headers", None) or {})
+        credentials: dict[str, str] = {}
         if self.auth is not None:
-            headers.update(await self.auth.headers(self.client))
+            credentials = await self.auth.headers(self.client)
+            headers.update(credentials)
         self.sent += 1
         try:
             response = await self.client.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as error:  # timeouts, refused connections, resets
             raise _Retry(f"{operation}: {type(error).__name__}", None, None) from error
         if self.auth is not None and self.token_refused(response):
-            self.auth.forget()
+            self.auth.forget(credentials)
             status = response.status_code
             raise _Retry(f"{operation}: {status}, access token refreshed", status, 0.0)
         if response.status_code == 429 or response.status_code >= 500:
@@ -293,6 +301,50 @@ class MarketplaceHttp:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    @classmethod
+    def for_account(
+        cls,
+        account: MarketplaceAccount,
+        *,
+        buckets: Buckets,
+        rates: Mapping[str, Rate],
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **kwargs: Any,
+    ) -> MarketplaceHttp:
+        """A client for ``account`` (``base_url`` by default), named ``kind:channel`` in logs
+        and bucket keys, with ``rates`` multiplied by its ``rate_scale`` and the retry settings
+        of its options (``retry_options``); ``kwargs`` go to the constructor as they are."""
+        return cls(
+            account.base_url if base_url is None else base_url,
+            account=f"{account.kind.value.lower()}:{account.channel}",
+            buckets=buckets,
+            rates=scaled_rates(rates, account.rate_scale),
+            transport=transport,
+            **{**retry_options(account.options), **kwargs},
+        )
+
+
+def scaled_rates(rates: Mapping[str, Rate], scale: float) -> dict[str, Rate]:
+    """``rates`` with every per-second figure multiplied by ``scale`` (bursts stay)."""
+    return {key: Rate(rate.per_second * scale, rate.burst) for key, rate in rates.items()}
+
+
+def retry_options(options: Mapping[str, str]) -> dict[str, Any]:
+    """``MarketplaceHttp``'s retry settings from an account's options (strings):
+    ``attempts`` (default 6), ``backoff_initial`` (0.5 s), ``backoff_jitter`` (the random part
+    of a wait; default as large as ``backoff_initial``), ``backoff_max`` (10 s), ``timeout``
+    (10 s)."""
+    settings: dict[str, Any] = {
+        "attempts": max(1, int(options.get("attempts", "6"))),
+        "backoff_initial": float(options.get("backoff_initial", "0.5")),
+        "backoff_max": float(options.get("backoff_max", "10")),
+        "timeout": float(options.get("timeout", "10")),
+    }
+    if "backoff_jitter" in options:
+        settings["backoff_jitter"] = float(options["backoff_jitter"])
+    return settings
 
 
 def money_to_minor(amount: str | float | int, exponent: int = 2) -> int:
