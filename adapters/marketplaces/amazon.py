@@ -9,7 +9,8 @@ between ``getFeed`` polls, default 30), ``feed_timeout`` (default 3600), ``feed_
 (default 25,000, the feed schema's ``maxItems``), ``orders_page_size`` (1..100, default 100),
 ``lookback_days`` (orders pulled when no cursor is known, default 30), ``concurrency``
 (requests in flight for per-SKU pushes, default 5), ``token_margin`` (seconds before expiry a
-token is refreshed, default 60), plus the common ``rate_scale``, ``backoff_initial``, ``timeout``.
+token is refreshed, default 60), plus the common ``rate_scale``, ``attempts``, ``backoff_initial``,
+``backoff_jitter``, ``backoff_max`` and ``timeout`` (see ``MarketplaceHttp.for_account``).
 
 What the given API descriptions do not offer, the adapter does not pretend to do:
 
@@ -21,8 +22,8 @@ What the given API descriptions do not offer, the adapter does not pretend to do
   are not part of these descriptions). They are done in Seller Central.
 
 Expired access tokens: SP-API answers ``403`` with code ``Unauthorized`` ("Expired Token" per
-every operation's 403 description), not ``401``; the adapter forgets the token and repeats the
-call once with a fresh one (``MarketplaceHttp`` itself handles ``401``).
+every operation's 403 description), not ``401``; ``MarketplaceHttp`` is told so
+(``token_refused``): it forgets the token and repeats the call with a fresh one, as for ``401``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ OTHER_RATES: dict[str, tuple[float, int]] = {
     "uploadFeedDocument": (5.0, 15),
     "downloadFeedDocument": (5.0, 15),
 }
+RATES = {op: Rate(*figures) for op, figures in {**DOCUMENTED_RATES, **OTHER_RATES}.items()}
 
 FULFILLMENT_STATUS = {
     "PENDING_AVAILABILITY": MarketplaceOrderStatus.PENDING,
@@ -141,7 +143,10 @@ def _errors_text(response: httpx.Response) -> str:
 
 
 def _token_refused(response: httpx.Response) -> bool:
-    """SP-API's answer to an expired or revoked access token: 403 with code Unauthorized."""
+    """SP-API's answer to an expired or revoked access token: 403 with code Unauthorized (or
+    a plain 401)."""
+    if response.status_code == 401:
+        return True
     if response.status_code != 403:
         return False
     try:
@@ -238,24 +243,19 @@ class AmazonMarketplace:
         self.page_size = max(1, min(100, int(options.get("orders_page_size", "100"))))
         self.lookback = timedelta(days=float(options.get("lookback_days", "30")))
         self.concurrency = max(1, int(options.get("concurrency", "5")))
-        scale = account.rate_scale
-        rates = {
-            op: Rate(per_second * scale, burst)
-            for op, (per_second, burst) in {**DOCUMENTED_RATES, **OTHER_RATES}.items()
-        }
-        common: dict[str, Any] = {
-            "account": f"amazon:{account.channel}",
-            "buckets": buckets,
-            "rates": rates,
-            "backoff_initial": float(options.get("backoff_initial", "0.5")),
-            "backoff_max": float(options.get("backoff_max", "10")),
-            "timeout": float(options.get("timeout", "10")),
-            "transport": transport,
-        }
         # Token requests and pre-signed document URLs must not carry the access token.
-        self._plain = MarketplaceHttp("", **common)
+        self._plain = MarketplaceHttp.for_account(
+            account, base_url="", buckets=buckets, rates=RATES, transport=transport
+        )
         self.token = CachedToken(self._fetch_token, margin=float(options.get("token_margin", "60")))
-        self.http = MarketplaceHttp(account.base_url, auth=self.token, **common)
+        self.http = MarketplaceHttp.for_account(
+            account,
+            buckets=buckets,
+            rates=RATES,
+            transport=transport,
+            auth=self.token,
+            token_refused=_token_refused,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -284,19 +284,8 @@ class AmazonMarketplace:
             body.get("expires_in", 3600)
         )
 
-    async def _request(self, operation: str, method: str, url: str, **kw: Any) -> httpx.Response:
-        response = await self.http.request(operation, method, url, **kw)
-        if _token_refused(response):
-            # forget the token only if no concurrent call has replaced it already
-            refused = response.request.headers.get("x-amz-access-token")
-            current = await self.token.headers(self.http.client)
-            if current.get("x-amz-access-token") == refused:
-                self.token.forget()
-            response = await self.http.request(operation, method, url, **kw)
-        return response
-
     async def _json(self, operation: str, method: str, url: str, **kw: Any) -> Any:
-        response = await self._request(operation, method, url, **kw)
+        response = await self.http.request(operation, method, url, **kw)
         if response.status_code >= 400:
             raise MarketplaceFailure(
                 f"amazon:{self.account.channel} {operation}: HTTP {response.status_code}: "
@@ -334,7 +323,7 @@ class AmazonMarketplace:
                 listing, marketplace_id=self.marketplace_id, channel_code=self.channel_code
             ),
         }
-        response = await self._request(
+        response = await self.http.request(
             "patchListingsItem",
             "PATCH",
             url,
@@ -507,7 +496,7 @@ class AmazonMarketplace:
         return OrderPage(tuple(orders), cursor or latest)
 
     async def order(self, order_id: str) -> MarketplaceOrder | None:
-        response = await self._request(
+        response = await self.http.request(
             "getOrder",
             "GET",
             f"/orders/2026-01-01/orders/{quote(order_id, safe='')}",

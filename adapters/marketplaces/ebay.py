@@ -22,9 +22,10 @@ Fulfillment API, notifications from the Notification API.
   ``cryptography`` library) with the key from getPublicKey.
 
 Account options (strings): ``marketplace_id`` (e.g. ``EBAY_FR``), ``token_url``,
-``token_margin`` (seconds before expiry to refresh, default 60), ``rate_scale``,
-``backoff_initial``, ``timeout``, ``concurrency`` (bulk calls, and getOffers lookups, in flight;
-default 4).
+``token_margin`` (seconds before expiry to refresh, default 60), ``concurrency`` (bulk calls,
+and getOffers lookups, in flight; default 4), and the common ``rate_scale``, ``attempts``,
+``backoff_initial``, ``backoff_jitter``, ``backoff_max`` and ``timeout`` (see
+``MarketplaceHttp.for_account``).
 Credentials: ``client_id``, ``client_secret``, ``refresh_token``.
 """
 
@@ -89,7 +90,7 @@ ORDERS_PAGE = 200  # getOrders ``limit``: "Maximum: 200"
 # gives daily quotas per API, not per second: Inventory API 2,000,000 calls a day, Fulfillment
 # API 100,000 calls a day, Notification API 10,000 a day. Spread evenly over the day that is
 # 23.1/s, 1.16/s and 0.12/s; the burst sizes are ours (the page gives none). Every operation of
-# one API takes from that API's single bucket (see _ApiBuckets): the quota is the API's.
+# one API takes from that API's single bucket (``bucket_of``): the quota is the API's.
 _DAY = 86_400.0
 API_RATES = {
     "inventory": Rate(2_000_000 / _DAY, 25),
@@ -126,18 +127,6 @@ SIGNATURE_DIGESTS: dict[str, hashes.HashAlgorithm] = {
     "SHA1": hashes.SHA1(),
     "SHA256": hashes.SHA256(),
 }
-
-
-class _ApiBuckets:
-    """Maps each operation's bucket key to its API's bucket (one daily quota per API)."""
-
-    def __init__(self, inner: Buckets) -> None:
-        self._inner = inner
-
-    async def take(self, key: str, rate: Rate) -> float:
-        account, _, operation = key.rpartition(":")
-        api = OPERATION_API.get(operation, operation)
-        return await self._inner.take(f"{account}:{api}", rate)
 
 
 def _batches(items: Iterable[Listing], size: int) -> Iterator[list[Listing]]:
@@ -222,35 +211,25 @@ class EbayMarketplace:
         self.token_url = options.get("token_url") or f"{account.base_url}{TOKEN_PATH}"
         self.concurrency = max(1, int(options.get("concurrency", "4")))
         self._lookups = asyncio.Semaphore(self.concurrency)  # getOffers calls in flight
-        scale = account.rate_scale
-        rates = {
-            operation: Rate(API_RATES[api].per_second * scale, API_RATES[api].burst)
-            for operation, api in OPERATION_API.items()
-        }
-        self.token = CachedToken(self._fetch_token, margin=float(options.get("token_margin", "60")))
-        self.http = MarketplaceHttp(
-            account.base_url,
-            account=f"ebay:{account.channel}",
-            buckets=_ApiBuckets(buckets),
-            rates=rates,
-            auth=self.token,
-            backoff_initial=float(options.get("backoff_initial", "0.5")),
-            timeout=float(options.get("timeout", "10")),
+        margin = float(options.get("token_margin", "60"))
+        self.token = CachedToken(self._fetch_token, margin=margin)
+        self.http = MarketplaceHttp.for_account(
+            account,
+            buckets=buckets,
+            rates=API_RATES,
+            bucket_of=OPERATION_API,
             transport=transport,
+            auth=self.token,
         )
         self._offers: dict[str, tuple[str, ...]] = {}  # sku -> its published offer ids
-        self.app_token = CachedToken(
-            self._fetch_app_token, margin=float(options.get("token_margin", "60"))
-        )
-        self.notification_http = MarketplaceHttp(
-            account.base_url,
-            account=f"ebay:{account.channel}",
-            buckets=_ApiBuckets(buckets),
-            rates=rates,
-            auth=self.app_token,
-            backoff_initial=float(options.get("backoff_initial", "0.5")),
-            timeout=float(options.get("timeout", "10")),
+        self.app_token = CachedToken(self._fetch_app_token, margin=margin)
+        self.notification_http = MarketplaceHttp.for_account(
+            account,
+            buckets=buckets,
+            rates=API_RATES,
+            bucket_of=OPERATION_API,
             transport=transport,
+            auth=self.app_token,
         )
         # kid -> the P-256 key getPublicKey gave (None: not a key of eBay's, or not P-256)
         self._public_keys: dict[str, ec.EllipticCurvePublicKey | None] = {}

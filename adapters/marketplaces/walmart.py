@@ -12,10 +12,10 @@
 
 Account: ``credentials`` {"client_id", "client_secret"}; ``options``: ``ship_node`` (the
 fulfilment node inventory is set at; required for pushes), ``service_name`` (WM_SVC.NAME),
-``channel_type`` (WM_CONSUMER.CHANNEL.TYPE, when Walmart gave one), ``rate_scale``,
-``backoff_initial``, ``backoff_jitter`` (the random part of a backoff, default the shared
-client's 1 s), ``timeout``, ``attempts`` (default 6), ``token_margin`` (seconds before expiry a
-token is renewed, default 60), ``orders_page_size`` (default 100, at most 200),
+``channel_type`` (WM_CONSUMER.CHANNEL.TYPE, when Walmart gave one), the common ``rate_scale``,
+``attempts``, ``backoff_initial``, ``backoff_jitter``, ``backoff_max`` and ``timeout`` (see
+``MarketplaceHttp.for_account``), ``token_margin`` (seconds before expiry a token is renewed,
+default 60), ``orders_page_size`` (default 100, at most 200),
 ``initial_days`` (how far back the first pull reads, default 30), ``cursor_overlap`` (seconds
 the next pull re-reads, default 120), ``feed_poll_interval`` (default 15), ``feed_timeout``
 (default 3600), ``feed_max_bytes``, ``token_url`` (default ``base_url`` + /v3/token).
@@ -36,7 +36,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import RetryCallState, wait_exponential_jitter
 
 from adapters.marketplaces.config import MarketplaceAccount
 from adapters.marketplaces.http import (
@@ -187,21 +186,6 @@ def _errors_text(body: Any) -> str:
     return "; ".join(parts) or "refused"
 
 
-class _Http(MarketplaceHttp):
-    """MarketplaceHttp with a configurable random part of the backoff (tests keep it small)."""
-
-    jitter: float | None = None
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if self.jitter is None or getattr(error, "after", None) is not None:
-            return super()._wait(state)  # the shared backoff, or the marketplace's Retry-After
-        backoff = wait_exponential_jitter(
-            multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.jitter
-        )
-        return float(backoff(state))
-
-
 @dataclass
 class _FeedResult:
     """Per-SKU outcome of one feed (None: accepted; else the error)."""
@@ -233,24 +217,15 @@ class WalmartMarketplace:
         self.feed_timeout = float(options.get("feed_timeout", "3600"))
         self.feed_max_bytes = int(options.get("feed_max_bytes", "0")) or None
         self.token_url = options.get("token_url") or "/v3/token"
-        scale = account.rate_scale
-        rates = {op: Rate(rate.per_second * scale, rate.burst) for op, rate in RATES.items()}
-        common: dict[str, Any] = {
-            "account": f"walmart:{account.channel}",
-            "buckets": buckets,
-            "rates": rates,
-            "backoff_initial": float(options.get("backoff_initial", "0.5")),
-            "attempts": max(1, int(options.get("attempts", "6"))),
-            "timeout": float(options.get("timeout", "10")),
-            "transport": transport,
-        }
         # The token API goes through its own client (no auth, same buckets and retries): the
         # cached token's lock is held while it is fetched.
-        self._token_http = _Http(account.base_url, **common)
+        self._token_http = MarketplaceHttp.for_account(
+            account, buckets=buckets, rates=RATES, transport=transport
+        )
         self.token = CachedToken(self._fetch_token, margin=float(options.get("token_margin", "60")))
-        self.http = _Http(account.base_url, auth=self.token, **common)
-        if "backoff_jitter" in options:
-            self.http.jitter = self._token_http.jitter = float(options["backoff_jitter"])
+        self.http = MarketplaceHttp.for_account(
+            account, buckets=buckets, rates=RATES, transport=transport, auth=self.token
+        )
 
     # -- plumbing -------------------------------------------------------------------------
 
