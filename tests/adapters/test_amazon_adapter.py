@@ -232,7 +232,7 @@ async def test_tokens_and_secrets_never_reach_the_log(
         logging.getLogger("test").error("failure: %s", failure.value)
     finally:
         await mp.aclose()
-    issued = [e.response for e in state.exchanges if e.operation == "lwaToken"]
+    issued = [e.response_body for e in state.exchanges if e.operation == "lwaToken"]
     tokens = [httpx.Response(200, content=body).json()["access_token"] for body in issued]
     assert len(tokens) == 2
     assert "retry" in caplog.text  # the retries were logged...

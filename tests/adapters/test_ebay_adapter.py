@@ -67,7 +67,7 @@ def state(server: tuple[Starlette, str]) -> Iterator[FakeEbayState]:
         refresh_token=SECRETS["refresh_token"],
         timeout_delay=0.6,
     )
-    fake.seed_listings(
+    fake.seed(
         {
             "SKU-1": {"quantity": 10, "price": 1999, "currency": "EUR"},
             "SKU-2": {"quantity": 5, "price": 450, "currency": "EUR"},
@@ -133,7 +133,7 @@ async def test_token_refreshed_before_it_expires(base_url: str, state: FakeEbayS
 
 async def test_token_refreshed_on_401(ebay: EbayMarketplace, state: FakeEbayState) -> None:
     order = await placed(ebay, state)
-    state.revoke_tokens()
+    state.expire_tokens()
     assert await ebay.order(order.order_id) is not None
     assert statuses(state, "getOrder") == [200, 401, 200]
     assert state.token_grants == 2
@@ -280,7 +280,7 @@ async def test_tokens_and_secrets_never_logged(
     caplog.set_level(logging.DEBUG)
     order = await placed(ebay, state)
     state.fail_next(429, operation="getOrder")
-    state.revoke_tokens()
+    state.expire_tokens()
     await ebay.order(order.order_id)
     failure = None
     try:
@@ -304,7 +304,7 @@ async def test_bulk_push_of_2000_skus(base_url: str, state: FakeEbayState) -> No
     # one batch at a time: client and fake share this process, so parallel requests over the
     # loopback only contend for the GIL (against eBay, the default 4 in flight hide latency)
     ebay = make(base_url, concurrency="1")
-    state.seed_listings(
+    state.seed(
         {f"BULK-{i:05d}": {"quantity": 0, "price": 100, "currency": "EUR"} for i in range(2000)}
     )
     listings = [Listing(f"BULK-{i:05d}", i % 17, 1000 + i, "EUR") for i in range(2000)]

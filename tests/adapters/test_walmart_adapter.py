@@ -135,10 +135,10 @@ async def test_one_token_serves_many_calls_and_is_renewed_before_it_expires() ->
         async with walmart(url, token_margin="0.5") as wm:
             for _ in range(3):
                 assert await wm.push_listings([Listing("A", 1, 100, "USD")])
-            assert state.tokens_issued == 1
+            assert state.token_grants == 1
             await asyncio.sleep(0.6)  # past lifetime - margin: renewed before the fake expires it
             await wm.push_listings([Listing("A", 2, 100, "USD")])
-            assert state.tokens_issued == 2
+            assert state.token_grants == 2
             assert calls(state, "updateMultiNodeInventory", 401) == 0
 
 
@@ -151,7 +151,7 @@ async def test_a_401_drops_the_token_fetches_another_and_retries() -> None:
             state.expire_tokens()
             order = await wm.order(order_id)
             assert order is not None and order.order_id == order_id
-            assert state.tokens_issued == 2
+            assert state.token_grants == 2
             assert calls(state, "getAnOrder", 401) == 1
 
 

@@ -263,11 +263,11 @@ def response_errors(ex: Any) -> list[str]:
         return [f"{op.operation_id}: status {ex.status} not documented ({sorted(op.responses)})"]
     schema = documented.get("schema")
     if schema is None:
-        if ex.response:
+        if ex.response_body:
             return [f"{op.operation_id} {ex.status}: a body where the model has none"]
         return []
     try:
-        body = json.loads(ex.response)
+        body = json.loads(ex.response_body)
     except ValueError:
         return [f"{op.operation_id} {ex.status}: body is not JSON"]
     return [
@@ -319,7 +319,7 @@ def lwa_errors(ex: Any) -> list[str]:
     if "x-amz-access-token" in ex.headers:
         problems.append("an access token sent to the token endpoint")
     if ex.status == 200:
-        answer = json.loads(ex.response)
+        answer = json.loads(ex.response_body)
         if not isinstance(answer.get("access_token"), str) or not isinstance(
             answer.get("expires_in"), int
         ):
@@ -339,10 +339,10 @@ def exchange_errors(ex: Any) -> list[str]:
         if ex.method == "PUT" and ex.status < 300:
             problems += feed_document_errors(ex.body)
         if ex.method == "GET" and ex.status == 200:
-            problems += report_errors(ex.response)
+            problems += report_errors(ex.response_body)
         return problems
     # a request the fake refused for its token may lack one; everything else must hold
-    refused = ex.status == 403 and b"Unauthorized" in ex.response
+    refused = ex.status == 403 and b"Unauthorized" in ex.response_body
     return request_errors(ex, token=not refused) + response_errors(ex)
 
 

@@ -331,7 +331,7 @@ async def test_contract_checks_catch_a_bad_answer(state: FakeAmazonState) -> Non
         )
     exchange = state.exchanges[-1]
     assert exchange_errors(exchange) == []
-    broken = json.loads(exchange.response)
+    broken = json.loads(exchange.response_body)
     del broken["order"]["orderItems"]
-    exchange.response = json.dumps(broken).encode()
+    exchange.response_body = json.dumps(broken).encode()
     assert any("'orderItems' is a required property" in p for p in exchange_errors(exchange))

@@ -52,7 +52,7 @@ def account(**options: str) -> MarketplaceAccount:
 @pytest.fixture
 def state() -> FakeEbayState:
     fake = FakeEbayState(client_id="app-id", client_secret="cert-id", refresh_token="v^1")
-    fake.seed_listings(SEED)
+    fake.seed(SEED)
     return fake
 
 
@@ -113,9 +113,7 @@ async def test_push_reads_per_offer_errors_of_a_multi_status_answer(
 async def test_bulk_push_batches_25_skus_per_call(
     ebay: EbayMarketplace, state: FakeEbayState
 ) -> None:
-    state.seed_listings(
-        {f"B-{i:03d}": {"quantity": 1, "price": 100, "currency": "EUR"} for i in range(60)}
-    )
+    state.seed({f"B-{i:03d}": {"quantity": 1, "price": 100, "currency": "EUR"} for i in range(60)})
     listings = [Listing(f"B-{i:03d}", i, 500 + i, "EUR") for i in range(60)]
     results = await ebay.push_bulk(listings)
     assert [r.sku for r in results] == [listing.sku for listing in listings]
@@ -154,7 +152,7 @@ async def test_orders_pages_maps_and_follows_the_modified_date(
 
 
 async def test_orders_since_follows_every_page(ebay: EbayMarketplace, state: FakeEbayState) -> None:
-    state.seed_listings({"MANY": {"quantity": 1000, "price": 100, "currency": "EUR"}})
+    state.seed({"MANY": {"quantity": 1000, "price": 100, "currency": "EUR"}})
     for _ in range(205):
         state.place_order([{"sku": "MANY", "quantity": 1}])
     page = await ebay.orders_since(datetime.now(UTC) - timedelta(hours=1))
@@ -227,7 +225,7 @@ async def test_failures_are_retried_and_answered_in_ebay_format(
     placed = state.place_order([{"sku": "SKU-1", "quantity": 1}])
     state.fail_next(429, 500, operation="getOrder")
     assert await ebay.order(placed["orderId"]) is not None
-    state.revoke_tokens()
+    state.expire_tokens()
     assert await ebay.order(placed["orderId"]) is not None
     statuses = [e.status for e in state.exchanges if e.operation == "getOrder"]
     assert statuses == [429, 500, 200, 401, 200]

@@ -37,17 +37,17 @@ import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tools.fake_marketplaces.common import Exchange, FakeMarketplace, control_routes
 
 log = logging.getLogger("o2o.fake.amazon")
 
@@ -100,24 +100,12 @@ def _errors(status: int, code: str, message: str, details: str | None = None) ->
     return JSONResponse({"errors": [error]}, status_code=status)
 
 
-@dataclass
-class Exchange:
-    """One API call the fake received and what it answered."""
-
-    operation: str
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response: bytes
-    response_headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeAmazonState:
+class FakeAmazonState(FakeMarketplace):
     """The fake's data: listings, orders (Orders 2026-01-01 shape), feeds and documents,
     access tokens, injected failures, and every exchange."""
+
+    FAIL_MODES = None  # 429 and 500 also as strings
+    SETTINGS: ClassVar[dict[str, Callable[[Any], Any]]] = {"feed_polls": int}
 
     def __init__(
         self,
@@ -131,10 +119,10 @@ class FakeAmazonState:
         notify_url: str | None = None,
         duplicate_notifications: bool = False,
     ) -> None:
+        super().__init__(token_lifetime=token_lifetime)
         self.seller_id = seller_id
         self.marketplace_id = marketplace_id
         self.currency = currency
-        self.token_lifetime = token_lifetime
         self.timeout_seconds = timeout_seconds  # how long a "timeout" failure sleeps
         self.feed_polls = feed_polls  # getFeed answers IN_PROGRESS this many times first
         self.notify_url = notify_url
@@ -147,31 +135,9 @@ class FakeAmazonState:
         self.feeds: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, bytes | None] = {}
         self.compressed: set[str] = set()
-        self.tokens: dict[str, float] = {}  # access token -> expiry (event-loop time)
-        self.token_grants = 0
-        self.exchanges: list[Exchange] = []
         self.notifications: list[bytes] = []  # every notification body the fake produced
         self.applied: list[tuple[str, int, int]] = []  # (sku, quantity, price) per update
-        self._failures: list[tuple[str | int, str | None]] = []
         self._ids = itertools.count(1)
-
-    # -- failures and tokens ------------------------------------------------------------------
-
-    def fail_next(self, *modes: int | str, operation: str | None = None) -> None:
-        """The next calls (of ``operation``, or any API call) answer 429, 500 or time out."""
-        for mode in modes:
-            self._failures.append((mode, operation))
-
-    def take_failure(self, operation: str) -> int | str | None:
-        for index, (mode, wanted) in enumerate(self._failures):
-            if wanted is None or wanted == operation:
-                del self._failures[index]
-                return mode
-        return None
-
-    def expire_tokens(self) -> None:
-        """Every access token handed out so far stops working (as after their lifetime)."""
-        self.tokens.clear()
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -443,21 +409,8 @@ class FakeAmazonState:
 
     async def notify(self, order: dict[str, Any], reason: str) -> None:
         body = json.dumps(self.notification(order, reason)).encode()
-        times = 2 if self.duplicate_notifications else 1
-        for _ in range(times):
-            self.notifications.append(body)
-        if not self.notify_url:
-            return
-        async with httpx.AsyncClient(timeout=5) as client:
-            for _ in range(times):
-                try:
-                    await client.post(
-                        self.notify_url,
-                        content=body,
-                        headers={"content-type": "application/json"},
-                    )
-                except httpx.HTTPError as error:
-                    log.warning("notification to %s failed: %s", self.notify_url, error)
+        self.notifications.extend([body] * self.copies)
+        await self.deliver(body, {"content-type": "application/json"}, log=log)
 
     # -- feeds --------------------------------------------------------------------------------
 
@@ -587,18 +540,9 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
                     headers["x-amzn-RateLimit-Limit"] = RATE_LIMITS[operation]
                 for key, value in headers.items():
                     response.headers.setdefault(key, value)
+                raw_path = request.scope.get("raw_path", b"").decode()
                 fake.exchanges.append(
-                    Exchange(
-                        operation=operation,
-                        method=request.method,
-                        path=request.scope.get("raw_path", b"").decode() or request.url.path,
-                        query=request.url.query,
-                        headers={k.lower(): v for k, v in request.headers.items()},
-                        body=body,
-                        status=response.status_code,
-                        response=bytes(response.body),
-                        response_headers=dict(response.headers),
-                    )
+                    Exchange.of(operation, request, body, response, path=raw_path)
                 )
                 return response
 
@@ -613,9 +557,8 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
                 if mode == "timeout":
                     await asyncio.sleep(fake.timeout_seconds)
                 if token:
-                    loop_time = asyncio.get_running_loop().time()
                     given = request.headers.get("x-amz-access-token", "")
-                    if not given or fake.tokens.get(given, 0.0) <= loop_time:
+                    if not fake.token_valid(given):
                         return _errors(
                             403,
                             "Unauthorized",
@@ -654,8 +597,7 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
                 401,
             )
         access = f"Atza|fake{secrets.token_urlsafe(24)}"
-        fake.tokens[access] = asyncio.get_running_loop().time() + fake.token_lifetime
-        fake.token_grants += 1
+        fake.issue_token(access)
         return JSONResponse(
             {
                 "access_token": access,
@@ -821,11 +763,6 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
 
     # -- control routes (not SP-API) -----------------------------------------------------------
 
-    async def control_listings(request: Request) -> Response:
-        if request.method == "POST":
-            fake.seed(await request.json())
-        return JSONResponse(fake.listings)
-
     async def control_orders(request: Request) -> Response:
         try:
             order = fake.create_order(await request.json())
@@ -861,32 +798,6 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
             }
         )
 
-    async def control_fail(request: Request) -> Response:
-        data = await request.json()
-        fake.fail_next(*data.get("modes", []), operation=data.get("operation"))
-        return JSONResponse({"ok": True})
-
-    async def control_config(request: Request) -> Response:
-        data = await request.json()
-        if "notify_url" in data:
-            fake.notify_url = data["notify_url"]
-        if "duplicate_notifications" in data:
-            fake.duplicate_notifications = bool(data["duplicate_notifications"])
-        if "token_lifetime" in data:
-            fake.token_lifetime = int(data["token_lifetime"])
-        if "feed_polls" in data:
-            fake.feed_polls = int(data["feed_polls"])
-        if data.get("expire_tokens"):
-            fake.expire_tokens()
-        return JSONResponse(
-            {
-                "notify_url": fake.notify_url,
-                "duplicate_notifications": fake.duplicate_notifications,
-                "token_lifetime": fake.token_lifetime,
-                "feed_polls": fake.feed_polls,
-            }
-        )
-
     routes = [
         Route("/auth/o2/token", lwa_token, methods=["POST"]),
         Route(
@@ -905,12 +816,10 @@ def create_app(state: FakeAmazonState | None = None) -> Starlette:
             confirm_shipment,
             methods=["POST"],
         ),
-        Route("/_fake/listings", control_listings, methods=["GET", "POST"]),
         Route("/_fake/orders", control_orders, methods=["POST"]),
         Route("/_fake/orders/{order_id}/cancel", control_cancel, methods=["POST"]),
         Route("/_fake/orders/{order_id}", control_order, methods=["GET"]),
-        Route("/_fake/fail", control_fail, methods=["POST"]),
-        Route("/_fake/config", control_config, methods=["POST"]),
+        *control_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.fake = fake

@@ -30,15 +30,12 @@ import base64
 import itertools
 import json
 import secrets
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 
-import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
@@ -46,29 +43,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tools.fake_marketplaces.common import Exchange, FakeMarketplace, control_routes
+
 INVENTORY = "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"
 NOTIFICATION = "/commerce/notification/v1"
 TOKEN_PATH = "/identity/v1/oauth2/token"
 BULK_MAX = 25
 ORDERS_MAX = 200
-
-FailMode = int | str  # 429, 500 or "timeout"
-
-
-@dataclass
-class Exchange:
-    """One API call as the fake saw it (contract tests validate each against the spec)."""
-
-    operation: str
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response_body: bytes
-    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 def _now() -> datetime:
@@ -118,8 +100,11 @@ def _json(body: Any, status: int = 200, *, headers: dict[str, str] | None = None
     )
 
 
-class FakeEbayState:
+class FakeEbayState(FakeMarketplace):
     """Everything the fake eBay knows; plain Python, inspected and driven by tests."""
+
+    SPARED = frozenset({"token"})  # a failure for any operation leaves token requests alone
+    SETTINGS: ClassVar[dict[str, Callable[[Any], Any]]] = {"timeout_delay": float}
 
     def __init__(
         self,
@@ -131,25 +116,19 @@ class FakeEbayState:
         client_secret: str | None = None,
         refresh_token: str | None = None,
     ) -> None:
+        super().__init__(token_lifetime=token_lifetime)
         self.listings: dict[str, dict[str, Any]] = {}  # sku -> quantity, price, currency
         self.offers: dict[str, dict[str, Any]] = {}  # offerId -> sku, listingId, sold
         self.offer_of_sku: dict[str, str] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # eBay Order JSON by orderId
         self.fulfillments: dict[str, list[dict[str, Any]]] = {}  # by orderId
-        self.exchanges: list[Exchange] = []
         self.notifications: list[dict[str, Any]] = []  # every notification body sent
-        self.notify_url: str | None = None
-        self.duplicate_notifications = False
-        self.token_lifetime = token_lifetime
         self.timeout_delay = timeout_delay
         self.marketplace_id = marketplace_id
         self.seller_id = "fake-seller"
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
-        self.tokens: dict[str, float] = {}  # access token -> monotonic expiry
-        self.token_grants = 0
-        self._failures: list[tuple[FailMode, str | None]] = []
         self._ids = itertools.count(1)
         # the notification signing key (ECDSA P-256), served by getPublicKey under its kid
         self.signing_key = ec.generate_private_key(ec.SECP256R1())
@@ -157,18 +136,7 @@ class FakeEbayState:
 
     # -- test controls ----------------------------------------------------------------------
 
-    def fail_next(self, *modes: FailMode, operation: str | None = None) -> None:
-        """The next calls (of ``operation``, or any API call) answer 429, 500 or time out."""
-        for mode in modes:
-            if mode not in (429, 500, "timeout"):
-                raise ValueError(f"unknown failure mode {mode!r}")
-            self._failures.append((mode, operation))
-
-    def revoke_tokens(self) -> None:
-        """Every access token given so far stops working (the next call answers 401)."""
-        self.tokens.clear()
-
-    def seed_listings(self, listings: dict[str, dict[str, Any]]) -> None:
+    def seed(self, listings: dict[str, dict[str, Any]]) -> None:
         """Inventory items with a published fixed-price offer each."""
         for sku, values in listings.items():
             self.listings[sku] = {
@@ -184,13 +152,6 @@ class FakeEbayState:
                     "sold": 0,
                 }
                 self.offer_of_sku[sku] = offer_id
-
-    def _take_failure(self, operation: str) -> FailMode | None:
-        for index, (mode, only) in enumerate(self._failures):
-            if only == operation or (only is None and operation != "token"):
-                del self._failures[index]
-                return mode
-        return None
 
     def _new_id(self) -> int:
         return next(self._ids)
@@ -461,21 +422,11 @@ class FakeEbayState:
         if not self.notify_url:
             return
         content = json.dumps(body).encode()
-        signature = self.signature_header(content)
-        times = 2 if self.duplicate_notifications else 1
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            for _ in range(times):
-                try:
-                    await client.post(
-                        self.notify_url,
-                        content=content,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-EBAY-SIGNATURE": signature,
-                        },
-                    )
-                except httpx.HTTPError:
-                    pass  # eBay retries later; the fake does not
+        headers = {
+            "Content-Type": "application/json",
+            "X-EBAY-SIGNATURE": self.signature_header(content),
+        }
+        await self.deliver(content, headers)
 
 
 # -- the API --------------------------------------------------------------------------------
@@ -496,7 +447,7 @@ def _api(operation: str, handler: Handler, *, authenticated: bool = True) -> Any
     async def endpoint(request: Request) -> Response:
         state: FakeEbayState = request.app.state.fake
         body = await request.body()
-        mode = state._take_failure(operation)
+        mode = state.take_failure(operation)
         response: Response
         if mode == 429:
             response = _error(
@@ -530,19 +481,7 @@ def _api(operation: str, handler: Handler, *, authenticated: bool = True) -> Any
                 )
             else:
                 response = await handler(state, request, body)
-        state.exchanges.append(
-            Exchange(
-                operation=operation,
-                method=request.method,
-                path=request.url.path,
-                query=request.url.query,
-                headers=dict(request.headers),
-                body=body,
-                status=response.status_code,
-                response_body=bytes(response.body),
-                response_headers=dict(response.headers),
-            )
-        )
+        state.exchanges.append(Exchange.of(operation, request, body, response))
         return response
 
     return endpoint
@@ -550,10 +489,7 @@ def _api(operation: str, handler: Handler, *, authenticated: bool = True) -> Any
 
 def _authorized(state: FakeEbayState, request: Request) -> bool:
     header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
-        return False
-    expiry = state.tokens.get(header[7:].strip())
-    return expiry is not None and time.monotonic() < expiry
+    return header.lower().startswith("bearer ") and state.token_valid(header[7:].strip())
 
 
 async def _token(state: FakeEbayState, request: Request, body: bytes) -> Response:
@@ -572,8 +508,7 @@ async def _token(state: FakeEbayState, request: Request, body: bytes) -> Respons
         )
     if form.get("grant_type") == "client_credentials":  # an application token
         token = f"v^1.1#i^1#p^1#fake{secrets.token_urlsafe(24)}"
-        state.tokens[token] = time.monotonic() + state.token_lifetime
-        state.token_grants += 1
+        state.issue_token(token)
         return _json(
             {
                 "access_token": token,
@@ -595,8 +530,7 @@ async def _token(state: FakeEbayState, request: Request, body: bytes) -> Respons
             400,
         )
     token = f"v^1.1#i^1#f^0#fake{secrets.token_urlsafe(24)}"
-    state.tokens[token] = time.monotonic() + state.token_lifetime
-    state.token_grants += 1
+    state.issue_token(token)
     return _json(
         {
             "access_token": token,
@@ -986,13 +920,6 @@ async def _get_public_key(state: FakeEbayState, request: Request, body: bytes) -
 # -- control routes -------------------------------------------------------------------------
 
 
-async def _fake_listings(request: Request) -> Response:
-    state: FakeEbayState = request.app.state.fake
-    if request.method == "POST":
-        state.seed_listings(await request.json())
-    return JSONResponse(state.listings)
-
-
 async def _fake_create_order(request: Request) -> Response:
     state: FakeEbayState = request.app.state.fake
     payload = await request.json()
@@ -1027,37 +954,6 @@ async def _fake_cancel(request: Request) -> Response:
     return JSONResponse(state.order_summary(order_id))
 
 
-async def _fake_fail(request: Request) -> Response:
-    state: FakeEbayState = request.app.state.fake
-    payload = await request.json()
-    try:
-        state.fail_next(*payload.get("modes", []), operation=payload.get("operation"))
-    except ValueError as error:
-        return JSONResponse({"error": str(error)}, 400)
-    return JSONResponse({"pending": len(state._failures)})
-
-
-async def _fake_config(request: Request) -> Response:
-    state: FakeEbayState = request.app.state.fake
-    payload = await request.json()
-    if "notify_url" in payload:
-        state.notify_url = payload["notify_url"]
-    if "duplicate_notifications" in payload:
-        state.duplicate_notifications = bool(payload["duplicate_notifications"])
-    if "token_lifetime" in payload:
-        state.token_lifetime = int(payload["token_lifetime"])
-    if "timeout_delay" in payload:
-        state.timeout_delay = float(payload["timeout_delay"])
-    return JSONResponse(
-        {
-            "notify_url": state.notify_url,
-            "duplicate_notifications": state.duplicate_notifications,
-            "token_lifetime": state.token_lifetime,
-            "timeout_delay": state.timeout_delay,
-        }
-    )
-
-
 def create_app(state: FakeEbayState | None = None) -> Starlette:
     """The fake eBay as an ASGI app; its state is ``app.state.fake``."""
     order = FULFILLMENT + "/order/{order_id}"
@@ -1082,12 +978,10 @@ def create_app(state: FakeEbayState | None = None) -> Starlette:
             _api("getPublicKey", _get_public_key),
             methods=["GET"],
         ),
-        Route("/_fake/listings", _fake_listings, methods=["GET", "POST"]),
         Route("/_fake/orders", _fake_create_order, methods=["POST"]),
         Route("/_fake/orders/{order_id}", _fake_order, methods=["GET"]),
         Route("/_fake/orders/{order_id}/cancel", _fake_cancel, methods=["POST"]),
-        Route("/_fake/fail", _fake_fail, methods=["POST"]),
-        Route("/_fake/config", _fake_config, methods=["POST"]),
+        *control_routes(),
     ]
     app = Starlette(routes=routes)
     app.state.fake = state or FakeEbayState()

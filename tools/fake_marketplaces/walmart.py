@@ -30,30 +30,15 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tools.fake_marketplaces.common import Exchange, FakeMarketplace, control_routes
+
 OPEN = ("Created", "Acknowledged")
 JSON = "application/json"
-
-
-@dataclass
-class Exchange:
-    """One API call as received and answered."""
-
-    operation: str
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response_body: bytes
-    response_headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = JSON
 
 
 @dataclass
@@ -120,7 +105,7 @@ def _parse_time(value: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-class FakeWalmartState:
+class FakeWalmartState(FakeMarketplace):
     """Everything the fake Walmart knows; plain Python, shared with tests."""
 
     def __init__(
@@ -134,15 +119,12 @@ class FakeWalmartState:
         ship_nodes: Iterable[str] | None = None,
         partner_id: str = "10001234567",
     ) -> None:
+        super().__init__(token_lifetime=token_lifetime)
         self.listings: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.records: dict[str, _Record] = {}
         self.feeds: dict[str, dict[str, Any]] = {}
-        self.exchanges: list[Exchange] = []
         self.notifications: list[bytes] = []  # every notification body sent (or due)
-        self.notify_url: str | None = None
-        self.duplicate_notifications = False
-        self.token_lifetime = token_lifetime
         self.timeout_delay = timeout_delay
         self.feed_polls = feed_polls  # status polls answered INPROGRESS before PROCESSED
         self.reject_feeds = 0  # the next feeds fail as a whole (feedStatus ERROR, no item)
@@ -150,30 +132,9 @@ class FakeWalmartState:
         self.client_secret = client_secret
         self.ship_nodes = set(ship_nodes) if ship_nodes is not None else None
         self.partner_id = partner_id
-        self.tokens: dict[str, float] = {}  # access token -> expiry (time.time())
-        self.tokens_issued = 0
-        self._failures: list[tuple[int | str, str | None]] = []
         self._next_order = 1_000_000_000_000 + secrets.randbelow(10**9)
 
     # -- test hooks -------------------------------------------------------------------------
-
-    def fail_next(self, *modes: int | str, operation: str | None = None) -> None:
-        """The next calls (of ``operation``, or any API call) answer 429, 500 or time out."""
-        for mode in modes:
-            if mode not in (429, 500, "timeout"):
-                raise ValueError(f"unknown failure mode {mode!r}")
-            self._failures.append((mode, operation))
-
-    def take_failure(self, operation: str) -> int | str | None:
-        for i, (mode, op) in enumerate(self._failures):
-            if op is None or op == operation:
-                del self._failures[i]
-                return mode
-        return None
-
-    def expire_tokens(self) -> None:
-        """Every access token issued so far stops working (answers 401)."""
-        self.tokens.clear()
 
     def seed(self, listings: dict[str, dict[str, Any]]) -> None:
         for sku, item in listings.items():
@@ -517,17 +478,8 @@ class FakeWalmartState:
 
     async def notify(self, event_type: str, po: str) -> None:
         body = self.notification(event_type, po)
-        copies = 2 if self.duplicate_notifications else 1
-        for _ in range(copies):
-            self.notifications.append(body)
-            if self.notify_url:
-                try:
-                    async with httpx.AsyncClient(timeout=5) as client:
-                        await client.post(
-                            self.notify_url, content=body, headers={"Content-Type": JSON}
-                        )
-                except httpx.HTTPError:
-                    pass  # the marketplace retries later; the fake does not
+        self.notifications.extend([body] * self.copies)
+        await self.deliver(body, {"Content-Type": JSON})
 
     # -- listings and feeds -------------------------------------------------------------------
 
@@ -715,8 +667,7 @@ async def _token(state: FakeWalmartState, request: Request, _: dict[str, str], b
     if form.get("grant_type") != "client_credentials":
         raise ApiError(400, "INVALID_REQUEST.GMP_GATEWAY_API", "unsupported grant_type")
     token = secrets.token_urlsafe(32)
-    state.tokens[token] = time.time() + state.token_lifetime
-    state.tokens_issued += 1
+    state.issue_token(token)
     return {"access_token": token, "token_type": "Bearer", "expires_in": state.token_lifetime}
 
 
@@ -880,28 +831,13 @@ async def _api(request: Request) -> Response:
         status = 200
     except ApiError as error:
         status, payload = error.status, error.body
-    response_body = json.dumps(payload).encode()
-    state.exchanges.append(
-        Exchange(
-            operation=operation,
-            method=request.method,
-            path=request.url.path,
-            query=request.url.query,
-            headers=dict(request.headers),
-            body=body,
-            status=status,
-            response_body=response_body,
-            response_headers=dict(extra),
-        )
-    )
-    return Response(response_body, status_code=status, media_type=JSON, headers=extra)
+    response = Response(json.dumps(payload).encode(), status, headers=extra, media_type=JSON)
+    state.exchanges.append(Exchange.of(operation, request, body, response))
+    return response
 
 
 def _check_headers(state: FakeWalmartState, request: Request) -> None:
-    token = request.headers.get("wm_sec.access_token", "")
-    expiry = state.tokens.get(token)
-    if not token or expiry is None or expiry < time.time():
-        state.tokens.pop(token, None)
+    if not state.token_valid(request.headers.get("wm_sec.access_token", "")):
         raise ApiError(401, "UNAUTHORIZED.GMP_GATEWAY_API", "Unauthorized token or invalid request",
                        "UNAUTHORIZED")  # fmt: skip
     for name in ("wm_svc.name", "wm_qos.correlation_id"):
@@ -923,16 +859,6 @@ async def _control_body(request: Request) -> Any:
 def _state(request: Request) -> FakeWalmartState:
     state: FakeWalmartState = request.app.state.fake
     return state
-
-
-async def _fake_listings(request: Request) -> Response:
-    state = _state(request)
-    if request.method == "POST":
-        body = await _control_body(request)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "a JSON object of sku -> listing"}, status_code=400)
-        state.seed(body)
-    return JSONResponse(state.listings)
 
 
 async def _fake_orders(request: Request) -> Response:
@@ -968,47 +894,14 @@ async def _fake_order_cancel(request: Request) -> Response:
     return JSONResponse(state.summary(po))
 
 
-async def _fake_fail(request: Request) -> Response:
-    body = await _control_body(request)
-    if not isinstance(body, dict):
-        return JSONResponse({"error": "a JSON object"}, status_code=400)
-    try:
-        _state(request).fail_next(*(body.get("modes") or []), operation=body.get("operation"))
-    except ValueError as error:
-        return JSONResponse({"error": str(error)}, status_code=400)
-    return JSONResponse({"ok": True})
-
-
-async def _fake_config(request: Request) -> Response:
-    state = _state(request)
-    body = await _control_body(request)
-    if not isinstance(body, dict):
-        return JSONResponse({"error": "a JSON object"}, status_code=400)
-    if "notify_url" in body:
-        state.notify_url = body["notify_url"]
-    if "duplicate_notifications" in body:
-        state.duplicate_notifications = bool(body["duplicate_notifications"])
-    if "token_lifetime" in body:
-        state.token_lifetime = int(body["token_lifetime"])
-    return JSONResponse(
-        {
-            "notify_url": state.notify_url,
-            "duplicate_notifications": state.duplicate_notifications,
-            "token_lifetime": state.token_lifetime,
-        }
-    )
-
-
 def create_app(state: FakeWalmartState | None = None) -> Starlette:
     """The fake's ASGI app; ``app.state.fake`` is its state."""
     app = Starlette(
         routes=[
-            Route("/_fake/listings", _fake_listings, methods=["GET", "POST"]),
             Route("/_fake/orders", _fake_orders, methods=["POST"]),
             Route("/_fake/orders/{po}", _fake_order, methods=["GET"]),
             Route("/_fake/orders/{po}/cancel", _fake_order_cancel, methods=["POST"]),
-            Route("/_fake/fail", _fake_fail, methods=["POST"]),
-            Route("/_fake/config", _fake_config, methods=["POST"]),
+            *control_routes(),
             Route("/v3/{path:path}", _api, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         ]
     )
