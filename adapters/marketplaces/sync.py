@@ -71,6 +71,7 @@ log = logging.getLogger("o2o.marketplaces")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300
 LEASE = timedelta(seconds=120)
+CALL_LEASE = timedelta(seconds=300)  # > attempts x (timeout + backoff) of any adapter
 WORKER = "system:marketplaces"
 ORDER_TOPICS = ("order.shipped", "order.cancelled", "order.fulfilment_cancelled")
 _db_time = converter(m.MarketplaceListing, "changed_at")
@@ -652,7 +653,9 @@ class MarketplaceSync:
                 return 0
             resent = row.state == "SENDING"
             row.state, row.attempts = "SENDING", row.attempts + 1
-            row.next_attempt_at = now + _backoff(row.attempts)  # a lease against a second worker
+            # leased for longer than a call may take (every retry and timeout of the adapter):
+            # no second worker makes it meanwhile; after a crash, it is looked at again then
+            row.next_attempt_at = now + CALL_LEASE
             await row.save(using_db=conn)
         channel = next(
             (c for c in (await self.channels()).values() if c.id == row.channel_id), None
@@ -675,8 +678,7 @@ class MarketplaceSync:
             if kind is ActionKind.CANCEL and not failure.retryable:
                 return await self._cancel_by_refund(adapter, row, pulled, failure)
             if failure.retryable and row.attempts < MAX_ATTEMPTS:
-                row.state, row.last_error = "PENDING", str(failure)[:500]
-                await row.save()
+                await self._later(row, str(failure))
                 return 0
             await self._action_end(row, "DEAD", str(failure))
             if kind is ActionKind.REFUND:
@@ -769,8 +771,7 @@ class MarketplaceSync:
             await adapter.refund(pulled, refund_lines, reason="cancelled by the seller")
         except MarketplaceFailure as second:
             if second.retryable and row.attempts < MAX_ATTEMPTS:
-                row.state, row.last_error = "PENDING", str(second)[:500]
-                await row.save()
+                await self._later(row, str(second))
                 return 0
             await self._action_end(row, "DEAD", f"{failure}; refund instead: {second}")
             return 1
@@ -801,6 +802,12 @@ class MarketplaceSync:
             refund = await uow.payments.get_refund(int(payload["refundId"]), for_update=True)
             if order and refund and refund.state is RefundState.PENDING:
                 await _failed(uow, order, refund, error=error, who=WORKER)
+
+    async def _later(self, row: m.MarketplaceAction, error: str) -> None:
+        """The marketplace was unavailable: try again after the backoff of this attempt."""
+        row.state, row.last_error = "PENDING", error[:500]
+        row.next_attempt_at = self.clock.now() + _backoff(row.attempts)
+        await row.save()
 
     async def _action_end(self, row: m.MarketplaceAction, state: str, error: str | None) -> None:
         row.state, row.last_error, row.next_attempt_at = state, (error or None), None

@@ -146,6 +146,29 @@ def _event(fields: dict[Any, Any]) -> Event:
     return Event(data.get("id", ""), data.get("topic", ""), json.loads(data.get("payload", "{}")))
 
 
+async def _apply(
+    sync: MarketplaceSync, events: InProcessEvents | StreamEvents, batch: list[tuple[str, Event]]
+) -> None:
+    """Apply a batch at once; when it fails, each event alone, so that one failing event is
+    the only one left unacknowledged (delivered again, then dead-lettered) and the events
+    read with it are applied."""
+    try:
+        await sync.handle([e for _, e in batch])
+    except Exception:
+        log.exception("a batch of %d marketplace events failed: one at a time", len(batch))
+        done = []
+        for stream_id, event in batch:
+            try:
+                await sync.handle([event])
+            except Exception:
+                log.exception("marketplace event %s (%s) failed", event.id, event.topic)
+            else:
+                done.append(stream_id)
+        await events.ack(done)
+        return
+    await events.ack([i for i, _ in batch])
+
+
 async def run_sync(
     sync: MarketplaceSync,
     events: InProcessEvents | StreamEvents,
@@ -166,8 +189,7 @@ async def run_sync(
             try:
                 batch = await events.read(1.0)
                 if batch:
-                    await sync.handle([e for _, e in batch])
-                    await events.ack([i for i, _ in batch])
+                    await _apply(sync, events, batch)
                     wake.set()
             except asyncio.CancelledError:
                 raise
