@@ -73,15 +73,7 @@ def fake_walmart(**kwargs: Any) -> Iterator[tuple[FakeWalmartState, str]]:
     yield state, _served[0]
     if (ws.SPECS_DIR / ws.FILES["orders"]).is_file():
         for ex in state.exchanges:
-            ws.validate_exchange(
-                ex.method,
-                ex.path,
-                ex.query,
-                ex.headers,
-                ex.body,
-                status=ex.status,
-                response_body=ex.response_body,
-            )
+            ws.validate_recorded(ex)
 
 
 @asynccontextmanager

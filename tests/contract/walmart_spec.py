@@ -36,6 +36,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from tools.fake_marketplaces.common import Exchange
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPECS_DIR = REPO_ROOT / ".." / "shared" / "specs" / "walmart"
 SKIP_REASON = "../shared/specs absent (a fresh clone): contract tests run in CI"
@@ -225,6 +227,20 @@ def validate_exchange(
 
 
 # -- what the files describe only by example ----------------------------------------------
+
+
+def validate_recorded(exchange: Exchange) -> None:
+    """``validate_exchange`` of an exchange the fake recorded."""
+    validate_exchange(
+        exchange.method,
+        exchange.path,
+        exchange.query,
+        exchange.headers,
+        exchange.body,
+        status=exchange.status,
+        response_body=exchange.response_body,
+        content_type=exchange.content_type,
+    )
 
 
 def multipart_file(headers: Mapping[str, str], body: bytes) -> bytes:

@@ -507,15 +507,7 @@ async def _token(state: FakeEbayState, request: Request, body: bytes) -> Respons
             {"error": "invalid_client", "error_description": "client authentication failed"}, 401
         )
     if form.get("grant_type") == "client_credentials":  # an application token
-        token = f"v^1.1#i^1#p^1#fake{secrets.token_urlsafe(24)}"
-        state.issue_token(token)
-        return _json(
-            {
-                "access_token": token,
-                "expires_in": state.token_lifetime,
-                "token_type": "Application Access Token",
-            }
-        )
+        return _granted(state, "v^1.1#i^1#p^1#fake", "Application Access Token")
     if form.get("grant_type") != "refresh_token":
         return _json(
             {"error": "unsupported_grant_type", "error_description": "grant type unsupported"}, 400
@@ -529,14 +521,15 @@ async def _token(state: FakeEbayState, request: Request, body: bytes) -> Respons
             },
             400,
         )
-    token = f"v^1.1#i^1#f^0#fake{secrets.token_urlsafe(24)}"
+    return _granted(state, "v^1.1#i^1#f^0#fake", "User Access Token")
+
+
+def _granted(state: FakeEbayState, prefix: str, token_type: str) -> Response:
+    """A new access token (``prefix`` and random characters) in the token endpoint's answer."""
+    token = f"{prefix}{secrets.token_urlsafe(24)}"
     state.issue_token(token)
     return _json(
-        {
-            "access_token": token,
-            "expires_in": state.token_lifetime,
-            "token_type": "User Access Token",
-        }
+        {"access_token": token, "expires_in": state.token_lifetime, "token_type": token_type}
     )
 
 

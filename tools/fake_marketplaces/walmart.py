@@ -21,7 +21,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -286,15 +286,39 @@ class FakeWalmartState(FakeMarketplace):
         self.records[po].acknowledged = True
         return order
 
-    def ship(self, po: str, body: dict[str, Any]) -> dict[str, Any]:
-        order = self.order_or_404(po)
-        lines = self._line_objects(order)
-        wanted: list[tuple[dict[str, Any], int, dict[str, Any]]] = []
-        for item in _list(body, "orderShipment", "orderLines", "orderLine"):
+    def _requested(
+        self, lines: dict[str, dict[str, Any]], body: dict[str, Any], request: str
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """(order line, its entry) for each entry of ``body[request].orderLines.orderLine``;
+        400 for a line the order does not have."""
+        for item in _list(body, request, "orderLines", "orderLine"):
             line = lines.get(str(item.get("lineNumber")))
             if line is None:
                 raise ApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
                                f"no line {item.get('lineNumber')}", "lineNumber")  # fmt: skip
+            yield line, item
+
+    def _check_open(
+        self, lines: dict[str, dict[str, Any]], wanted: list[tuple[dict[str, Any], int]], verb: str
+    ) -> None:
+        """400 unless each line has the units ``wanted`` of it (in all) still open."""
+        need: dict[str, int] = {}
+        for line, units in wanted:
+            need[line["lineNumber"]] = need.get(line["lineNumber"], 0) + units
+        for number, units in need.items():
+            if units <= 0 or units > self.open_units(lines[number]):
+                raise ApiError(
+                    400,
+                    "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
+                    f"line {number}: {units} units cannot be {verb}",
+                    "statusQuantity",
+                )
+
+    def ship(self, po: str, body: dict[str, Any]) -> dict[str, Any]:
+        order = self.order_or_404(po)
+        lines = self._line_objects(order)
+        wanted: list[tuple[dict[str, Any], int, dict[str, Any]]] = []
+        for line, item in self._requested(lines, body, "orderShipment"):
             for status in _list(item, "orderLineStatuses", "orderLineStatus"):
                 units = int(str(status["statusQuantity"]["amount"]))
                 tracking = dict(status["trackingInfo"])
@@ -306,17 +330,7 @@ class FakeWalmartState(FakeMarketplace):
                 ):
                     continue  # the same shipment again: already recorded
                 wanted.append((line, units, tracking))
-        need: dict[str, int] = {}
-        for line, units, _ in wanted:
-            need[line["lineNumber"]] = need.get(line["lineNumber"], 0) + units
-        for number, units in need.items():
-            if units <= 0 or units > self.open_units(lines[number]):
-                raise ApiError(
-                    400,
-                    "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
-                    f"line {number}: {units} units cannot be shipped",
-                    "statusQuantity",
-                )
+        self._check_open(lines, [(line, units) for line, units, _ in wanted], "shipped")
         now = self._touch(po) if wanted else 0
         by_tracking: dict[str, dict[str, Any]] = {}
         for line, units, tracking in wanted:
@@ -339,11 +353,7 @@ class FakeWalmartState(FakeMarketplace):
         order = self.order_or_404(po)
         lines = self._line_objects(order)
         wanted = []
-        for item in _list(body, "orderCancellation", "orderLines", "orderLine"):
-            line = lines.get(str(item.get("lineNumber")))
-            if line is None:
-                raise ApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
-                               f"no line {item.get('lineNumber')}", "lineNumber")  # fmt: skip
+        for line, item in self._requested(lines, body, "orderCancellation"):
             for status in _list(item, "orderLineStatuses", "orderLineStatus"):
                 wanted.append(
                     (
@@ -352,17 +362,7 @@ class FakeWalmartState(FakeMarketplace):
                         status["cancellationReason"],
                     )
                 )
-        need: dict[str, int] = {}
-        for line, units, _ in wanted:
-            need[line["lineNumber"]] = need.get(line["lineNumber"], 0) + units
-        for number, units in need.items():
-            if units <= 0 or units > self.open_units(lines[number]):
-                raise ApiError(
-                    400,
-                    "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
-                    f"line {number}: {units} units cannot be cancelled",
-                    "statusQuantity",
-                )
+        self._check_open(lines, [(line, units) for line, units, _ in wanted], "cancelled")
         now = self._touch(po)
         for line, units, reason in wanted:
             self._move(line, units, {"status": "Cancelled", "cancellationReason": reason})
@@ -376,11 +376,7 @@ class FakeWalmartState(FakeMarketplace):
         order = self.order_or_404(po)
         lines = self._line_objects(order)
         wanted = []
-        for item in _list(body, "orderRefund", "orderLines", "orderLine"):
-            line = lines.get(str(item.get("lineNumber")))
-            if line is None:
-                raise ApiError(400, "INVALID_REQUEST_CONTENT.GMP_ORDER_API",
-                               f"no line {item.get('lineNumber')}", "lineNumber")  # fmt: skip
+        for line, item in self._requested(lines, body, "orderRefund"):
             for refund in _list(item, "refunds", "refund"):
                 for charge in _list(refund, "refundCharges", "refundCharge"):
                     wanted.append((line, refund, charge))
