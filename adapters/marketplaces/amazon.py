@@ -50,6 +50,7 @@ from adapters.marketplaces.http import (
     minor_to_decimal,
     money_to_minor,
     redact,
+    utc_iso,
 )
 from domain.marketplaces.model import (
     Listing,
@@ -112,12 +113,6 @@ ADDRESS_FIELDS = (
 
 def _exponent(currency: str) -> int:
     return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_time(value: str) -> datetime:
@@ -255,6 +250,7 @@ class AmazonMarketplace:
             transport=transport,
             auth=self.token,
             token_refused=_token_refused,
+            error_text=_errors_text,
         )
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -283,17 +279,6 @@ class AmazonMarketplace:
         return {"x-amz-access-token": str(body["access_token"])}, float(
             body.get("expires_in", 3600)
         )
-
-    async def _json(self, operation: str, method: str, url: str, **kw: Any) -> Any:
-        response = await self.http.request(operation, method, url, **kw)
-        if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"amazon:{self.account.channel} {operation}: HTTP {response.status_code}: "
-                f"{_errors_text(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
-        return response.json() if response.content else None
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -333,12 +318,7 @@ class AmazonMarketplace:
         if response.status_code == 400:
             return PushResult(listing.sku, False, _errors_text(response))
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"amazon:{self.account.channel} patchListingsItem: HTTP "
-                f"{response.status_code}: {_errors_text(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.http.refusal("patchListingsItem", response)
         answer = response.json()
         errors = [i for i in answer.get("issues") or [] if i.get("severity") == "ERROR"]
         if answer.get("status") == "ACCEPTED" and not errors:
@@ -354,7 +334,7 @@ class AmazonMarketplace:
         return results
 
     async def _push_feed(self, chunk: Sequence[Listing]) -> list[PushResult]:
-        document = await self._json(
+        document = await self.http.json(
             "createFeedDocument",
             "POST",
             "/feeds/2021-06-30/documents",
@@ -383,7 +363,7 @@ class AmazonMarketplace:
                 status=upload.status_code,
                 retryable=upload.status_code >= 500,
             )
-        created = await self._json(
+        created = await self.http.json(
             "createFeed",
             "POST",
             "/feeds/2021-06-30/feeds",
@@ -405,7 +385,7 @@ class AmazonMarketplace:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.feed_timeout
         while True:
-            feed: dict[str, Any] = await self._json(
+            feed: dict[str, Any] = await self.http.json(
                 "getFeed", "GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}"
             )
             if feed["processingStatus"] in ("DONE", "FATAL", "CANCELLED"):
@@ -419,7 +399,7 @@ class AmazonMarketplace:
             await asyncio.sleep(self.feed_poll)
 
     async def _download_report(self, document_id: str) -> dict[str, Any]:
-        info = await self._json(
+        info = await self.http.json(
             "getFeedDocument", "GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}"
         )
         response = await self._plain.request("downloadFeedDocument", "GET", info["url"])
@@ -470,7 +450,7 @@ class AmazonMarketplace:
     async def orders_since(self, since: datetime | None) -> OrderPage:
         after = since or (datetime.now(UTC) - self.lookback)
         params: dict[str, str] = {
-            "lastUpdatedAfter": _iso(after),
+            "lastUpdatedAfter": utc_iso(after),
             "marketplaceIds": self.marketplace_id,
             "includedData": ",".join(ORDER_DATA),
             "maxResultsPerPage": str(self.page_size),
@@ -481,7 +461,7 @@ class AmazonMarketplace:
         token: str | None = None
         while True:
             page_params = dict(params, paginationToken=token) if token else params
-            body = await self._json(
+            body = await self.http.json(
                 "searchOrders", "GET", "/orders/2026-01-01/orders", params=page_params
             )
             if cursor is None and body.get("lastUpdatedBefore"):
@@ -505,12 +485,7 @@ class AmazonMarketplace:
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"amazon:{self.account.channel} getOrder: HTTP {response.status_code}: "
-                f"{_errors_text(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.http.refusal("getOrder", response)
         return self._order(response.json()["order"])
 
     def _order(self, raw: dict[str, Any]) -> MarketplaceOrder:
@@ -575,7 +550,7 @@ class AmazonMarketplace:
         # A positive number unique within the order; derived from the tracking number, so a
         # repeated confirmation names the same package.
         package = str(zlib.crc32(shipment.tracking_number.encode()) % 999_999_999 + 1)
-        await self._json(
+        await self.http.json(
             "confirmShipment",
             "POST",
             f"/orders/v0/orders/{quote(order.order_id, safe='')}/shipmentConfirmation",
@@ -587,7 +562,7 @@ class AmazonMarketplace:
                     "carrierName": shipment.carrier,
                     "shippingMethod": shipment.method,
                     "trackingNumber": shipment.tracking_number,
-                    "shipDate": _iso(shipment.shipped_at),
+                    "shipDate": utc_iso(shipment.shipped_at),
                     "orderItems": [
                         {"orderItemId": line.line_id, "quantity": line.quantity}
                         for line in shipment.lines

@@ -54,6 +54,7 @@ from adapters.marketplaces.http import (
     minor_to_decimal,
     money_to_minor,
     redact,
+    utc_iso,
 )
 from domain.marketplaces.model import (
     Listing,
@@ -150,15 +151,6 @@ async def _settled(calls: Iterable[Awaitable[T]]) -> list[T]:
     return cast(list[T], outcomes)
 
 
-def _iso(moment: datetime) -> str:
-    """eBay's timestamp format: UTC, milliseconds, ``Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.astimezone(UTC).microsecond // 1000:03d}Z"
-    )
-
-
 def _parse_time(value: Any) -> datetime:
     if not value:
         return datetime.now(UTC)
@@ -212,25 +204,24 @@ class EbayMarketplace:
         self.concurrency = max(1, int(options.get("concurrency", "4")))
         self._lookups = asyncio.Semaphore(self.concurrency)  # getOffers calls in flight
         margin = float(options.get("token_margin", "60"))
+
+        def client(auth: CachedToken) -> MarketplaceHttp:
+            return MarketplaceHttp.for_account(
+                account,
+                buckets=buckets,
+                rates=API_RATES,
+                bucket_of=OPERATION_API,
+                transport=transport,
+                auth=auth,
+                error_text=_body_errors,
+            )
+
         self.token = CachedToken(self._fetch_token, margin=margin)
-        self.http = MarketplaceHttp.for_account(
-            account,
-            buckets=buckets,
-            rates=API_RATES,
-            bucket_of=OPERATION_API,
-            transport=transport,
-            auth=self.token,
-        )
+        self.http = client(self.token)
         self._offers: dict[str, tuple[str, ...]] = {}  # sku -> its published offer ids
+        # getPublicKey takes an application token (see _fetch_app_token)
         self.app_token = CachedToken(self._fetch_app_token, margin=margin)
-        self.notification_http = MarketplaceHttp.for_account(
-            account,
-            buckets=buckets,
-            rates=API_RATES,
-            bucket_of=OPERATION_API,
-            transport=transport,
-            auth=self.app_token,
-        )
+        self.notification_http = client(self.app_token)
         # kid -> the P-256 key getPublicKey gave (None: not a key of eBay's, or not P-256)
         self._public_keys: dict[str, ec.EllipticCurvePublicKey | None] = {}
 
@@ -425,7 +416,7 @@ class EbayMarketplace:
         started = datetime.now(UTC)
         params: dict[str, str] = {"limit": str(ORDERS_PAGE)}
         if since is not None:
-            params["filter"] = f"lastmodifieddate:[{_iso(since)}..]"
+            params["filter"] = f"lastmodifieddate:[{utc_iso(since)}..]"
         orders: list[MarketplaceOrder] = []
         offset = 0
         while True:
@@ -457,11 +448,7 @@ class EbayMarketplace:
         if response.status_code == 400 and "32100" in response.text:  # invalid order id
             return None
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"ebay getOrder: HTTP {response.status_code}: {_body_errors(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.http.refusal("getOrder", response)
         return self._order(response.json())
 
     def _order(self, raw: dict[str, Any]) -> MarketplaceOrder:
@@ -551,7 +538,7 @@ class EbayMarketplace:
             ],
             "shippingCarrierCode": shipment.carrier,
             "trackingNumber": shipment.tracking_number,
-            "shippedDate": _iso(shipment.shipped_at),
+            "shippedDate": utc_iso(shipment.shipped_at),
         }
         response = await self.http.request(
             "createShippingFulfillment",
@@ -565,12 +552,7 @@ class EbayMarketplace:
             log.info("%s: fulfillment of %s already recorded", self.http.account, order.order_id)
             return
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"ebay createShippingFulfillment {order.order_id}: HTTP "
-                f"{response.status_code}: {_body_errors(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.http.refusal(f"createShippingFulfillment {order.order_id}", response)
 
     async def cancel(
         self, order: MarketplaceOrder, lines: Sequence[ShippedLine], *, reason: str
@@ -609,12 +591,7 @@ class EbayMarketplace:
             headers={"Accept": "application/json"},
         )
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"ebay issueRefund {order.order_id}: HTTP {response.status_code}: "
-                f"{_body_errors(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.http.refusal(f"issueRefund {order.order_id}", response)
         refund = response.json() if response.content else {}
         if isinstance(refund, dict) and refund.get("refundStatus") == "FAILED":
             raise MarketplaceFailure(
@@ -684,11 +661,7 @@ class EbayMarketplace:
             self._public_keys[kid] = None
             return None
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"ebay getPublicKey: HTTP {response.status_code}: {_body_errors(response)}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.notification_http.refusal("getPublicKey", response)
         answer = response.json()
         key = None
         if str(answer.get("algorithm", "")).upper() == "ECDSA":

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -194,6 +195,7 @@ class MarketplaceHttp:
         backoff_jitter: float | None = None,
         token_refused: Callable[[httpx.Response], bool] | None = None,
         bucket_of: Mapping[str, str] | None = None,
+        error_text: Callable[[httpx.Response], str] | None = None,
     ) -> None:
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
         self.account = account
@@ -209,6 +211,8 @@ class MarketplaceHttp:
         # how the marketplace says the access token is no good (401; SP-API answers 403)
         self.token_refused = token_refused or (lambda r: r.status_code == 401)
         self.bucket_of = dict(bucket_of or {})  # operation -> shared bucket (per-API quotas)
+        # the marketplace's message in a refused answer (redacted): by default its text
+        self.error_text = error_text or (lambda r: redact(r.text[:500]))
         self.sent = 0  # requests sent, retries included (benchmarks and tests read it)
 
     async def _wait_for_token(self, operation: str) -> None:
@@ -289,15 +293,19 @@ class MarketplaceHttp:
         (not retryable) with the marketplace's message."""
         response = await self.request(operation, method, url, **kwargs)
         if response.status_code >= 400:
-            raise MarketplaceFailure(
-                f"{self.account} {operation}: HTTP {response.status_code}: "
-                f"{redact(response.text[:500])}",
-                status=response.status_code,
-                retryable=False,
-            )
+            raise self.refusal(operation, response)
         if not response.content:
             return None
         return response.json()
+
+    def refusal(self, what: str, response: httpx.Response) -> MarketplaceFailure:
+        """The failure (not retryable) of an answer the marketplace refused (a 4xx): ``what``
+        was asked, the status, and the marketplace's message (``error_text``)."""
+        return MarketplaceFailure(
+            f"{self.account} {what}: HTTP {response.status_code}: {self.error_text(response)}",
+            status=response.status_code,
+            retryable=False,
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -345,6 +353,13 @@ def retry_options(options: Mapping[str, str]) -> dict[str, Any]:
     if "backoff_jitter" in options:
         settings["backoff_jitter"] = float(options["backoff_jitter"])
     return settings
+
+
+def utc_iso(moment: datetime) -> str:
+    """A moment as marketplaces write it: UTC, milliseconds, ``Z`` (a naive one is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def money_to_minor(amount: str | float | int, exponent: int = 2) -> int:

@@ -45,6 +45,7 @@ from adapters.marketplaces.http import (
     Rate,
     minor_to_decimal,
     money_to_minor,
+    utc_iso,
 )
 from domain.marketplaces.model import (
     Listing,
@@ -158,12 +159,6 @@ def _from_ms(value: Any) -> datetime:
     if isinstance(value, str) and not value.lstrip("-").isdigit():
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
 
 
 def _errors_text(body: Any) -> str:
@@ -520,9 +515,9 @@ class WalmartMarketplace:
         started = datetime.now(UTC)
         params: dict[str, str] = {"limit": str(self.page_size)}
         if since is None:
-            params["createdStartDate"] = _iso(started - timedelta(days=self.initial_days))
+            params["createdStartDate"] = utc_iso(started - timedelta(days=self.initial_days))
         else:
-            params["lastModifiedStartDate"] = _iso(since)
+            params["lastModifiedStartDate"] = utc_iso(since)
         orders: dict[str, MarketplaceOrder] = {}
         url: str = "/v3/orders"
         query: dict[str, str] | None = params

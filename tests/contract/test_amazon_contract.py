@@ -225,13 +225,22 @@ async def test_error_answers_match_the_models(
     assert_exchanges_valid(state.exchanges)
 
 
+async def access_token(client: httpx.AsyncClient) -> str:
+    """An access token from the fake's LWA endpoint (for calls made by hand)."""
+    answer = await client.post(
+        "/auth/o2/token",
+        data={"grant_type": "refresh_token", "refresh_token": "r", "client_id": "c",
+              "client_secret": "s"},
+    )  # fmt: skip
+    token: str = answer.json()["access_token"]
+    return token
+
+
 async def test_contract_checks_catch_a_bad_request(state: FakeAmazonState) -> None:
     """The checks are not vacuous: an undocumented parameter and a bad body are reported."""
     transport = httpx.ASGITransport(app=create_app(state))
     async with httpx.AsyncClient(base_url=BASE, transport=transport) as client:
-        token = (await client.post("/auth/o2/token", data={
-            "grant_type": "refresh_token", "refresh_token": "r", "client_id": "c",
-            "client_secret": "s"})).json()["access_token"]  # fmt: skip
+        token = await access_token(client)
         await client.patch(
             f"/listings/2021-08-01/items/{SELLER}/SKU-1",
             params={"marketplaceIds": MARKETPLACE, "verbose": "1"},
@@ -296,12 +305,12 @@ async def test_a_fatal_feed_refuses_every_sku(
 ) -> None:
     """A feed document Amazon cannot read ends FATAL; its report (issues naming no message)
     holds to the report schema, and every SKU of the feed is refused."""
-    document = await market._json(
+    document = await market.http.json(
         "createFeedDocument", "POST", "/feeds/2021-06-30/documents",
         json={"contentType": "application/json; charset=UTF-8"},
     )  # fmt: skip
     await market._plain.request("uploadFeedDocument", "PUT", document["url"], content=b"{oops")
-    created = await market._json(
+    created = await market.http.json(
         "createFeed", "POST", "/feeds/2021-06-30/feeds",
         json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [MARKETPLACE],
               "inputFeedDocumentId": document["feedDocumentId"]},
@@ -322,9 +331,7 @@ async def test_contract_checks_catch_a_bad_answer(state: FakeAmazonState) -> Non
     transport = httpx.ASGITransport(app=create_app(state))
     order = state.create_order({"lines": [{"sku": "SKU-1", "quantity": 1}], "buyer": {}})
     async with httpx.AsyncClient(base_url=BASE, transport=transport) as client:
-        token = (await client.post("/auth/o2/token", data={
-            "grant_type": "refresh_token", "refresh_token": "r", "client_id": "c",
-            "client_secret": "s"})).json()["access_token"]  # fmt: skip
+        token = await access_token(client)
         await client.get(
             f"/orders/2026-01-01/orders/{order['orderId']}",
             headers={"x-amz-access-token": token},
