@@ -97,6 +97,7 @@ API_RATES = {
     "inventory": Rate(2_000_000 / _DAY, 25),
     "fulfillment": Rate(100_000 / _DAY, 10),
     "notification": Rate(10_000 / _DAY, 2),
+    "identity": Rate(1.0, 5),  # the OAuth token endpoint: no published figure; ours
 }
 OPERATION_API = {
     "getOffers": "inventory",
@@ -106,6 +107,7 @@ OPERATION_API = {
     "createShippingFulfillment": "fulfillment",
     "issueRefund": "fulfillment",
     "getPublicKey": "notification",
+    "token": "identity",
 }
 
 # Notification topics about orders (Notification API topics); their ``notification.data``
@@ -205,7 +207,7 @@ class EbayMarketplace:
         self._lookups = asyncio.Semaphore(self.concurrency)  # getOffers calls in flight
         margin = float(options.get("token_margin", "60"))
 
-        def client(auth: CachedToken) -> MarketplaceHttp:
+        def client(auth: CachedToken | None) -> MarketplaceHttp:
             return MarketplaceHttp.for_account(
                 account,
                 buckets=buckets,
@@ -216,6 +218,9 @@ class EbayMarketplace:
                 error_text=_body_errors,
             )
 
+        # Token requests go through their own client (no auth, same buckets and retries): the
+        # cached token's lock is held while one is fetched.
+        self._token_http = client(None)
         self.token = CachedToken(self._fetch_token, margin=margin)
         self.http = client(self.token)
         self._offers: dict[str, tuple[str, ...]] = {}  # sku -> its published offer ids
@@ -227,59 +232,33 @@ class EbayMarketplace:
 
     # -- authentication ---------------------------------------------------------------------
 
-    async def _fetch_token(self, client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
+    async def _fetch_token(self, _client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
         """The seller's user access token (refresh-token grant)."""
         form = {
             "grant_type": "refresh_token",
             "refresh_token": self.account.credentials.get("refresh_token", ""),
             "scope": SCOPES,
         }
-        return await self._grant(client, form)
+        return await self._grant(form)
 
-    async def _fetch_app_token(self, client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
+    async def _fetch_app_token(self, _client: httpx.AsyncClient) -> tuple[dict[str, str], float]:
         """An application access token (client-credentials grant): getPublicKey asks for the
         ``api_scope`` scope, which user tokens of the sell scopes do not carry."""
-        return await self._grant(client, {"grant_type": "client_credentials", "scope": APP_SCOPE})
+        return await self._grant({"grant_type": "client_credentials", "scope": APP_SCOPE})
 
-    async def _grant(
-        self, client: httpx.AsyncClient, form: dict[str, str]
-    ) -> tuple[dict[str, str], float]:
+    async def _grant(self, form: dict[str, str]) -> tuple[dict[str, str], float]:
+        """An access token of the OAuth endpoint (HTTP Basic client credentials): 429, 5xx and
+        timeouts retried like any call, a refusal raised (not retryable)."""
         credentials = self.account.credentials
         basic = base64.b64encode(
             f"{credentials.get('client_id', '')}:{credentials.get('client_secret', '')}".encode()
         ).decode()
         headers = {"Authorization": f"Basic {basic}", "Accept": "application/json"}
-        delay = self.http.backoff_initial
-        grant = form["grant_type"]
-        for attempt in range(1, 5):
-            try:
-                response = await client.post(self.token_url, data=form, headers=headers)
-            except httpx.TransportError as error:
-                if attempt == 4:
-                    raise MarketplaceFailure(
-                        f"ebay token ({grant}): {type(error).__name__}", retryable=True
-                    ) from None
-            else:
-                if response.status_code == 429 or response.status_code >= 500:
-                    if attempt == 4:
-                        raise MarketplaceFailure(
-                            f"ebay token ({grant}): HTTP {response.status_code}",
-                            status=response.status_code,
-                            retryable=True,
-                        )
-                elif response.status_code >= 400:
-                    raise MarketplaceFailure(
-                        f"ebay token ({grant}) refused: HTTP {response.status_code}: "
-                        f"{redact(response.text[:300])}",
-                        status=response.status_code,
-                        retryable=False,
-                    )
-                else:
-                    body = response.json()
-                    lifetime = float(body.get("expires_in", 7200))
-                    return {"Authorization": f"Bearer {body['access_token']}"}, lifetime
-            await asyncio.sleep(delay * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
+        body = await self._token_http.json(
+            "token", "POST", self.token_url, data=form, headers=headers
+        )
+        lifetime = float(body.get("expires_in", 7200))
+        return {"Authorization": f"Bearer {body['access_token']}"}, lifetime
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -687,6 +666,7 @@ class EbayMarketplace:
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.notification_http.aclose()
+        await self._token_http.aclose()
 
 
 # -- X-EBAY-SIGNATURE keys ----------------------------------------------------------------------
