@@ -14,7 +14,9 @@ channel is first pushed whole (``app.py marketplace sync CHANNEL --full`` with a
 ``rate_scale``), so the server starts with the marketplaces in step. Then one server process,
 ``app.py serve`` with ``DATABASE_URL``, ``REDIS_URL`` and ``MARKETPLACES`` (the demo accounts,
 ``--rate-scale`` x the documented rate limits, 20 as in the demo), runs the outbox relay and the
-marketplace worker; ``--worker`` adds an ``app.py worker`` process (a second relay and consumer).
+marketplace worker. ``--worker also`` adds an ``app.py worker`` process (a second relay and
+consumer of the group); ``--worker split`` serves without ``MARKETPLACES`` (the server only
+writes and relays events) and leaves the marketplace work to one ``app.py worker`` process.
 
 Load: at each rate, open loop (sale i is sent at start + i / rate, whatever the answers), one
 ``posOrderCreate`` of one unit of a SKU the store has, paid ``CARD_TERMINAL``, as the demo clerks
@@ -438,7 +440,7 @@ def _lags(
 ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for fake in fakes:
-        lags, unchanged, missing, unlisted = [], 0, 0, 0
+        lags, from_sent, unchanged, missing, unlisted = [], [], 0, 0, 0
         series = []  # (ms after the rate's first sale, lag ms): when the slow ones happen
         for sale in sales:
             if not sale.ok:
@@ -457,8 +459,10 @@ def _lags(
                 missing += 1
             else:
                 lags.append((seen - sale.answered) * 1000)
+                from_sent.append((seen - sale.sent) * 1000)
                 series.append([round((sale.answered - sales[0].scheduled) * 1000), round(lags[-1])])
         lags.sort()
+        from_sent.sort()
         row: dict[str, Any] = {
             "measured": len(lags),
             "unchanged": unchanged,
@@ -472,6 +476,9 @@ def _lags(
                 "p99_ms": round(percentile(lags, 99)),
                 "max_ms": round(lags[-1]),
                 "mean_ms": round(sum(lags) / len(lags)),
+                # from the request's send: the commit is between send and answer
+                "from_sent_p50_ms": round(percentile(from_sent, 50)),
+                "from_sent_p99_ms": round(percentile(from_sent, 99)),
                 "series": series,
             }
         found[fake] = row
@@ -480,7 +487,7 @@ def _lags(
 
 async def bench(
     url: str, redis_url: str, rates: list[float], duration: float, products: int,
-    rate_scale: str, drain: float, connections: int, worker: bool, logs: Path,
+    rate_scale: str, drain: float, connections: int, worker: str, idle: float, logs: Path,
 ) -> dict[str, Any]:  # fmt: skip
     from adapters.marketplaces.demo import accounts, running_fakes
     from schema.relay import to_global_id
@@ -548,12 +555,15 @@ async def bench(
         env["MARKETPLACES"] = accounts(fakes, rate_scale=rate_scale)
         port = free_port()
         server_log = logs / "server.log"
+        serve_env = dict(env)
+        if worker == "split":
+            del serve_env["MARKETPLACES"]
         server = spawn(
             [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env, server_log,
+            serve_env, server_log,
         )  # fmt: skip
         procs = [server]
-        if worker:
+        if worker != "none":
             procs.append(spawn([sys.executable, "app.py", "worker"], env, logs / "worker.log"))
         results = []
         try:
@@ -567,6 +577,15 @@ async def bench(
                 tokens.append(data["staffLogin"]["accessToken"])
             await login.close()
             store_ids = [to_global_id("Location", stores[h]) for _, h in CLERKS]
+            # what the processes spend with no sale at all (relay, sweeps, the worker's rounds)
+            idle0 = [process_cpu_seconds(p.pid) or 0.0 for p in procs]
+            await asyncio.sleep(idle)
+            setup["idle_cpu_percent"] = {
+                name: round(100 * ((process_cpu_seconds(p.pid) or 0.0) - c) / idle, 1)
+                for name, p, c in zip(("server", "worker"), procs, idle0, strict=False)
+            }
+            setup["idle_seconds"] = idle
+            print(f"idle: {setup['idle_cpu_percent']} % of a core", flush=True)
             offset = 0
             for rate in rates:
                 count = math.ceil(rate * duration)
@@ -620,6 +639,7 @@ async def bench(
                         errors[s.error] = errors.get(s.error, 0) + 1
                 row = {
                     "rate": rate,
+                    "load_average_1min_after": round(os.getloadavg()[0], 1),
                     "sent": len(sales),
                     "sold": len(ok),
                     "errors": errors,
@@ -638,7 +658,7 @@ async def bench(
                         "client": round(client_cpu, 2),
                         "fakes": round(fake_cpu, 2),
                         "server": round(server_cpu[0], 2),
-                        "worker": round(server_cpu[1], 2) if worker else None,
+                        "worker": round(server_cpu[1], 2) if worker != "none" else None,
                         "postgres_backends": round(pg_cpu, 2),
                         "machine": round(machine_cpu, 1),
                     },
@@ -659,10 +679,13 @@ async def bench(
         finally:
             for proc in procs:
                 await asyncio.to_thread(stop_process, proc)
-        server_errors = server_log.read_text(errors="replace").count("Traceback")
-        setup["server_log_tracebacks"] = server_errors
-        if server_errors:
-            setup["server_log_tail"] = tail(server_log, 40)
+        for name in ("server", "worker"):
+            path = logs / f"{name}.log"
+            if path.exists():
+                errors = path.read_text(errors="replace").count("Traceback")
+                setup[f"{name}_log_tracebacks"] = errors
+                if errors:
+                    setup[f"{name}_log_tail"] = tail(path, 40)
     return {"setup": setup, "results": results, "final": final}
 
 
@@ -724,8 +747,13 @@ async def _final_check(
               help="x the documented rate limits (the demo's 20).")  # fmt: skip
 @click.option("--drain", default=60.0, show_default=True,
               help="Seconds at most to wait for the last pushes after each rate.")  # fmt: skip
+@click.option("--idle", default=10.0, show_default=True,
+              help="Seconds of no sales first: the processes' idle CPU.")  # fmt: skip
 @click.option("--connections", default=32, show_default=True, help="Client connections.")
-@click.option("--worker", is_flag=True, help="Also run an `app.py worker` process.")
+@click.option("--worker", type=click.Choice(["none", "also", "split"]), default="none",
+              show_default=True,
+              help="also: an `app.py worker` beside the server; split: the marketplace work "
+              "in the worker only.")  # fmt: skip
 @click.option("--database-url", default=DEFAULT_DATABASE, show_default=True,
               help="Dropped and recreated.")  # fmt: skip
 @click.option("--redis-url", default=DEFAULT_REDIS, show_default=True, help="Flushed.")
@@ -733,7 +761,7 @@ async def _final_check(
               show_default=True)  # fmt: skip
 def main(
     rates: str, duration: float, products: int, rate_scale: str, drain: float, connections: int,
-    worker: bool, database_url: str, redis_url: str, output: Path,
+    worker: str, idle: float, database_url: str, redis_url: str, output: Path,
 ) -> None:  # fmt: skip
     """Lag from a till sale to each marketplace's quantity, at steady sales rates."""
     started = datetime.now(UTC)
@@ -742,7 +770,7 @@ def main(
         try:
             found = asyncio.run(
                 bench(database_url, redis_url, wanted, duration, products, rate_scale, drain,
-                      connections, worker, Path(tmp))
+                      connections, worker, idle, Path(tmp))
             )  # fmt: skip
         except RuntimeError as error:
             raise click.ClickException(str(error)) from None

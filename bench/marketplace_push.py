@@ -444,6 +444,7 @@ async def bench(
             machine = (machine1 or 0.0) - (machine0 or 0.0)
             row = {
                 "run": number,
+                "load_average_1min_after": round(os.getloadavg()[0], 1),
                 "listing_rows": "created" if number == 1 else "updated",
                 **child,
                 "wall_seconds": round(wall, 1),
