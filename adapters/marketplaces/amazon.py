@@ -212,6 +212,9 @@ class AmazonMarketplace:
     """One SP-API seller account in one marketplace (``options.marketplace_id``)."""
 
     kind = MarketplaceKind.AMAZON
+    # per-SKU patches (5/s) push 600 SKUs in the 2 minutes createFeed's rate (after its burst)
+    # leaves between two feeds, with no feed processing time: the feed only pays past that
+    bulk_threshold = 600
 
     def __init__(
         self,

@@ -71,7 +71,10 @@ log = logging.getLogger("o2o.marketplaces")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300
 LEASE = timedelta(seconds=120)
-CALL_LEASE = timedelta(seconds=300)  # > attempts x (timeout + backoff) of any adapter
+CALL_LEASE = timedelta(seconds=300)
+# a full push's round: its SKUs go in one bulk feed (the adapter splits at the marketplace's
+# own maximum), so 100,000 SKUs are ten feeds, not two hundred: feeds are rate limited hard
+FULL_BATCH = 10_000  # > attempts x (timeout + backoff) of any adapter
 WORKER = "system:marketplaces"
 ORDER_TOPICS = ("order.shipped", "order.cancelled", "order.fulfilment_cancelled")
 _db_time = converter(m.MarketplaceListing, "changed_at")
@@ -317,7 +320,9 @@ class MarketplaceSync:
         adapter = self.adapters[handle]
         listings = [listing for _, listing in to_push]
         try:
-            if len(listings) > self.bulk_threshold:
+            # per-SKU calls until the bulk feed is the quicker way for this marketplace
+            threshold = getattr(adapter, "bulk_threshold", self.bulk_threshold)
+            if len(listings) > threshold:
                 results = await adapter.push_bulk(listings)
             else:
                 results = await adapter.push_listings(listings)
@@ -487,7 +492,7 @@ class MarketplaceSync:
         await self.mark([channel], None)
         left = await self.dirty_count(handle)
         while True:
-            report = await self.push_due(handle, force=force)
+            report = await self.push_due(handle, limit=FULL_BATCH, force=force)
             for name in ("claimed", "pushed", "unchanged", "rejected", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             now_left = await self.dirty_count(handle)
@@ -824,16 +829,20 @@ class MarketplaceSync:
         if self._checked_at is not None:
             await self.mark_scheduled(self._checked_at, now)
         self._checked_at = now
-        for handle in list(self.adapters):
-            try:
-                while (await self.push_due(handle)).claimed >= self.batch:
-                    pass
-                if import_orders:
-                    await self.import_orders(handle)
-            except MarketplaceFailure as failure:
-                log.warning("%s: %s", handle, failure)
+        await asyncio.gather(*(self._round(h, import_orders) for h in list(self.adapters)))
         await self.owe_refunds()
         await self.run_actions()
+
+    async def _round(self, handle: str, import_orders: bool) -> None:
+        """One channel's round; the channels' rounds run side by side (a slow marketplace,
+        or one waiting for its bulk feed, holds up no other)."""
+        try:
+            while (await self.push_due(handle)).claimed >= self.batch:
+                pass
+            if import_orders:
+                await self.import_orders(handle)
+        except MarketplaceFailure as failure:
+            log.warning("%s: %s", handle, failure)
 
 
 def _numbered(sql: str, postgres: bool) -> str:
