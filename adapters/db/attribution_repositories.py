@@ -133,7 +133,7 @@ class TortoiseAttributionRepository:
             scans = scans.filter(at__gte=since)
         codes = m.AttributionCode.filter(kind__in=[k.value for k in kinds]).using_db(self.conn)
         scans = scans.filter(code_id__in=Subquery(codes.values("id")))
-        found = await scans.order_by(order, order + "id").first()
+        found = await scans.order_by(order, order.replace("at", "id")).first()
         if found is None:
             return None
         code = await m.AttributionCode.filter(id=found.code_id).using_db(self.conn).first()
