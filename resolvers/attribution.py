@@ -141,7 +141,7 @@ async def attribution_scan(
         name=found.code.name,
         store_name=found.store_name,
         clerk_name=found.clerk_name,
-        landing_url=_url(info, found.code, payload.strip()),
+        landing_url=_url(info, found.code, qr_signer(info).payload(found.code.code)),
         user_errors=[],
     )
 

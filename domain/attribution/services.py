@@ -380,7 +380,9 @@ async def after_signup(
     if code is not None and code.code is not None:
         await _record_scan(uow, code.code, member_id=member_id, visitor=visitor, at=at)
     policy = await uow.attribution.policy()
-    if code is not None and code.kind in BINDING_KINDS and policy.bind_on_signup:
+    if code is not None and code.kind in BINDING_KINDS:
+        if not policy.bind_on_signup:
+            return
         rule = binding_rule(
             BindingSource.SIGNUP, at=at, policy=policy, who=code.name, code=code.text
         )

@@ -302,11 +302,18 @@ async def test_scans_of_unknown_inactive_or_tampered_codes_are_refused(shop):
     assert inactive.value.code == "CODE_INACTIVE" and shop.state.attribution_scans == {}
 
 
-async def test_no_binding_by_scan_when_the_policy_says_so(shop):
-    await svc.update_policy(shop.uow, shop.owner, changes={"bind_on_scan": False})
+async def test_no_binding_by_scan_or_signup_when_the_policy_says_so(shop):
+    await svc.update_policy(
+        shop.uow, shop.owner, changes={"bind_on_scan": False, "bind_on_signup": False}
+    )
     member = await shop.add_member()
-    found = await scan(shop, await clerk_code(shop, shop.clerk), member=member)
+    payload = await clerk_code(shop, shop.clerk)
+    found = await scan(shop, payload, member=member)
     assert not found.bound and shop.state.bindings == {}
+    await scan(shop, payload, visitor="v-1234567890abcdef")
+    signed_up = await signup(shop, payload, visitor="v-1234567890abcdef")
+    assert shop.state.bindings == {} and bound_events(shop) == []
+    assert signed_up in {s.member_id for s in shop.state.attribution_scans.values()}
     with pytest.raises(DomainError) as refused:
         await svc.update_policy(shop.uow, shop.owner, changes={"bind_days": 0})
     assert (refused.value.code, refused.value.field) == ("INVALID_POLICY", "bindDays")
