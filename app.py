@@ -159,7 +159,11 @@ def create_app(
             document, operation, variables, type_of=lambda gid: parse_global_id(gid)[0]
         ),
         guard=address_limits(
-            services.kv, {"memberCreate": ("signup", settings.signup_limit_per_hour, 3600)}
+            services.kv,
+            {
+                "memberCreate": ("signup", settings.signup_limit_per_hour, 3600),
+                "attributionScan": ("scan", settings.scan_limit_per_minute, 60),
+            },
         ),
     )
     app = Starlette(

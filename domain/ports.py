@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
@@ -67,6 +68,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
+    attribution: AttributionRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -216,6 +216,18 @@ ROOT: dict[str, Rule] = {
     "Mutation.valueGrantApprove": rule({A.OWNER}),
     "Mutation.valueGrantReject": rule({A.OWNER}),
     "Mutation.memberPresenceCode": rule({A.MEMBER}, SELF),
+    # --- attribution: codes, scans, bindings, the binding policy ---
+    "Query.attributionCodes": rule(
+        STAFF, "clerks: their own codes; store managers: their stores' and their clerks'"
+    ),
+    "Query.bindingPolicy": rule(BRAND),
+    "Mutation.attributionScan": rule(
+        NOT_PARTNER, "public: a member token records the member, else the visitor id"
+    ),
+    "Mutation.attributionCodeCreate": rule(MANAGERS, "store managers: their stores and clerks"),
+    "Mutation.attributionCodeDeactivate": rule(MANAGERS, "store managers: their stores' codes"),
+    "Mutation.memberBind": rule(MANAGERS, "store managers: to their stores"),
+    "Mutation.bindingPolicyUpdate": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -239,6 +251,9 @@ SENSITIVE: dict[str, Rule] = {
     "Member.pointsLedger": rule(MEMBER_FULL, blank=list),
     "Member.vouchers": rule(MEMBER_FULL, "codes spend at the till", blank=list),
     "Member.orders": rule(MEMBER_FULL, "history", blank=_empty_connection),
+    "Member.binding": rule(
+        STAFF | {A.COUNTER}, "staff of the bound store or of the member's stores; the brand"
+    ),
     "Order.buyer": rule(HOLDERS, "may_see", blank=dict),
     "Order.delivery": rule(HOLDERS, "may_see", blank=dict),
     "Order.routingReason": rule(STAFF),

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from resolvers.audit import audit_mutations
 from resolvers.errors import map_domain_errors
+from schema.attribution.fields import AttributionMutation, AttributionQuery
 from schema.audit.fields import AuditMutation, AuditQuery
 from schema.cart.fields import CartMutation, CartQuery
 from schema.cart.types import Cart
@@ -59,6 +60,7 @@ Query = merge_types(
         ReconciliationQuery,
         TillQuery,
         MarketplaceQuery,
+        AttributionQuery,
     ),
 )
 Mutation = merge_types(
@@ -77,6 +79,7 @@ Mutation = merge_types(
         IdentityMutation,
         AuditMutation,
         MarketplaceMutation,
+        AttributionMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it

@@ -47,6 +47,13 @@ STAFF = (
      "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
 )  # fmt: skip
 
+# attribution codes besides one per store (REF-S<id>) and one per clerk (REF-C<id>):
+# kind, code, name, store handle (None: the brand's), landing path
+ATTRIBUTION_CODES = (
+    ("CAMPAIGN", "WINTER-FLYER", "Winter sale flyer", None, "/"),
+    ("VENUE", "GYM-LYON-7", "Gym Lyon 7", "gerland", "/"),
+)
+
 MEMBER_TIERS = (
     # code, name, spend threshold in minor EUR, points multiplier in percent
     ("BRONZE", "Bronze", 0, 100),

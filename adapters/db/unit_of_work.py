@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from adapters.db import models as m
+from adapters.db.attribution_repositories import TortoiseAttributionRepository
 from adapters.db.audit_repositories import TortoiseAuditRepository
 from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
 from adapters.db.channel_repositories import TortoiseLocationRepository
@@ -86,6 +87,7 @@ class TortoiseUnitOfWork:
         self.audit = TortoiseAuditRepository(conn)
         self.payments = TortoisePaymentRepository(conn)
         self.marketplaces = TortoiseMarketplaceOrderRepository(conn)
+        self.attribution = TortoiseAttributionRepository(conn)
         return self
 
     async def __aexit__(

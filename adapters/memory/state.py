@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.attribution.model import Binding, BindingPolicy, CodeRecord, ScanRecord
 from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
@@ -126,6 +127,11 @@ class MemoryState:
     # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
     marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
     marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
+    # attribution: codes, scans, members' bindings, the binding policy (None: the defaults)
+    attribution_codes: dict[int, CodeRecord] = field(default_factory=dict)
+    attribution_scans: dict[int, ScanRecord] = field(default_factory=dict)
+    bindings: dict[int, Binding] = field(default_factory=dict)
+    binding_policy: BindingPolicy | None = None
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

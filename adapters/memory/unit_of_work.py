@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from adapters.memory.attribution import InMemoryAttributionRepository
 from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
@@ -23,6 +24,7 @@ from adapters.memory.outbox import (
 from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
 from adapters.memory.state import MemoryState
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
@@ -64,6 +66,7 @@ class InMemoryUnitOfWork:
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
+        self.attribution: AttributionRepository = InMemoryAttributionRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
