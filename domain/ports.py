@@ -25,6 +25,7 @@ from domain.orders.ports import OrderRepository
 from domain.payments.ports import PaymentRepository
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class IdempotencyStore(Protocol):
@@ -67,6 +68,8 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
+    franchise: FranchiseRepository
+    settlement: SettlementRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -216,6 +216,17 @@ ROOT: dict[str, Rule] = {
     "Mutation.valueGrantApprove": rule({A.OWNER}),
     "Mutation.valueGrantReject": rule({A.OWNER}),
     "Mutation.memberPresenceCode": rule({A.MEMBER}, SELF),
+    # --- settlement: franchisees, wholesale prices, statements ---
+    "Query.franchisees": rule(BRAND),
+    "Query.statements": rule(
+        STAFF, "a clerk their own; a store manager their stores' and their clerks'"
+    ),
+    "Mutation.franchiseeCreate": rule(BRAND),
+    "Mutation.franchiseeAssignLocation": rule(BRAND),
+    "Mutation.wholesalePriceBulkSet": rule(BRAND),
+    "Mutation.settlementClose": rule(BRAND),
+    "Mutation.statementApprove": rule(BRAND),
+    "Mutation.statementMarkPaid": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -260,6 +271,7 @@ SENSITIVE: dict[str, Rule] = {
     "ApiKey.partner": rule(BRAND, blank=""),
     "ApiKeyCreatePayload.secret": rule(BRAND, "shown once"),
     "Voucher.code": rule(HOLDERS, "the owner, or staff who issued it", blank=""),
+    "Location.franchisee": rule(STAFF, "who owns the store: for staff"),
 }
 
 

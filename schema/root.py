@@ -43,6 +43,7 @@ from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
+from schema.settlement.fields import SettlementMutation, SettlementQuery
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
 Query = merge_types(
@@ -59,6 +60,7 @@ Query = merge_types(
         ReconciliationQuery,
         TillQuery,
         MarketplaceQuery,
+        SettlementQuery,
     ),
 )
 Mutation = merge_types(
@@ -77,6 +79,7 @@ Mutation = merge_types(
         IdentityMutation,
         AuditMutation,
         MarketplaceMutation,
+        SettlementMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
@@ -96,6 +99,7 @@ SENSITIVE_TYPES = [
     StaffLoginPayload,
     ApiKey,
     ApiKeyCreatePayload,
+    Location,
 ]
 enforce({"Query": Query, "Mutation": Mutation}, SENSITIVE_TYPES)
 audit_mutations(Mutation)  # then (outermost) every staff and partner call is audited

@@ -27,6 +27,7 @@ from domain.payments.model import Payment, RefundRecord, TillSession
 from domain.ports import OutboxMessage
 from domain.pricing.model import PriceRule
 from domain.promotions.ports import PromotionRecord, VoucherRecord
+from domain.settlement.model import Franchisee, Statement, StatementLine
 
 
 def utc_now() -> datetime:
@@ -126,6 +127,14 @@ class MemoryState:
     # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
     marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
     marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
+    # settlement: franchisees and their stores (location -> franchisee), wholesale prices by
+    # (variant, currency), commission entries (as their columns), statements and their lines
+    franchisees: dict[int, Franchisee] = field(default_factory=dict)
+    franchise_locations: dict[int, int] = field(default_factory=dict)
+    wholesale: dict[tuple[int, str], int] = field(default_factory=dict)
+    commission_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    statements: dict[int, Statement] = field(default_factory=dict)
+    statement_lines: dict[int, list[StatementLine]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

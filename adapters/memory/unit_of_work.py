@@ -22,6 +22,7 @@ from adapters.memory.outbox import (
 )
 from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
+from adapters.memory.settlement import InMemoryFranchiseRepository, InMemorySettlementRepository
 from adapters.memory.state import MemoryState
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
@@ -37,6 +38,7 @@ from domain.payments.ports import PaymentRepository
 from domain.ports import IdempotencyStore, Outbox, OutboxReader, UnitOfWork, UnitOfWorkFactory
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class InMemoryUnitOfWork:
@@ -64,6 +66,8 @@ class InMemoryUnitOfWork:
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
+        self.franchise: FranchiseRepository = InMemoryFranchiseRepository(state)
+        self.settlement: SettlementRepository = InMemorySettlementRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
