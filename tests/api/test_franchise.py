@@ -345,3 +345,25 @@ def test_the_fulfilment_credit_follows_the_terms():
         fulfilment_credit(served, FranchiseTerms(deduct_wholesale=True))
         == 7_000 - 2 * 1_495 - 1_545
     )
+
+
+async def test_the_demo_has_a_franchisee_owning_two_stores_with_wholesale_prices(
+    gql, settings, capsys
+):
+    from adapters.db.seed import seed_demo
+
+    await seed_demo(settings)
+    assert (
+        "Franchisee Rhône Franchise SARL owns confluence, villeurbanne" in capsys.readouterr().out
+    )
+    _, owner = await staff(settings, "OWNER")
+    [franchisee] = (await gql(FRANCHISEES, token=owner))["data"]["franchisees"]
+    assert franchisee["name"] == "Rhône Franchise SARL"
+    assert [x["handle"] for x in franchisee["locations"]] == ["confluence", "villeurbanne"]
+    base = {
+        p.variant_id: p.amount
+        for p in await m.Price.filter(kind="BASE", currency="EUR", channel=None, tier=None)
+    }
+    wholesale = {w.variant_id: w.amount for w in await m.WholesalePrice.filter(currency="EUR")}
+    assert set(wholesale) == set(base) == set(await m.Variant.all().values_list("id", flat=True))
+    assert all(wholesale[v] == (base[v] * 50 + 50) // 100 for v in base)
