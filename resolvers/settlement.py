@@ -24,7 +24,7 @@ from schema.settlement.types import (
 
 
 def _statement(view: svc.StatementView) -> Statement:
-    return Statement(_statement=view.statement, _lines=view.lines)
+    return Statement(_statement=view.statement, _lines=view.lines, _name=view.name)
 
 
 async def statements(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from adapters.db import models as m
 from domain.settlement.model import (
@@ -310,6 +310,27 @@ class TortoiseSettlementRepository:
             )
         return found
 
+    async def names(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        ids: dict[str, list[int]] = defaultdict(list)
+        for kind, ident in wanted:
+            ids[kind].append(ident)
+        found: dict[tuple[str, int], str] = {}
+        sources: tuple[tuple[str, Any, str], ...] = (
+            ("STAFF", m.StaffUser, "name"),
+            ("LOCATION", m.Location, "name"),
+            ("VENUE", m.AttributionCode, "name"),
+            ("FRANCHISEE", m.Franchisee, "name"),
+        )
+        for kind, model, column in sources:
+            if ids.get(kind):
+                rows = (
+                    await model.filter(id__in=ids[kind])
+                    .using_db(self.conn)
+                    .values_list("id", column)
+                )
+                found.update({(kind, int(i)): str(n or "") for i, n in rows})
+        return found
+
     async def staff_at(self, location_ids: Sequence[int]) -> list[int]:
         wanted = set(location_ids)
         rows = await m.StaffUser.all().using_db(self.conn).values_list("id", "location_ids")
@@ -324,14 +345,6 @@ class TortoiseSettlementRepository:
             .values_list("id", "name")
         )
         return {int(i): str(n) for i, n in rows}
-
-    async def _completed(self, start: datetime, end: datetime) -> dict[int, datetime]:
-        rows = (
-            await m.OrderEvent.filter(kind="COMPLETED", created_at__gte=start, created_at__lt=end)
-            .using_db(self.conn)
-            .values_list("order_id", "created_at")
-        )
-        return {int(o): at for o, at in rows}
 
     async def till_sales(
         self, location_ids: Sequence[int], start: datetime, end: datetime
@@ -382,12 +395,12 @@ class TortoiseSettlementRepository:
     async def fulfilled_orders(
         self, location_ids: Sequence[int], start: datetime, end: datetime, currency: str
     ) -> list[FulfilledOrder]:
-        completed = await self._completed(start, end)
-        if not completed:
-            return []
+        completed = m.OrderEvent.filter(
+            kind="COMPLETED", created_at__gte=start, created_at__lt=end
+        ).values("order_id")
         fulfilments = (
             await m.Fulfilment.filter(
-                order_id__in=sorted(completed),
+                order_id__in=Subquery(completed),
                 location_id__in=list(location_ids),
                 status__in=list(SERVED),
             )

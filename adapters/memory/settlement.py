@@ -177,6 +177,17 @@ class InMemorySettlementRepository:
     async def lines(self, statement_ids: Sequence[int]) -> dict[int, list[StatementLine]]:
         return {i: list(self.state.statement_lines.get(i, [])) for i in statement_ids}
 
+    async def names(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        found = {}
+        for kind, ident in wanted:
+            if kind == "STAFF" and ident in self.state.staff:
+                found[(kind, ident)] = self.state.staff[ident].name
+            elif kind == "LOCATION" and ident in self.state.locations:
+                found[(kind, ident)] = self.state.locations[ident].name
+            elif kind == "FRANCHISEE" and ident in self.state.franchisees:
+                found[(kind, ident)] = self.state.franchisees[ident].name
+        return found
+
     async def staff_at(self, location_ids: Sequence[int]) -> list[int]:
         wanted = set(location_ids)
         return sorted(s.id for s in self.state.staff.values() if wanted & set(s.location_ids))

@@ -101,6 +101,10 @@ class SettlementRepository(Protocol):
         """Each statement's lines in order, with their orders' numbers."""
         ...
 
+    async def names(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Each beneficiary's name: a clerk's, a store's, a venue code's, a franchisee's."""
+        ...
+
     async def staff_at(self, location_ids: Sequence[int]) -> list[int]:
         """Staff accounts working at any of ``location_ids``."""
         ...

@@ -47,6 +47,7 @@ class StatementView:
 
     statement: Statement
     lines: tuple[StatementLine, ...]
+    name: str = ""
 
 
 # ------------------------------------------------------------------ closing a month
@@ -237,8 +238,22 @@ async def statements(
     async with uow_factory() as uow:
         ids = await visible_beneficiaries(uow, principal)
         found = await uow.settlement.statements(period=period, kind=kind, ids=ids)
-        lines = await uow.settlement.lines([s.id for s in found])
-    return [StatementView(s, tuple(lines.get(s.id, ()))) for s in found]
+        return await _views(uow, found)
+
+
+async def _views(uow: UnitOfWork, found: Sequence[Statement]) -> list[StatementView]:
+    if not found:
+        return []
+    lines = await uow.settlement.lines([s.id for s in found])
+    names = await uow.settlement.names(
+        sorted({(s.beneficiary_kind, s.beneficiary_id) for s in found})
+    )
+    return [
+        StatementView(
+            s, tuple(lines.get(s.id, ())), names.get((s.beneficiary_kind, s.beneficiary_id), "")
+        )
+        for s in found
+    ]
 
 
 # ------------------------------------------------------------------ franchise
@@ -353,5 +368,4 @@ async def with_lines(
 ) -> list[StatementView]:
     """Statements with their lines (read after the change that returned them)."""
     async with uow_factory() as uow:
-        lines = await uow.settlement.lines([s.id for s in found])
-    return [StatementView(s, tuple(lines.get(s.id, ()))) for s in found]
+        return await _views(uow, found)

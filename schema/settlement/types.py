@@ -69,6 +69,7 @@ class StatementLine:
 class Statement:
     _statement: strawberry.Private[DStatement]
     _lines: strawberry.Private[tuple[DStatementLine, ...]]
+    _name: strawberry.Private[str] = ""
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -83,6 +84,10 @@ class Statement:
         s = self._statement
         kind = BENEFICIARY_TYPES.get(s.beneficiary_kind, s.beneficiary_kind.title())
         return strawberry.ID(to_global_id(kind, s.beneficiary_id))
+
+    @strawberry.field(description="The clerk's, store's, venue's or franchisee's name.")
+    def beneficiary_name(self) -> str:
+        return self._name
 
     @strawberry.field(description="The month, YYYY-MM.")
     def period(self) -> str:

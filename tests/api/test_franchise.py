@@ -258,6 +258,7 @@ async def test_a_franchisee_statement_settles_its_stores_to_the_cent(gql, settin
     assert closed["userErrors"] == []
     [statement] = await read(gql, owner, kind="FRANCHISEE")
     assert statement["beneficiaryId"] == fid
+    assert statement["beneficiaryName"] == "Rhône Franchise SARL"
     # the web order: net paid 5000 + 4000 less 900 of points spread 500/400 -> 4500 + 3600;
     # served 2 of 2 units of the first line, 1 of 2 of the second: 4500 + 1800 = 6300
     rows = [(x["kind"], x["orderNumber"], x["amount"]["amount"]) for x in statement["lines"]]

@@ -43,7 +43,7 @@ AT = {  # mid-month, well inside the month on the brand's clock (Europe/Paris)
 }
 
 STATEMENTS = """query($p: String, $k: String) { statements(period: $p, beneficiaryKind: $k) {
-  id beneficiaryKind beneficiaryId period state total { amount currencyCode }
+  id beneficiaryKind beneficiaryId beneficiaryName period state total { amount currencyCode }
   paidReference approvedAt paidAt
   lines { kind orderNumber description amount { amount } commissionEntryId }
   csv } }"""
@@ -181,6 +181,8 @@ async def test_close_makes_drafts_whose_lines_trace_to_entries_and_orders(gql, s
         ("VENUE", gid("AttributionCode", 7)): "1.00",
     }
     assert {s["state"] for s in found.values()} == {"DRAFT"}
+    names = {s["beneficiaryName"] for s in await read(gql, month.owner, kind="LOCATION")}
+    assert names == {"Part-Dieu", "Bellecour"}
     [clerk] = await read(gql, month.owner, kind="STAFF")
     assert [(x["kind"], x["orderNumber"], x["amount"]["amount"]) for x in clerk["lines"]] == [
         ("COMMISSION", month.orders[0].number, "6.00"),
