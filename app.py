@@ -815,7 +815,8 @@ def settlement_close(period: str, csv_dir: Path | None) -> None:
         )
     if csv_dir is not None:
         written = write_statement_csvs(views, csv_dir)
-        click.echo(f"wrote {len(written)} CSV files to {csv_dir}")
+        plural = "" if len(written) == 1 else "s"
+        click.echo(f"wrote {len(written)} CSV file{plural} to {csv_dir}")
 
 
 @cli.command("export-schema")

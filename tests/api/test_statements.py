@@ -405,6 +405,10 @@ async def test_each_role_reads_its_own_statements_and_only_the_brand_closes(gql,
         for query, args in ((APPROVE, {"s": clerk["id"]}), (PAY, {"s": clerk["id"], "r": "x"})):
             body = (await gql(query, args, token=token))["data"]
             assert next(iter(body.values()))["userErrors"][0]["code"] == "PERMISSION_DENIED"
+    approved = (await gql(APPROVE, {"s": clerk["id"]}, token=admin))["data"]["statementApprove"]
+    paid = (await gql(PAY, {"s": clerk["id"], "r": "A-1"}, token=admin))["data"]
+    assert approved["statement"]["state"] == "APPROVED"
+    assert paid["statementMarkPaid"]["statement"]["state"] == "PAID"
     member = member_token(settings.secret_key, await member_of(world.part_dieu, "m@example.com"))
     for token, code in ((member, "PERMISSION_DENIED"), ("", "UNAUTHENTICATED")):
         body = await gql(STATEMENTS, {"p": OCT}, token=token)
