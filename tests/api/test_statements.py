@@ -642,3 +642,27 @@ async def test_end_to_end_statement_lines_equal_the_commissions_of_orders_and_re
     assert sum(x.amount for x in lines if statements[x.statement_id] == following) == sum(
         e.amount for e in reversals
     )
+
+
+async def test_closes_of_two_months_at_once_share_no_entry(services, settings):
+    if not is_postgres(settings.database_url):
+        pytest.skip("needs PostgreSQL (DATABASE_URL): SQLite runs one writer at a time")
+    world = await make_world(products=1)
+    for i in range(30):  # October's entries are open to both closes (period <= the month)
+        row = await order(world, at=AT[OCT])
+        for ident in (301, 302):
+            await entry(row, "STAFF", ident, 10 + i, period=OCT)
+    closes = [
+        settle.close_period(services.uow, None, period=month, tz="Europe/Paris")
+        for month in (OCT, NOV, OCT, NOV)
+    ]
+    await asyncio.gather(*closes)
+    lines = await m.StatementLine.filter(kind="COMMISSION")
+    entries = await m.CommissionEntry.all()
+    assert sorted(x.entry_id for x in lines) == sorted(e.id for e in entries)  # each once
+    by_statement = {s.id: s for s in await m.Statement.all()}
+    for e in entries:
+        assert any(x.entry_id == e.id and x.statement_id == e.statement_id for x in lines)
+    for s in by_statement.values():
+        assert s.total == sum(x.amount for x in lines if x.statement_id == s.id)
+    assert sum(s.total for s in by_statement.values()) == sum(e.amount for e in entries)
