@@ -12,6 +12,7 @@ python app.py worker     # background work only: relay, sweeps, payments, market
 python app.py marketplace sync CHANNEL [--full]   # push now (every SKU with --full)
 python app.py marketplace import CHANNEL          # pull the marketplace's new orders now
 python app.py marketplace demo    # the fake marketplaces + the server, wired
+python app.py settlement close YYYY-MM [--csv DIR]   # the month's statements (DRAFT refreshed)
 """
 
 from __future__ import annotations
@@ -728,6 +729,98 @@ def marketplace_demo(host: str, port: int) -> None:
             )
         click.echo(f"GraphQL API on {server}/graphql (GraphiQL in a browser)")
         uvicorn.run("app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@cli.group()
+def settlement() -> None:
+    """Statements of clerks, stores, partner venues and franchisees, per month."""
+
+
+async def close_settlement(
+    services: Services,
+    period: str,
+    *,
+    progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
+) -> list[Any]:
+    """Close a month (every beneficiary's DRAFT statement created or refreshed; approved ones
+    kept); answers the month's statements with their lines."""
+    from domain.settlement import services as settle
+
+    report = await settle.close_period(
+        services.uow,
+        None,
+        period=period,
+        tz=services.settings.reconcile_timezone,
+        progress=progress,
+        on_total=on_total,
+    )
+    async with services.uow() as uow:
+        found = await uow.settlement.statements(period=report.period, kind=None, ids=None)
+    return await settle.with_lines(services.uow, found)
+
+
+def write_statement_csvs(views: list[Any], csv_dir: Path) -> list[Path]:
+    """One CSV file per statement (the same text as the GraphQL field ``Statement.csv``)."""
+    from domain.settlement.model import csv_file_name, statement_csv
+
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for view in views:
+        path = csv_dir / csv_file_name(view.statement)
+        path.write_text(statement_csv(view.statement, view.lines), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+@settlement.command("close")
+@click.argument("period")
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each statement of the month as CSV into this directory.",
+)
+def settlement_close(period: str, csv_dir: Path | None) -> None:
+    """Create or refresh the month's (YYYY-MM) DRAFT statements; approved ones stay locked."""
+    from tqdm import tqdm
+
+    from domain.errors import DomainError
+    from domain.money import Money
+
+    settings = Settings.from_env()
+    bar = tqdm(desc=f"settlement {period}", unit="statement")
+
+    async def work() -> list[Any]:
+        services = build_services(settings)
+        try:
+            return await close_settlement(
+                services,
+                period,
+                progress=bar.update,
+                on_total=lambda n: setattr(bar, "total", n),
+            )
+        finally:
+            await services.kv.close()
+
+    try:
+        views = run_with_database(settings, work)
+    except DomainError as error:
+        raise click.UsageError(error.message) from error
+    finally:
+        bar.close()
+    for v in views:
+        s = v.statement
+        total = Money(s.total, s.currency).to_decimal_string()
+        click.echo(
+            f"{s.period} {s.beneficiary_kind} {s.beneficiary_id}: {s.state.value} "
+            f"{total} {s.currency} ({len(v.lines)} lines)"
+        )
+    if csv_dir is not None:
+        written = write_statement_csvs(views, csv_dir)
+        plural = "" if len(written) == 1 else "s"
+        click.echo(f"wrote {len(written)} CSV file{plural} to {csv_dir}")
 
 
 @cli.command("export-schema")

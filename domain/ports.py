@@ -26,6 +26,7 @@ from domain.orders.ports import OrderRepository
 from domain.payments.ports import PaymentRepository
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class IdempotencyStore(Protocol):
@@ -69,6 +70,8 @@ class UnitOfWork(Protocol):
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
     attribution: AttributionRepository
+    franchise: FranchiseRepository
+    settlement: SettlementRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -228,6 +228,17 @@ ROOT: dict[str, Rule] = {
     "Mutation.attributionCodeDeactivate": rule(MANAGERS, "store managers: their stores' codes"),
     "Mutation.memberBind": rule(MANAGERS, "store managers: to their stores"),
     "Mutation.bindingPolicyUpdate": rule(BRAND),
+    # --- settlement: franchisees, wholesale prices, statements ---
+    "Query.franchisees": rule(BRAND),
+    "Query.statements": rule(
+        STAFF, "a clerk their own; a store manager their stores' and their clerks'"
+    ),
+    "Mutation.franchiseeCreate": rule(BRAND),
+    "Mutation.franchiseeAssignLocation": rule(BRAND),
+    "Mutation.wholesalePriceBulkSet": rule(BRAND),
+    "Mutation.settlementClose": rule(BRAND),
+    "Mutation.statementApprove": rule(BRAND),
+    "Mutation.statementMarkPaid": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -275,6 +286,7 @@ SENSITIVE: dict[str, Rule] = {
     "ApiKey.partner": rule(BRAND, blank=""),
     "ApiKeyCreatePayload.secret": rule(BRAND, "shown once"),
     "Voucher.code": rule(HOLDERS, "the owner, or staff who issued it", blank=""),
+    "Location.franchisee": rule(STAFF, "who owns the store: for staff"),
 }
 
 

@@ -44,6 +44,7 @@ from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
+from schema.settlement.fields import SettlementMutation, SettlementQuery
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
 Query = merge_types(
@@ -61,6 +62,7 @@ Query = merge_types(
         TillQuery,
         MarketplaceQuery,
         AttributionQuery,
+        SettlementQuery,
     ),
 )
 Mutation = merge_types(
@@ -80,6 +82,7 @@ Mutation = merge_types(
         AuditMutation,
         MarketplaceMutation,
         AttributionMutation,
+        SettlementMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
@@ -99,6 +102,7 @@ SENSITIVE_TYPES = [
     StaffLoginPayload,
     ApiKey,
     ApiKeyCreatePayload,
+    Location,
 ]
 enforce({"Query": Query, "Mutation": Mutation}, SENSITIVE_TYPES)
 audit_mutations(Mutation)  # then (outermost) every staff and partner call is audited

@@ -118,6 +118,13 @@ STORES = (
                  "69007", "Lyon", 45.7297, 4.8306, _HIGH_STREET),
 )  # fmt: skip
 
+# franchised stores: a dealer owning two of the stores (the others are company-owned), and the
+# wholesale price the brand charges it for goods transferred there, a share of the base price
+FRANCHISEES = (
+    ("rhone-franchise", "Rhône Franchise SARL", ("confluence", "villeurbanne")),
+)  # fmt: skip
+WHOLESALE_PERCENT_OF_BASE = 50
+
 COLOURS = {
     "Black": "BLK", "Navy": "NAV", "Ecru": "ECR", "Sage": "SAG", "Terracotta": "TER",
     "Sky Blue": "SKY", "Charcoal": "CHA", "Camel": "CAM", "Burgundy": "BUR", "Olive": "OLV",

@@ -314,6 +314,7 @@ async def _seed(settings: Any = None) -> None:
         prices = await _write_prices(conn, rules, variants)
         stock_rows = await _write_stock(conn, rng, variants, locations)
         await _write_loyalty(conn)
+        wholesale = await _write_franchise(conn, rules, variants, locations)
     staff = await _create_demo_staff(locations, passwords)
     codes_written = await _write_attribution_codes(locations)
     click.echo(
@@ -323,6 +324,11 @@ async def _seed(settings: Any = None) -> None:
         f"{len(d.MEMBER_TIERS)} member tiers, {prices} price rules, {stock_rows} stock rows."
     )
     _echo_staff(staff)
+    for _, name, stores in d.FRANCHISEES:
+        click.echo(
+            f"Franchisee {name} owns {', '.join(stores)}; wholesale prices "
+            f"({d.WHOLESALE_PERCENT_OF_BASE} % of the base price) for {wholesale} variants."
+        )
     codes = ", ".join(f"{handle} REF-S{ident}" for handle, ident in sorted(locations.items()))
     click.echo(f"Store sign-up codes: {codes}")
     _echo_attribution_codes(codes_written, settings)
@@ -330,6 +336,43 @@ async def _seed(settings: Any = None) -> None:
         "Loyalty: 1 point per euro, 100 points = 1.00 EUR (at most 50 % of an order);\n"
         '  automatic "spend 100, save 10" (per each 100); coupon WELCOME10 (10 % off, once each).'
     )
+
+
+async def _write_franchise(
+    conn: BaseDBAsyncClient,
+    rules: list[tuple[str, PriceRule]],
+    variants: dict[str, int],
+    locations: dict[str, int],
+) -> int:
+    """The franchisees and their stores, and a wholesale price (a share of the base price,
+    half up) for every variant with a base price in the brand's currency."""
+    for handle, name, stores in d.FRANCHISEES:
+        franchisee = await m.Franchisee.create(using_db=conn, handle=handle, name=name)
+        await m.FranchiseLocation.bulk_create(
+            [
+                m.FranchiseLocation(location_id=locations[s], franchisee_id=franchisee.id)
+                for s in stores
+            ],
+            using_db=conn,
+        )
+    share = d.WHOLESALE_PERCENT_OF_BASE
+    prices = {
+        variants[sku]: (rule.amount.amount * share + 50) // 100
+        for sku, rule in rules
+        if rule.kind.value == "BASE"
+        and rule.amount.currency == d.CURRENCY
+        and rule.channel is None
+        and rule.tier is None
+    }
+    await m.WholesalePrice.bulk_create(
+        [
+            m.WholesalePrice(variant_id=v, currency=d.CURRENCY, amount=a)
+            for v, a in sorted(prices.items())
+        ],
+        batch_size=BATCH,
+        using_db=conn,
+    )
+    return len(prices)
 
 
 async def _write_loyalty(conn: BaseDBAsyncClient) -> None:

@@ -28,6 +28,10 @@ from adapters.db.order_repositories import (
 from adapters.db.payment_repositories import TortoisePaymentRepository
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
+from adapters.db.settlement_repositories import (
+    TortoiseFranchiseRepository,
+    TortoiseSettlementRepository,
+)
 from adapters.kv import KeyValue
 from domain.ports import IdempotencyRace, UnitOfWorkFactory
 
@@ -88,6 +92,8 @@ class TortoiseUnitOfWork:
         self.payments = TortoisePaymentRepository(conn)
         self.marketplaces = TortoiseMarketplaceOrderRepository(conn)
         self.attribution = TortoiseAttributionRepository(conn)
+        self.franchise = TortoiseFranchiseRepository(conn)
+        self.settlement = TortoiseSettlementRepository(conn)
         return self
 
     async def __aexit__(

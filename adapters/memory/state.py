@@ -28,6 +28,7 @@ from domain.payments.model import Payment, RefundRecord, TillSession
 from domain.ports import OutboxMessage
 from domain.pricing.model import PriceRule
 from domain.promotions.ports import PromotionRecord, VoucherRecord
+from domain.settlement.model import Franchisee, Statement, StatementLine
 
 
 def utc_now() -> datetime:
@@ -132,6 +133,14 @@ class MemoryState:
     attribution_scans: dict[int, ScanRecord] = field(default_factory=dict)
     bindings: dict[int, Binding] = field(default_factory=dict)
     binding_policy: BindingPolicy | None = None
+    # settlement: franchisees and their stores (location -> franchisee), wholesale prices by
+    # (variant, currency), commission entries (as their columns), statements and their lines
+    franchisees: dict[int, Franchisee] = field(default_factory=dict)
+    franchise_locations: dict[int, int] = field(default_factory=dict)
+    wholesale: dict[tuple[int, str], int] = field(default_factory=dict)
+    commission_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    statements: dict[int, Statement] = field(default_factory=dict)
+    statement_lines: dict[int, list[StatementLine]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

@@ -23,6 +23,7 @@ from adapters.memory.outbox import (
 )
 from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
+from adapters.memory.settlement import InMemoryFranchiseRepository, InMemorySettlementRepository
 from adapters.memory.state import MemoryState
 from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
@@ -39,6 +40,7 @@ from domain.payments.ports import PaymentRepository
 from domain.ports import IdempotencyStore, Outbox, OutboxReader, UnitOfWork, UnitOfWorkFactory
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class InMemoryUnitOfWork:
@@ -67,6 +69,8 @@ class InMemoryUnitOfWork:
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
         self.attribution: AttributionRepository = InMemoryAttributionRepository(state)
+        self.franchise: FranchiseRepository = InMemoryFranchiseRepository(state)
+        self.settlement: SettlementRepository = InMemorySettlementRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
