@@ -11,10 +11,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.commissions.ports import CommissionRepository
 from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
@@ -67,6 +69,8 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
+    attribution: AttributionRepository
+    commissions: CommissionRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

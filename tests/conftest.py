@@ -33,6 +33,8 @@ TABLES = [
     "audit_log", "value_grant", "member_message", "member_presence",
     "payment", "payment_refund", "till_session", "provider_event", "webhook_refusal",
     "marketplace_listing", "marketplace_order", "marketplace_action", "marketplace_account",
+    "order_attribution", "commission_rule", "commission_entry", "member_binding",
+    "attribution_scan", "attribution_code", "binding_policy", "franchisee", "franchise_location",
 ]  # fmt: skip
 
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.attribution.model import Attribution, Binding, BindingPolicy, CodeKind
 from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
+from domain.commissions.rules import CommissionRule, Entry
 from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.insights.model import OrderSummary
 from domain.inventory.model import StockLevel
@@ -126,6 +128,17 @@ class MemoryState:
     # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
     marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
     marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
+    # attribution and commissions: bindings, scans (member, code id, at), codes (id: code,
+    # kind, store, clerk), the policy, franchised stores (location: franchisee id, name),
+    # each order's attributions, commission rules and entries
+    bindings: dict[int, Binding] = field(default_factory=dict)
+    scans: list[tuple[int, int, datetime]] = field(default_factory=list)
+    codes: dict[int, tuple[str, CodeKind, int | None, int | None]] = field(default_factory=dict)
+    binding_policy: BindingPolicy | None = None
+    franchised: dict[int, tuple[int, str]] = field(default_factory=dict)
+    attributions: dict[int, list[Attribution]] = field(default_factory=dict)
+    commission_rules: dict[int, CommissionRule] = field(default_factory=dict)
+    commission_entries: list[Entry] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from adapters.memory.attribution import InMemoryAttributionRepository
 from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
+from adapters.memory.commissions import InMemoryCommissionRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
 from adapters.memory.loyalty import InMemoryPointsRepository
@@ -23,10 +25,12 @@ from adapters.memory.outbox import (
 from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
 from adapters.memory.state import MemoryState
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.commissions.ports import CommissionRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
@@ -64,6 +68,8 @@ class InMemoryUnitOfWork:
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
+        self.attribution: AttributionRepository = InMemoryAttributionRepository(state)
+        self.commissions: CommissionRepository = InMemoryCommissionRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
