@@ -20,9 +20,17 @@ from schema.commissions.types import (
     CommissionTotal,
 )
 from schema.commissions.types import CommissionRule as RuleType
-from schema.relay import expect_id
+from schema.relay import InvalidId, expect_id
 
 MAX_ENTRIES = 500
+
+
+def _id(value: strawberry.ID, type_name: str, field: str) -> int:
+    """The database id of a global ID of ``type_name``; INVALID_ID on ``field`` otherwise."""
+    try:
+        return expect_id(value, type_name, field=field)
+    except InvalidId as error:
+        raise InvalidId(error.message, field=field) from None
 
 
 def _rule(data: CommissionRuleInput, rule_id: int) -> CommissionRule:
@@ -44,9 +52,7 @@ def _rule(data: CommissionRuleInput, rule_id: int) -> CommissionRule:
         currency = data.currency_code.strip().upper()
     handle = data.channel_handle.strip() if data.channel_handle else None
     kind = data.channel_kind.strip().upper() if data.channel_kind else None
-    category = (
-        expect_id(data.category_id, "Category", field="categoryId") if data.category_id else None
-    )
+    category = _id(data.category_id, "Category", "categoryId") if data.category_id else None
     return CommissionRule(
         id=rule_id,
         role=role,
@@ -112,7 +118,7 @@ async def commissions(
                 CommonErrorCode.INVALID, "STAFF, LOCATION, FRANCHISEE or VENUE",
                 field="beneficiaryKind",
             )  # fmt: skip
-        ident = expect_id(beneficiary_id, BENEFICIARY_TYPES[kind], field="beneficiaryId")
+        ident = _id(beneficiary_id, BENEFICIARY_TYPES[kind], "beneficiaryId")
         who = (BeneficiaryKind(kind), ident)
     entries, totals = await svc.read_commissions(
         ctx.services.uow, ctx.principal, period=period, beneficiary=who, limit=first
