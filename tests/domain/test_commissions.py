@@ -6,7 +6,7 @@ orders and partial returns."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -31,10 +31,10 @@ from domain.errors import DomainError
 from domain.identity.model import Principal, PrincipalKind, Role
 from domain.identity.ports import StaffDraft
 from domain.orders.checkout import checkout_complete
-from domain.orders.model import Buyer, Order, OrderLine
+from domain.orders.model import Address, Buyer, Order, OrderLine
 from domain.orders.pos import TillSale, pos_sale
 from domain.orders.returns import create_return
-from domain.orders.services import FulfilmentStep, fulfil
+from domain.orders.services import FulfilmentStep, fulfil, mark_paid
 from domain.orders.states import FulfilmentStatus, OrderSource, OrderStatus
 
 R = AttributionRole
@@ -396,8 +396,6 @@ async def test_staff_read_commissions_by_role(shop: Shop) -> None:
 
 
 def test_the_period_is_the_month_in_the_brand_timezone() -> None:
-    from datetime import UTC, datetime
-
     late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already January in Paris
     assert svc.period_of(late, "Europe/Paris") == "2027-01"
     assert svc.period_of(late, "UTC") == "2026-12"
@@ -512,3 +510,95 @@ async def test_accrued_less_reversed_is_the_commission_of_what_was_kept(
 
 def net_of(line: OrderLine, net: int, returned: int) -> int:
     return net - net * returned // line.quantity
+
+
+async def test_local_delivery_credits_the_store_and_completes_when_paid(shop: Shop) -> None:
+    await rules(shop, (R.FULFILLING_STORE, 200))
+    view = await cart.create_cart(
+        shop.uow,
+        channel_handle="web",
+        lines=[(shop.variant_ids[0], 1)],
+        buyer=Buyer(email="ada@example.com"),
+        delivery=DeliveryChoice(
+            method="LOCAL_DELIVERY", address=Address(city="Lyon", latitude=45.76, longitude=4.85)
+        ),
+        clock=shop.clock,
+    )
+    placed = await checkout_complete(
+        shop.uow,
+        Principal(PrincipalKind.ANONYMOUS),
+        token=view.cart.token,
+        idempotency_key=None,
+        clock=shop.clock,
+    )
+    order_id = placed.result.order_id
+    assert credited(shop, order_id)[R.FULFILLING_STORE].rule == "delivered by Part-Dieu"
+    (f,) = shop.state.orders[order_id].fulfilments
+    for step in (
+        FulfilmentStep(f.id, FulfilmentStatus.DISPATCHED),
+        FulfilmentStep(f.id, FulfilmentStatus.DELIVERED),  # unpaid: not complete yet
+    ):
+        await fulfil(shop.uow, shop.owner, step=step, idempotency_key=None, clock=shop.clock)
+    assert shop.state.orders[order_id].status is OrderStatus.DELIVERED
+    assert earned(shop, order_id) == {}
+
+    await mark_paid(shop.uow, shop.owner, order_id=order_id, reference="cash", clock=shop.clock)
+
+    assert shop.state.orders[order_id].status is OrderStatus.COMPLETED
+    assert earned(shop, order_id) == {("LOCATION", shop.store_id): accrual_of(PRICES[0], 200)}
+
+
+async def test_units_left_at_the_counter_before_completion_earn_nothing(shop: Shop) -> None:
+    await rules(shop, (R.FULFILLING_STORE, 1_000))
+    order_id = await pickup_order(shop, None, quantity=3)
+    (f,) = shop.state.orders[order_id].fulfilments
+    line = shop.state.orders[order_id].lines[0]
+    await fulfil(
+        shop.uow,
+        shop.clerk,
+        step=FulfilmentStep(f.id, FulfilmentStatus.READY),
+        idempotency_key=None,
+        clock=shop.clock,
+    )
+    taken = FulfilmentStep(
+        f.id, FulfilmentStatus.PICKED_UP, code=f.pickup_code, refused={line.id: 2}
+    )
+    await fulfil(shop.uow, shop.clerk, step=taken, idempotency_key=None, clock=shop.clock)
+
+    assert shop.state.orders[order_id].status is OrderStatus.COMPLETED
+    (entry,) = shop.state.commission_entries
+    assert (entry.base_amount, entry.amount) == (PRICES[0], accrual_of(PRICES[0], 1_000))
+
+    await create_return(
+        shop.uow,
+        shop.clerk,
+        order_id=order_id,
+        location_id=shop.store_id,
+        lines={line.id: 1},
+        restock=True,
+        idempotency_key=None,
+        clock=shop.clock,
+    )
+    assert earned(shop, order_id) == {("LOCATION", shop.store_id): 0}
+
+
+async def test_a_return_in_a_later_month_lands_in_that_month(shop: Shop) -> None:
+    await rules(shop, (R.FULFILLING_STORE, 200))
+    order_id = await pickup_order(shop, None)
+    await hand_over(shop, order_id)
+    shop.clock.advance(days=40)
+    line = shop.state.orders[order_id].lines[0]
+    await create_return(
+        shop.uow,
+        shop.clerk,
+        order_id=order_id,
+        location_id=shop.store_id,
+        lines={line.id: 2},
+        restock=True,
+        idempotency_key=None,
+        clock=shop.clock,
+    )
+    assert [(e.kind.value, e.period) for e in shop.state.commission_entries] == [
+        ("ACCRUAL", "2025-06"),
+        ("REVERSAL", "2025-07"),
+    ]
