@@ -81,12 +81,13 @@ async def attribute(uow: UnitOfWork, order: Order, *, at: datetime) -> list[Attr
     """Credit a new order to whoever brought or served it, with each rule in words, in the
     placing transaction (every channel)."""
     till = order.source is OrderSource.STORE_TILL
-    binding, scans = None, []
+    binding, scans, window = None, [], 0
     if order.member_id is not None:
         policy = await uow.attribution.policy()
         found = await uow.attribution.binding(order.member_id)
         binding = found if found is not None and found.live(at) else None
-        since = at - timedelta(days=policy.last_touch_days)
+        window = policy.last_touch_days
+        since = at - timedelta(days=window)
         for kind in (CodeKind.CAMPAIGN, CodeKind.VENUE):
             hit = await uow.attribution.last_scan(order.member_id, (kind,), since)
             if hit is not None:
@@ -135,7 +136,8 @@ async def attribute(uow: UnitOfWork, order: Order, *, at: datetime) -> list[Attr
                 staff_id,
                 code_id,
                 None,
-                f"the buyer last scanned the {what} code {code} within the last-touch window",
+                f"the buyer last scanned the {what} code {code} within {window} days before "
+                "ordering (last touch)",
             )
         )
     made += _franchisees(made, parties)

@@ -236,7 +236,8 @@ async def test_campaign_and_venue_scans_count_within_the_last_touch_window(shop:
 
     roles = credited(shop, order_id)
     assert roles[R.CAMPAIGN].rule == (
-        "the buyer last scanned the campaign code CAMP-SUMMER within the last-touch window"
+        "the buyer last scanned the campaign code CAMP-SUMMER within 30 days before ordering "
+        "(last touch)"
     )
     assert roles[R.VENUE_PARTNER].code_id == 2 and "VEN-GYM" in roles[R.VENUE_PARTNER].rule
     await hand_over(shop, order_id)
