@@ -89,7 +89,9 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     else:
         publisher = LogPublisher(show_notifications=not settings.production)
     gateway, provider = payment_gateway(settings)
-    uow = publishing_units_of_work(invalidating_units_of_work(store), store)
+    uow = publishing_units_of_work(
+        invalidating_units_of_work(store, timezone=settings.reconcile_timezone), store
+    )
     sync, events = None, None
     if settings.marketplaces:
         from adapters.marketplaces.worker import InProcessEvents, StreamEvents, build_sync

@@ -16,6 +16,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.commissions.ports import CommissionRepository
 from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
@@ -72,6 +73,7 @@ class UnitOfWork(Protocol):
     attribution: AttributionRepository
     franchise: FranchiseRepository
     settlement: SettlementRepository
+    commissions: CommissionRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -239,6 +239,13 @@ ROOT: dict[str, Rule] = {
     "Mutation.settlementClose": rule(BRAND),
     "Mutation.statementApprove": rule(BRAND),
     "Mutation.statementMarkPaid": rule(BRAND),
+    # --- commissions: rules as data, what staff earned ---
+    "Query.commissionRules": rule(BRAND),
+    "Query.commissions": rule(
+        STAFF, "a clerk their own; a store manager their stores', their clerks' and franchisees'"
+    ),
+    "Mutation.commissionRuleCreate": rule(BRAND),
+    "Mutation.commissionRuleUpdate": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -269,6 +276,7 @@ SENSITIVE: dict[str, Rule] = {
     "Order.delivery": rule(HOLDERS, "may_see", blank=dict),
     "Order.routingReason": rule(STAFF),
     "Order.events": rule(STAFF, "actors and data", blank=list),
+    "Order.attributions": rule(STAFF, "may_see: clerks and stores credited, and why", blank=list),
     "Order.payments": rule(HOLDERS, "may_see", blank=list),
     "Order.refunds": rule(HOLDERS, "may_see", blank=list),
     "OrderPayment.providerReference": rule(STAFF, "the provider's id: for reconciliation"),

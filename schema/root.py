@@ -26,6 +26,7 @@ from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
+from schema.commissions.fields import CommissionMutation, CommissionQuery
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
 from schema.identity.types import ApiKey, ApiKeyCreatePayload, StaffLoginPayload, StaffUser
@@ -63,6 +64,7 @@ Query = merge_types(
         MarketplaceQuery,
         AttributionQuery,
         SettlementQuery,
+        CommissionQuery,
     ),
 )
 Mutation = merge_types(
@@ -83,6 +85,7 @@ Mutation = merge_types(
         MarketplaceMutation,
         AttributionMutation,
         SettlementMutation,
+        CommissionMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it

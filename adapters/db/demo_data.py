@@ -54,6 +54,16 @@ ATTRIBUTION_CODES = (
     ("VENUE", "GYM-LYON-7", "Gym Lyon 7", "gerland", "/"),
 )
 
+COMMISSION_RULES = (
+    # role, channel kind (None: any), basis points of the net paid amount
+    ("BOUND_CLERK", None, 300),  # the clerk a buyer is bound to: 3 % of every order
+    ("FULFILLING_STORE", None, 200),  # the store that hands over or sends: 2 %
+    ("REFERRING_STORE", None, 100),  # the store a buyer is bound to: 1 %
+    ("SELLING_CLERK", "STORE", 100),  # the clerk at the till: 1 % of till sales
+    ("VENUE_PARTNER", None, 500),  # a partner venue whose QR the buyer scanned last: 5 %
+    ("FRANCHISEE", None, 200),  # the dealer owning a credited franchised store: 2 %
+)
+
 MEMBER_TIERS = (
     # code, name, spend threshold in minor EUR, points multiplier in percent
     ("BRONZE", "Bronze", 0, 100),

@@ -92,6 +92,14 @@ async def seed_if_database_empty(settings: Any) -> None:
 # ---------------------------------------------------------------- writing rows
 
 
+async def _write_commission_rules(conn: BaseDBAsyncClient) -> None:
+    rows = [
+        m.CommissionRule(role=role, channel_kind=kind, percent_bp=bp)
+        for role, kind, bp in d.COMMISSION_RULES
+    ]
+    await m.CommissionRule.bulk_create(rows, using_db=conn)
+
+
 async def _ids(model: Any, conn: BaseDBAsyncClient, key: str = "handle") -> dict[str, int]:
     return {k: int(v) for k, v in await model.all().using_db(conn).values_list(key, "id")}
 
@@ -315,6 +323,7 @@ async def _seed(settings: Any = None) -> None:
         stock_rows = await _write_stock(conn, rng, variants, locations)
         await _write_loyalty(conn)
         wholesale = await _write_franchise(conn, rules, variants, locations)
+        await _write_commission_rules(conn)
     staff = await _create_demo_staff(locations, passwords)
     codes_written = await _write_attribution_codes(locations)
     click.echo(
@@ -335,6 +344,10 @@ async def _seed(settings: Any = None) -> None:
     click.echo(
         "Loyalty: 1 point per euro, 100 points = 1.00 EUR (at most 50 % of an order);\n"
         '  automatic "spend 100, save 10" (per each 100); coupon WELCOME10 (10 % off, once each).'
+    )
+    click.echo(
+        "Commissions: bound clerk 3 %, fulfilling store 2 %, referring store 1 %, selling clerk "
+        "1 % of till sales, venue 5 %, franchisee 2 % (of the net paid amount)."
     )
 
 

@@ -84,7 +84,7 @@ class InMemorySettlementRepository:
     def _open(self, beneficiary: Beneficiary | None, period: str) -> list[dict[str, object]]:
         rows = [
             e
-            for _, e in sorted(self.state.commission_entries.items())
+            for _, e in sorted(self.state.settlement_entries.items())
             if e["statement_id"] is None and str(e["period"]) <= period
         ]
         if beneficiary is None:
@@ -134,7 +134,7 @@ class InMemorySettlementRepository:
 
     async def assign_entries(self, entry_ids: Sequence[int], statement_id: int) -> None:
         for entry_id in entry_ids:
-            entry = self.state.commission_entries[entry_id]
+            entry = self.state.settlement_entries[entry_id]
             if entry["statement_id"] is None:
                 entry["statement_id"] = statement_id
 

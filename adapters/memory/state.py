@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.attribution.model import Binding, BindingPolicy, CodeRecord, ScanRecord
+from domain.attribution.model import Attribution, Binding, BindingPolicy, CodeRecord, ScanRecord
 from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
+from domain.commissions.rules import CommissionRule, Entry
 from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.insights.model import OrderSummary
 from domain.inventory.model import StockLevel
@@ -138,9 +139,15 @@ class MemoryState:
     franchisees: dict[int, Franchisee] = field(default_factory=dict)
     franchise_locations: dict[int, int] = field(default_factory=dict)
     wholesale: dict[tuple[int, str], int] = field(default_factory=dict)
-    commission_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    settlement_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
     statements: dict[int, Statement] = field(default_factory=dict)
     statement_lines: dict[int, list[StatementLine]] = field(default_factory=dict)
+    # commissions: franchised stores (location: franchisee id, name), each order's
+    # attributions, commission rules and entries
+    franchised: dict[int, tuple[int, str]] = field(default_factory=dict)
+    attributions: dict[int, list[Attribution]] = field(default_factory=dict)
+    commission_rules: dict[int, CommissionRule] = field(default_factory=dict)
+    commission_entries: list[Entry] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

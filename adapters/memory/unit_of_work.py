@@ -10,6 +10,7 @@ from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
+from adapters.memory.commissions import InMemoryCommissionRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
 from adapters.memory.loyalty import InMemoryPointsRepository
@@ -30,6 +31,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.commissions.ports import CommissionRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
@@ -71,6 +73,7 @@ class InMemoryUnitOfWork:
         self.attribution: AttributionRepository = InMemoryAttributionRepository(state)
         self.franchise: FranchiseRepository = InMemoryFranchiseRepository(state)
         self.settlement: SettlementRepository = InMemorySettlementRepository(state)
+        self.commissions: CommissionRepository = InMemoryCommissionRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()

@@ -46,7 +46,7 @@ def add_entry(
 ) -> int:
     state = uow.state
     entry_id = state.next_id("commission_entry")
-    state.commission_entries[entry_id] = {
+    state.settlement_entries[entry_id] = {
         "id": entry_id,
         "order_id": 1,
         "role": "BOUND_CLERK",
@@ -150,17 +150,17 @@ async def test_every_entry_lands_on_exactly_one_statement(first, later, steps):
     await svc.close_period(uow, None, period="2027-01", tz=TZ)  # locked December: next month
     state = uow.state
     lines = [x for found in state.statement_lines.values() for x in found]
-    assert sorted(x.entry_id for x in lines if x.entry_id) == sorted(state.commission_entries)
+    assert sorted(x.entry_id for x in lines if x.entry_id) == sorted(state.settlement_entries)
     assert sum(x.amount for x in lines) == sum(
-        int(e["amount"]) for e in state.commission_entries.values()
+        int(e["amount"]) for e in state.settlement_entries.values()
     )
     for statement in state.statements.values():
         mine = state.statement_lines.get(statement.id, [])
         assert statement.total == sum(x.amount for x in mine)
-        periods = {state.commission_entries[x.entry_id]["period"] for x in mine if x.entry_id}
+        periods = {state.settlement_entries[x.entry_id]["period"] for x in mine if x.entry_id}
         assert all(p <= statement.period for p in periods)  # never an entry of a later month
     per_beneficiary: dict[tuple[str, int], int] = defaultdict(int)
-    for e in state.commission_entries.values():
+    for e in state.settlement_entries.values():
         per_beneficiary[(str(e["beneficiary_kind"]), int(e["beneficiary_id"]))] += int(e["amount"])
     for key, amount in per_beneficiary.items():
         assert amount == sum(
