@@ -15,6 +15,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
 from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
@@ -67,6 +68,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
+    clienteling: ClientelingRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -25,6 +25,8 @@ from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
+from schema.clienteling.fields import ClientelingMutation, ClientelingQuery
+from schema.clienteling.types import ClientelingTask
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
 from schema.identity.types import ApiKey, ApiKeyCreatePayload, StaffLoginPayload, StaffUser
@@ -43,6 +45,7 @@ from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
+from schema.reports.fields import ReportQuery
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
 Query = merge_types(
@@ -59,6 +62,8 @@ Query = merge_types(
         ReconciliationQuery,
         TillQuery,
         MarketplaceQuery,
+        ReportQuery,
+        ClientelingQuery,
     ),
 )
 Mutation = merge_types(
@@ -77,12 +82,14 @@ Mutation = merge_types(
         IdentityMutation,
         AuditMutation,
         MarketplaceMutation,
+        ClientelingMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
 # who may read or call what: schema/policy.py, on every root field and every sensitive field
 SENSITIVE_TYPES = [
     Member,
+    ClientelingTask,
     MemberSessionPayload,
     Order,
     Fulfilment,

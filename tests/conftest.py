@@ -33,6 +33,8 @@ TABLES = [
     "audit_log", "value_grant", "member_message", "member_presence",
     "payment", "payment_refund", "till_session", "provider_event", "webhook_refusal",
     "marketplace_listing", "marketplace_order", "marketplace_action", "marketplace_account",
+    "attribution_code", "member_binding", "order_attribution", "commission_entry",
+    "clienteling_task",
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from adapters.db import models as m
 from adapters.db.audit_repositories import TortoiseAuditRepository
 from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
 from adapters.db.channel_repositories import TortoiseLocationRepository
+from adapters.db.clienteling_repositories import TortoiseClientelingRepository
 from adapters.db.identity_repositories import TortoiseIdentityRepository
 from adapters.db.inventory_repositories import TortoiseInventoryRepository
 from adapters.db.marketplace_repositories import TortoiseMarketplaceOrderRepository
@@ -86,6 +87,7 @@ class TortoiseUnitOfWork:
         self.audit = TortoiseAuditRepository(conn)
         self.payments = TortoisePaymentRepository(conn)
         self.marketplaces = TortoiseMarketplaceOrderRepository(conn)
+        self.clienteling = TortoiseClientelingRepository(conn)
         return self
 
     async def __aexit__(

@@ -13,6 +13,7 @@ from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
+from domain.clienteling.model import TaskRecord
 from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.insights.model import OrderSummary
 from domain.inventory.model import StockLevel
@@ -126,6 +127,10 @@ class MemoryState:
     # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
     marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
     marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
+    # clienteling: members bound to clerks (staff, member), categories back in stock, tasks
+    clerk_bindings: list[tuple[int, int]] = field(default_factory=list)
+    restocked_categories: set[int] = field(default_factory=set)
+    clienteling_tasks: dict[int, TaskRecord] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

@@ -9,6 +9,7 @@ from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
+from adapters.memory.clienteling import InMemoryClientelingRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
 from adapters.memory.loyalty import InMemoryPointsRepository
@@ -27,6 +28,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
@@ -64,6 +66,7 @@ class InMemoryUnitOfWork:
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
+        self.clienteling: ClientelingRepository = InMemoryClientelingRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
