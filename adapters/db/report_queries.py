@@ -160,12 +160,11 @@ class TortoisePerformanceQueries:
 
     async def commission(self, scope: Scope, period: Period, *, currency: str) -> int:
         sql = _Sql()
-        first, last = period.months
-        where = (
-            "e.period >= {p} AND e.period <= {p} AND e.at >= {p} AND e.at < {p} "
-            "AND e.currency = {p}"
-        )
-        params: list[Any] = [first, last, period.start, period.end, currency]
+        first, _ = period.months
+        where = "e.period >= {p} AND e.at >= {p} AND e.at < {p} AND e.currency = {p}"
+        # an entry's period is the month of its date, or a later one when that month was
+        # closed already: never an earlier one (the bound lets the period index narrow)
+        params: list[Any] = [first, period.start, period.end, currency]
         beneficiary = _BENEFICIARY.get(scope.kind)
         if beneficiary is not None:
             where = "e.beneficiary_kind = {p} AND e.beneficiary_id = {p} AND " + where

@@ -190,12 +190,15 @@ async def make_report_world(secret: str) -> ReportWorld:
     # a web order of a member bound to no one
     await add_order(rw, 9, channel=web, at=utc(2026, 11, 21, 9), total=1_500, member=m5)
 
-    # commissions: Alice 4.00 on order 5, 1.00 of it reversed, 9.99 in October; Bellecour 3.00
+    # commissions: Alice 4.00 on order 5, 1.00 then 0.50 of it reversed, 9.99 in October;
+    # Bellecour 3.00
     for order, kind, beneficiary, who, amount, period, at in (
         (5, "ACCRUAL", "STAFF", alice, 400, "2026-11", utc(2026, 11, 12, 12)),
         (5, "REVERSAL", "STAFF", alice, -100, "2026-11", utc(2026, 11, 25, 12)),
         (6, "ACCRUAL", "STAFF", alice, 999, "2026-10", utc(2026, 10, 30, 12)),
         (6, "ACCRUAL", "LOCATION", bc, 300, "2026-11", utc(2026, 11, 20, 12)),
+        # dated 29 November, after November was closed: in December's statement
+        (5, "REVERSAL", "STAFF", alice, -50, "2026-12", utc(2026, 11, 29, 12)),
     ):
         await m.CommissionEntry.create(
             order_id=rw.orders[order].id,
