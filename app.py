@@ -272,6 +272,7 @@ def _lifespan(
         if manage_database and settings.payment_sweep_seconds > 0:
             background.append(asyncio.create_task(sweep_payments(services)))
             background.append(asyncio.create_task(reconcile_daily(services)))
+            background.append(asyncio.create_task(build_clienteling_daily(services)))
         if manage_database and services.marketplaces is not None:
             background.append(asyncio.create_task(sync_marketplaces(services)))
         settle_heap()
@@ -401,6 +402,29 @@ async def reconcile_daily(services: Services, *, forever: bool = True) -> None:
                 log.info("wrote the reconciliation of %s to %s", day, path)
         except Exception:  # the next check retries; the file is written whole or not at all
             log.exception("scheduled reconciliation failed")
+        if not forever:
+            return
+        await asyncio.sleep(RECONCILE_CHECK_SECONDS)
+
+
+async def build_clienteling_daily(services: Services, *, forever: bool = True) -> None:
+    """Build each clerk's clienteling tasks for the brand's day (checked every few minutes, in
+    every process: a day's tasks are unique per clerk, member and kind, a rerun adds nothing)."""
+    from zoneinfo import ZoneInfo
+
+    from domain.clienteling.services import build_tasks
+
+    tz = services.settings.reconcile_timezone
+    built: date | None = None
+    while True:
+        try:
+            day = services.clock.now().astimezone(ZoneInfo(tz)).date()
+            if day != built:
+                added = await build_tasks(services.uow, day=day, tz=tz)
+                built = day
+                log.info("clienteling: %s tasks for %s", added, day)
+        except Exception:  # the next check retries
+            log.exception("clienteling tasks failed")
         if not forever:
             return
         await asyncio.sleep(RECONCILE_CHECK_SECONDS)
@@ -562,6 +586,7 @@ def worker() -> None:
             relay_outbox(services),
             sweep_payments(services),
             reconcile_daily(services),
+            build_clienteling_daily(services),
             *([sync_marketplaces(services)] if services.marketplaces is not None else []),
         )
 

@@ -16,6 +16,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
 from domain.commissions.ports import CommissionRepository
 from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
@@ -74,6 +75,7 @@ class UnitOfWork(Protocol):
     franchise: FranchiseRepository
     settlement: SettlementRepository
     commissions: CommissionRepository
+    clienteling: ClientelingRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

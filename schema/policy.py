@@ -133,6 +133,11 @@ ROOT: dict[str, Rule] = {
     ),
     "Query.tillSession": rule(STAFF, OWN_STORES + "; null for others"),
     "Query.tillSessions": rule(STAFF, OWN_STORES),
+    "Query.performanceReport": rule(
+        STAFF, "clerks: their own; store managers: their stores, clerks and tills"
+    ),
+    "Query.myTasks": rule(STAFF, "the caller's own tasks"),
+    "Query.clerkTasks": rule(STAFF, "store managers: clerks of their stores; clerks: their own"),
     # --- Mutation: carts and checkout ---
     "Mutation.cartCreate": rule(NOT_PARTNER),
     "Mutation.cartLinesAdd": CART,
@@ -246,6 +251,11 @@ ROOT: dict[str, Rule] = {
     ),
     "Mutation.commissionRuleCreate": rule(BRAND),
     "Mutation.commissionRuleUpdate": rule(BRAND),
+    # --- clienteling ---
+    "Mutation.taskComplete": rule(
+        STAFF, "the task's clerk and their stores' managers; vouchers within the daily cap"
+    ),
+    "Mutation.clientelingTasksBuild": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -255,6 +265,7 @@ MEMBER_AT_COUNTER = MEMBER_FULL | {A.COUNTER}
 HOLDERS = STAFF | SHOPPERS  # who can hold an order or a cart: narrowed by may_see / the token
 SENSITIVE: dict[str, Rule] = {
     "Member.id": rule(MEMBER_AT_COUNTER),
+    "ClientelingTask.memberName": rule(STAFF, "the member's clerk and managers", blank=""),
     "Member.name": rule(MEMBER_AT_COUNTER, blank=""),
     "Member.tier": rule(MEMBER_AT_COUNTER, blank=""),
     "Member.pointsBalance": rule(MEMBER_AT_COUNTER, blank=0),

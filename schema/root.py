@@ -26,6 +26,8 @@ from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
+from schema.clienteling.fields import ClientelingMutation, ClientelingQuery
+from schema.clienteling.types import ClientelingTask
 from schema.commissions.fields import CommissionMutation, CommissionQuery
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
@@ -45,6 +47,7 @@ from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
+from schema.reports.fields import ReportQuery
 from schema.settlement.fields import SettlementMutation, SettlementQuery
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
@@ -65,6 +68,8 @@ Query = merge_types(
         AttributionQuery,
         SettlementQuery,
         CommissionQuery,
+        ReportQuery,
+        ClientelingQuery,
     ),
 )
 Mutation = merge_types(
@@ -86,12 +91,14 @@ Mutation = merge_types(
         AttributionMutation,
         SettlementMutation,
         CommissionMutation,
+        ClientelingMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
 # who may read or call what: schema/policy.py, on every root field and every sensitive field
 SENSITIVE_TYPES = [
     Member,
+    ClientelingTask,
     MemberSessionPayload,
     Order,
     Fulfilment,

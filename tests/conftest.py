@@ -35,7 +35,7 @@ TABLES = [
     "marketplace_listing", "marketplace_order", "marketplace_action", "marketplace_account",
     "attribution_code", "attribution_scan", "binding_policy", "member_binding", "franchisee",
     "franchise_location", "wholesale_price", "commission_entry", "statement", "statement_line",
-    "order_attribution", "commission_rule",
+    "order_attribution", "commission_rule", "clienteling_task",
 ]  # fmt: skip
 
 

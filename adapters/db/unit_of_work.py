@@ -15,6 +15,7 @@ from adapters.db.attribution_repositories import TortoiseAttributionRepository
 from adapters.db.audit_repositories import TortoiseAuditRepository
 from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
 from adapters.db.channel_repositories import TortoiseLocationRepository
+from adapters.db.clienteling_repositories import TortoiseClientelingRepository
 from adapters.db.commission_repositories import TortoiseCommissionRepository
 from adapters.db.identity_repositories import TortoiseIdentityRepository
 from adapters.db.inventory_repositories import TortoiseInventoryRepository
@@ -97,6 +98,7 @@ class TortoiseUnitOfWork:
         self.franchise = TortoiseFranchiseRepository(conn)
         self.settlement = TortoiseSettlementRepository(conn)
         self.commissions = TortoiseCommissionRepository(conn, timezone=self._timezone)
+        self.clienteling = TortoiseClientelingRepository(conn)
         return self
 
     async def __aexit__(

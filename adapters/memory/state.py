@@ -14,6 +14,7 @@ from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
+from domain.clienteling.model import TaskRecord
 from domain.commissions.rules import CommissionRule, Entry
 from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.insights.model import OrderSummary
@@ -148,6 +149,10 @@ class MemoryState:
     attributions: dict[int, list[Attribution]] = field(default_factory=dict)
     commission_rules: dict[int, CommissionRule] = field(default_factory=dict)
     commission_entries: list[Entry] = field(default_factory=list)
+    # clienteling: members bound to clerks (staff, member), categories back in stock, tasks
+    clerk_bindings: list[tuple[int, int]] = field(default_factory=list)
+    restocked_categories: set[int] = field(default_factory=set)
+    clienteling_tasks: dict[int, TaskRecord] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

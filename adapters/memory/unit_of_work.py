@@ -10,6 +10,7 @@ from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
+from adapters.memory.clienteling import InMemoryClientelingRepository
 from adapters.memory.commissions import InMemoryCommissionRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
@@ -31,6 +32,7 @@ from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
 from domain.commissions.ports import CommissionRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
@@ -74,6 +76,7 @@ class InMemoryUnitOfWork:
         self.franchise: FranchiseRepository = InMemoryFranchiseRepository(state)
         self.settlement: SettlementRepository = InMemorySettlementRepository(state)
         self.commissions: CommissionRepository = InMemoryCommissionRepository(state)
+        self.clienteling: ClientelingRepository = InMemoryClientelingRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()
