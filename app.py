@@ -12,6 +12,7 @@ python app.py worker     # background work only: relay, sweeps, payments, market
 python app.py marketplace sync CHANNEL [--full]   # push now (every SKU with --full)
 python app.py marketplace import CHANNEL          # pull the marketplace's new orders now
 python app.py marketplace demo    # the fake marketplaces + the server, wired
+python app.py settlement close YYYY-MM [--csv DIR]   # the month's statements (DRAFT refreshed)
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def build_services(settings: Settings, kv: KeyValue | None = None) -> Services:
     else:
         publisher = LogPublisher(show_notifications=not settings.production)
     gateway, provider = payment_gateway(settings)
-    uow = publishing_units_of_work(invalidating_units_of_work(store), store)
+    uow = publishing_units_of_work(
+        invalidating_units_of_work(store, timezone=settings.reconcile_timezone), store
+    )
     sync, events = None, None
     if settings.marketplaces:
         from adapters.marketplaces.worker import InProcessEvents, StreamEvents, build_sync
@@ -159,7 +162,11 @@ def create_app(
             document, operation, variables, type_of=lambda gid: parse_global_id(gid)[0]
         ),
         guard=address_limits(
-            services.kv, {"memberCreate": ("signup", settings.signup_limit_per_hour, 3600)}
+            services.kv,
+            {
+                "memberCreate": ("signup", settings.signup_limit_per_hour, 3600),
+                "attributionScan": ("scan", settings.scan_limit_per_minute, 60),
+            },
         ),
     )
     app = Starlette(
@@ -265,6 +272,7 @@ def _lifespan(
         if manage_database and settings.payment_sweep_seconds > 0:
             background.append(asyncio.create_task(sweep_payments(services)))
             background.append(asyncio.create_task(reconcile_daily(services)))
+            background.append(asyncio.create_task(build_clienteling_daily(services)))
         if manage_database and services.marketplaces is not None:
             background.append(asyncio.create_task(sync_marketplaces(services)))
         settle_heap()
@@ -394,6 +402,29 @@ async def reconcile_daily(services: Services, *, forever: bool = True) -> None:
                 log.info("wrote the reconciliation of %s to %s", day, path)
         except Exception:  # the next check retries; the file is written whole or not at all
             log.exception("scheduled reconciliation failed")
+        if not forever:
+            return
+        await asyncio.sleep(RECONCILE_CHECK_SECONDS)
+
+
+async def build_clienteling_daily(services: Services, *, forever: bool = True) -> None:
+    """Build each clerk's clienteling tasks for the brand's day (checked every few minutes, in
+    every process: a day's tasks are unique per clerk, member and kind, a rerun adds nothing)."""
+    from zoneinfo import ZoneInfo
+
+    from domain.clienteling.services import build_tasks
+
+    tz = services.settings.reconcile_timezone
+    built: date | None = None
+    while True:
+        try:
+            day = services.clock.now().astimezone(ZoneInfo(tz)).date()
+            if day != built:
+                added = await build_tasks(services.uow, day=day, tz=tz)
+                built = day
+                log.info("clienteling: %s tasks for %s", added, day)
+        except Exception:  # the next check retries
+            log.exception("clienteling tasks failed")
         if not forever:
             return
         await asyncio.sleep(RECONCILE_CHECK_SECONDS)
@@ -555,6 +586,7 @@ def worker() -> None:
             relay_outbox(services),
             sweep_payments(services),
             reconcile_daily(services),
+            build_clienteling_daily(services),
             *([sync_marketplaces(services)] if services.marketplaces is not None else []),
         )
 
@@ -724,6 +756,98 @@ def marketplace_demo(host: str, port: int) -> None:
             )
         click.echo(f"GraphQL API on {server}/graphql (GraphiQL in a browser)")
         uvicorn.run("app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@cli.group()
+def settlement() -> None:
+    """Statements of clerks, stores, partner venues and franchisees, per month."""
+
+
+async def close_settlement(
+    services: Services,
+    period: str,
+    *,
+    progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
+) -> list[Any]:
+    """Close a month (every beneficiary's DRAFT statement created or refreshed; approved ones
+    kept); answers the month's statements with their lines."""
+    from domain.settlement import services as settle
+
+    report = await settle.close_period(
+        services.uow,
+        None,
+        period=period,
+        tz=services.settings.reconcile_timezone,
+        progress=progress,
+        on_total=on_total,
+    )
+    async with services.uow() as uow:
+        found = await uow.settlement.statements(period=report.period, kind=None, ids=None)
+    return await settle.with_lines(services.uow, found)
+
+
+def write_statement_csvs(views: list[Any], csv_dir: Path) -> list[Path]:
+    """One CSV file per statement (the same text as the GraphQL field ``Statement.csv``)."""
+    from domain.settlement.model import csv_file_name, statement_csv
+
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for view in views:
+        path = csv_dir / csv_file_name(view.statement)
+        path.write_text(statement_csv(view.statement, view.lines), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+@settlement.command("close")
+@click.argument("period")
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each statement of the month as CSV into this directory.",
+)
+def settlement_close(period: str, csv_dir: Path | None) -> None:
+    """Create or refresh the month's (YYYY-MM) DRAFT statements; approved ones stay locked."""
+    from tqdm import tqdm
+
+    from domain.errors import DomainError
+    from domain.money import Money
+
+    settings = Settings.from_env()
+    bar = tqdm(desc=f"settlement {period}", unit="statement")
+
+    async def work() -> list[Any]:
+        services = build_services(settings)
+        try:
+            return await close_settlement(
+                services,
+                period,
+                progress=bar.update,
+                on_total=lambda n: setattr(bar, "total", n),
+            )
+        finally:
+            await services.kv.close()
+
+    try:
+        views = run_with_database(settings, work)
+    except DomainError as error:
+        raise click.UsageError(error.message) from error
+    finally:
+        bar.close()
+    for v in views:
+        s = v.statement
+        total = Money(s.total, s.currency).to_decimal_string()
+        click.echo(
+            f"{s.period} {s.beneficiary_kind} {s.beneficiary_id}: {s.state.value} "
+            f"{total} {s.currency} ({len(v.lines)} lines)"
+        )
+    if csv_dir is not None:
+        written = write_statement_csvs(views, csv_dir)
+        plural = "" if len(written) == 1 else "s"
+        click.echo(f"wrote {len(written)} CSV file{plural} to {csv_dir}")
 
 
 @cli.command("export-schema")

@@ -17,6 +17,8 @@ from adapters.db import models as m
 from domain.ports import OutboxMessage
 
 STREAM = "o2o:events"
+# the topics that tell the notifier a member's queue has a message
+NOTIFYING = ("member.verification_requested", "member.message_queued")
 log = logging.getLogger("o2o.events")
 
 
@@ -53,7 +55,7 @@ class LogPublisher:
         self.show_notifications = show_notifications
 
     async def publish(self, message: OutboxMessage) -> None:
-        if self.show_notifications and message.topic == "member.verification_requested":
+        if self.show_notifications and message.topic in NOTIFYING:
             await _show_messages(int(message.payload["memberId"]))
             return
         log.info("event %s %s %s", message.id, message.topic, message.aggregate_id)

@@ -61,6 +61,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     phone_default_region: str = "FR"  # how a national phone number is read (E.164)
     signup_limit_per_hour: int = 20  # member sign-ups per client address
+    scan_limit_per_minute: int = 60  # QR scans recorded per client address
     # what one store manager may give per day before an owner must approve (points; voucher cents)
     manager_daily_points_cap: int = 5_000
     manager_daily_voucher_cap_cents: int = 20_000
@@ -124,6 +125,7 @@ class Settings:
             trusted_proxies=_cidrs(env.get("TRUSTED_PROXIES", "")),
             phone_default_region=(env.get("PHONE_DEFAULT_REGION") or "FR").strip().upper(),
             signup_limit_per_hour=int(env.get("SIGNUP_LIMIT_PER_HOUR", "20")),
+            scan_limit_per_minute=int(env.get("SCAN_LIMIT_PER_MINUTE", "60")),
             manager_daily_points_cap=int(env.get("MANAGER_DAILY_POINTS_CAP", "5000")),
             manager_daily_voucher_cap_cents=int(
                 env.get("MANAGER_DAILY_VOUCHER_CAP_CENTS", "20000")

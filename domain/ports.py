@@ -11,10 +11,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
+from domain.commissions.ports import CommissionRepository
 from domain.events import DomainEvent
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
@@ -25,6 +28,7 @@ from domain.orders.ports import OrderRepository
 from domain.payments.ports import PaymentRepository
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class IdempotencyStore(Protocol):
@@ -67,6 +71,11 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
     payments: PaymentRepository
     marketplaces: MarketplaceOrderRepository
+    attribution: AttributionRepository
+    franchise: FranchiseRepository
+    settlement: SettlementRepository
+    commissions: CommissionRepository
+    clienteling: ClientelingRepository
     touched: set[str]
 
     async def __aenter__(self) -> UnitOfWork: ...

@@ -216,6 +216,21 @@ class Context:
             loader = self.extra[kind] = DataLoader(load_fn=load)
         return await loader.load(order_id)
 
+    async def franchisee_of(self, location_id: int) -> Any:
+        """The franchisee owning a location, or None (one query for every location read)."""
+        loader = self.extra.get("franchisees")
+        if loader is None:
+            from domain.settlement.services import owners_of
+
+            uow_factory = self.services.uow
+
+            async def load(keys: list[int]) -> list[Any]:
+                found = await owners_of(uow_factory, keys)
+                return [found.get(k) for k in keys]
+
+            loader = self.extra["franchisees"] = DataLoader(load_fn=load)
+        return await loader.load(location_id)
+
     async def locations(self) -> dict[int, Location]:
         """Every location by id (loaded once per request)."""
         result: dict[int, Location] = await self.loaders.locations.get()

@@ -9,6 +9,7 @@ from domain.cart.services import adopt_cart
 from domain.loyalty import services as points_services
 from domain.members import services as svc
 from domain.members.model import referral_code
+from resolvers.attribution import qr_signer
 from resolvers.audit import grant_limits
 from resolvers.context import Context
 from resolvers.inputs import json_shape
@@ -73,6 +74,8 @@ async def member_create(info: Info[Context, None], input: MemberCreateInput) -> 
         referral=input.referral_code,
         hasher=s.hasher,
         clock=s.clock,
+        qr=qr_signer(info),
+        visitor=input.visitor_id,
     )
     return MemberCreatePayload(accepted=True, user_errors=[])
 

@@ -133,6 +133,11 @@ ROOT: dict[str, Rule] = {
     ),
     "Query.tillSession": rule(STAFF, OWN_STORES + "; null for others"),
     "Query.tillSessions": rule(STAFF, OWN_STORES),
+    "Query.performanceReport": rule(
+        STAFF, "clerks: their own; store managers: their stores, clerks and tills"
+    ),
+    "Query.myTasks": rule(STAFF, "the caller's own tasks"),
+    "Query.clerkTasks": rule(STAFF, "store managers: clerks of their stores; clerks: their own"),
     # --- Mutation: carts and checkout ---
     "Mutation.cartCreate": rule(NOT_PARTNER),
     "Mutation.cartLinesAdd": CART,
@@ -216,6 +221,41 @@ ROOT: dict[str, Rule] = {
     "Mutation.valueGrantApprove": rule({A.OWNER}),
     "Mutation.valueGrantReject": rule({A.OWNER}),
     "Mutation.memberPresenceCode": rule({A.MEMBER}, SELF),
+    # --- attribution: codes, scans, bindings, the binding policy ---
+    "Query.attributionCodes": rule(
+        STAFF, "clerks: their own codes; store managers: their stores' and their clerks'"
+    ),
+    "Query.bindingPolicy": rule(BRAND),
+    "Mutation.attributionScan": rule(
+        NOT_PARTNER, "public: a member token records the member, else the visitor id"
+    ),
+    "Mutation.attributionCodeCreate": rule(MANAGERS, "store managers: their stores and clerks"),
+    "Mutation.attributionCodeDeactivate": rule(MANAGERS, "store managers: their stores' codes"),
+    "Mutation.memberBind": rule(MANAGERS, "store managers: to their stores"),
+    "Mutation.bindingPolicyUpdate": rule(BRAND),
+    # --- settlement: franchisees, wholesale prices, statements ---
+    "Query.franchisees": rule(BRAND),
+    "Query.statements": rule(
+        STAFF, "a clerk their own; a store manager their stores' and their clerks'"
+    ),
+    "Mutation.franchiseeCreate": rule(BRAND),
+    "Mutation.franchiseeAssignLocation": rule(BRAND),
+    "Mutation.wholesalePriceBulkSet": rule(BRAND),
+    "Mutation.settlementClose": rule(BRAND),
+    "Mutation.statementApprove": rule(BRAND),
+    "Mutation.statementMarkPaid": rule(BRAND),
+    # --- commissions: rules as data, what staff earned ---
+    "Query.commissionRules": rule(BRAND),
+    "Query.commissions": rule(
+        STAFF, "a clerk their own; a store manager their stores', their clerks' and franchisees'"
+    ),
+    "Mutation.commissionRuleCreate": rule(BRAND),
+    "Mutation.commissionRuleUpdate": rule(BRAND),
+    # --- clienteling ---
+    "Mutation.taskComplete": rule(
+        STAFF, "the task's clerk and their stores' managers; vouchers within the daily cap"
+    ),
+    "Mutation.clientelingTasksBuild": rule(BRAND),
 }
 
 # Object fields: the audience is the object's own ``_viewer`` when it has one (Member), else
@@ -225,6 +265,7 @@ MEMBER_AT_COUNTER = MEMBER_FULL | {A.COUNTER}
 HOLDERS = STAFF | SHOPPERS  # who can hold an order or a cart: narrowed by may_see / the token
 SENSITIVE: dict[str, Rule] = {
     "Member.id": rule(MEMBER_AT_COUNTER),
+    "ClientelingTask.memberName": rule(STAFF, "the member's clerk and managers", blank=""),
     "Member.name": rule(MEMBER_AT_COUNTER, blank=""),
     "Member.tier": rule(MEMBER_AT_COUNTER, blank=""),
     "Member.pointsBalance": rule(MEMBER_AT_COUNTER, blank=0),
@@ -239,10 +280,14 @@ SENSITIVE: dict[str, Rule] = {
     "Member.pointsLedger": rule(MEMBER_FULL, blank=list),
     "Member.vouchers": rule(MEMBER_FULL, "codes spend at the till", blank=list),
     "Member.orders": rule(MEMBER_FULL, "history", blank=_empty_connection),
+    "Member.binding": rule(
+        STAFF | {A.COUNTER}, "staff of the bound store or of the member's stores; the brand"
+    ),
     "Order.buyer": rule(HOLDERS, "may_see", blank=dict),
     "Order.delivery": rule(HOLDERS, "may_see", blank=dict),
     "Order.routingReason": rule(STAFF),
     "Order.events": rule(STAFF, "actors and data", blank=list),
+    "Order.attributions": rule(STAFF, "may_see: clerks and stores credited, and why", blank=list),
     "Order.payments": rule(HOLDERS, "may_see", blank=list),
     "Order.refunds": rule(HOLDERS, "may_see", blank=list),
     "OrderPayment.providerReference": rule(STAFF, "the provider's id: for reconciliation"),
@@ -260,6 +305,7 @@ SENSITIVE: dict[str, Rule] = {
     "ApiKey.partner": rule(BRAND, blank=""),
     "ApiKeyCreatePayload.secret": rule(BRAND, "shown once"),
     "Voucher.code": rule(HOLDERS, "the owner, or staff who issued it", blank=""),
+    "Location.franchisee": rule(STAFF, "who owns the store: for staff"),
 }
 
 

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 
 from resolvers.audit import audit_mutations
 from resolvers.errors import map_domain_errors
+from schema.attribution.fields import AttributionMutation, AttributionQuery
 from schema.audit.fields import AuditMutation, AuditQuery
 from schema.cart.fields import CartMutation, CartQuery
 from schema.cart.types import Cart
@@ -25,6 +26,9 @@ from schema.catalog.fields import CatalogMutation, CatalogQuery
 from schema.catalog.types import Category, Collection, Product, ProductVariant
 from schema.channels.fields import ChannelMutation, ChannelQuery
 from schema.channels.types import Channel, Location
+from schema.clienteling.fields import ClientelingMutation, ClientelingQuery
+from schema.clienteling.types import ClientelingTask
+from schema.commissions.fields import CommissionMutation, CommissionQuery
 from schema.errors import ErrorShaping
 from schema.identity.fields import IdentityMutation
 from schema.identity.types import ApiKey, ApiKeyCreatePayload, StaffLoginPayload, StaffUser
@@ -43,6 +47,8 @@ from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.policy import enforce
 from schema.promotions.fields import PromotionMutation
 from schema.promotions.types import Voucher
+from schema.reports.fields import ReportQuery
+from schema.settlement.fields import SettlementMutation, SettlementQuery
 
 # The order of the areas (and of the fields in each) is the order of the fields in schema.graphql.
 Query = merge_types(
@@ -59,6 +65,11 @@ Query = merge_types(
         ReconciliationQuery,
         TillQuery,
         MarketplaceQuery,
+        AttributionQuery,
+        SettlementQuery,
+        CommissionQuery,
+        ReportQuery,
+        ClientelingQuery,
     ),
 )
 Mutation = merge_types(
@@ -77,12 +88,17 @@ Mutation = merge_types(
         IdentityMutation,
         AuditMutation,
         MarketplaceMutation,
+        AttributionMutation,
+        SettlementMutation,
+        CommissionMutation,
+        ClientelingMutation,
     ),
 )
 map_domain_errors(Mutation)  # every mutation returning a payload answers DomainErrors in it
 # who may read or call what: schema/policy.py, on every root field and every sensitive field
 SENSITIVE_TYPES = [
     Member,
+    ClientelingTask,
     MemberSessionPayload,
     Order,
     Fulfilment,
@@ -96,6 +112,7 @@ SENSITIVE_TYPES = [
     StaffLoginPayload,
     ApiKey,
     ApiKeyCreatePayload,
+    Location,
 ]
 enforce({"Query": Query, "Mutation": Mutation}, SENSITIVE_TYPES)
 audit_mutations(Mutation)  # then (outermost) every staff and partner call is audited

@@ -33,6 +33,9 @@ TABLES = [
     "audit_log", "value_grant", "member_message", "member_presence",
     "payment", "payment_refund", "till_session", "provider_event", "webhook_refusal",
     "marketplace_listing", "marketplace_order", "marketplace_action", "marketplace_account",
+    "attribution_code", "attribution_scan", "binding_policy", "member_binding", "franchisee",
+    "franchise_location", "wholesale_price", "commission_entry", "statement", "statement_line",
+    "order_attribution", "commission_rule", "clienteling_task",
 ]  # fmt: skip
 
 

@@ -47,6 +47,23 @@ STAFF = (
      "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
 )  # fmt: skip
 
+# attribution codes besides one per store (REF-S<id>) and one per clerk (REF-C<id>):
+# kind, code, name, store handle (None: the brand's), landing path
+ATTRIBUTION_CODES = (
+    ("CAMPAIGN", "WINTER-FLYER", "Winter sale flyer", None, "/"),
+    ("VENUE", "GYM-LYON-7", "Gym Lyon 7", "gerland", "/"),
+)
+
+COMMISSION_RULES = (
+    # role, channel kind (None: any), basis points of the net paid amount
+    ("BOUND_CLERK", None, 300),  # the clerk a buyer is bound to: 3 % of every order
+    ("FULFILLING_STORE", None, 200),  # the store that hands over or sends: 2 %
+    ("REFERRING_STORE", None, 100),  # the store a buyer is bound to: 1 %
+    ("SELLING_CLERK", "STORE", 100),  # the clerk at the till: 1 % of till sales
+    ("VENUE_PARTNER", None, 500),  # a partner venue whose QR the buyer scanned last: 5 %
+    ("FRANCHISEE", None, 200),  # the dealer owning a credited franchised store: 2 %
+)
+
 MEMBER_TIERS = (
     # code, name, spend threshold in minor EUR, points multiplier in percent
     ("BRONZE", "Bronze", 0, 100),
@@ -110,6 +127,13 @@ STORES = (
     LocationSpec("gerland", "Maison Rhône Gerland", "STORE", "40 Avenue Tony Garnier",
                  "69007", "Lyon", 45.7297, 4.8306, _HIGH_STREET),
 )  # fmt: skip
+
+# franchised stores: a dealer owning two of the stores (the others are company-owned), and the
+# wholesale price the brand charges it for goods transferred there, a share of the base price
+FRANCHISEES = (
+    ("rhone-franchise", "Rhône Franchise SARL", ("confluence", "villeurbanne")),
+)  # fmt: skip
+WHOLESALE_PERCENT_OF_BASE = 50
 
 COLOURS = {
     "Black": "BLK", "Navy": "NAV", "Ecru": "ECR", "Sage": "SAG", "Terracotta": "TER",

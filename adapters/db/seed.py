@@ -21,6 +21,7 @@ from adapters.db import models as m
 from adapters.db.demo_data import plan_catalog, plan_collections, price_rules
 from adapters.db.unit_of_work import TortoiseUnitOfWork
 from adapters.security import Argon2PasswordHasher
+from domain.attribution.codes import QrSigner, landing_url
 from domain.catalog.model import search_text
 from domain.channels.model import LocationDraft
 from domain.channels.services import check_location
@@ -79,16 +80,24 @@ async def seed_demo(settings: Any) -> None:
     if await m.Product.exists():
         click.echo("The catalog already has products: seed refused (it only fills an empty one).")
         return
-    await _seed()
+    await _seed(settings)
 
 
 async def seed_if_database_empty(settings: Any) -> None:
     """Seed the demo brand only when the catalog has no products (``serve --seed-if-empty``)."""
     if not await m.Product.exists():
-        await _seed()
+        await _seed(settings)
 
 
 # ---------------------------------------------------------------- writing rows
+
+
+async def _write_commission_rules(conn: BaseDBAsyncClient) -> None:
+    rows = [
+        m.CommissionRule(role=role, channel_kind=kind, percent_bp=bp)
+        for role, kind, bp in d.COMMISSION_RULES
+    ]
+    await m.CommissionRule.bulk_create(rows, using_db=conn)
 
 
 async def _ids(model: Any, conn: BaseDBAsyncClient, key: str = "handle") -> dict[str, int]:
@@ -296,7 +305,7 @@ async def _write_tiers(conn: BaseDBAsyncClient) -> None:
 # ---------------------------------------------------------------- the seed
 
 
-async def _seed() -> None:
+async def _seed(settings: Any = None) -> None:
     rng = random.Random(42)
     now = datetime.now(UTC)
     plans = plan_catalog(rng)
@@ -313,7 +322,10 @@ async def _seed() -> None:
         prices = await _write_prices(conn, rules, variants)
         stock_rows = await _write_stock(conn, rng, variants, locations)
         await _write_loyalty(conn)
+        wholesale = await _write_franchise(conn, rules, variants, locations)
+        await _write_commission_rules(conn)
     staff = await _create_demo_staff(locations, passwords)
+    codes_written = await _write_attribution_codes(locations)
     click.echo(
         f"Seeded {d.BRAND} ({d.CITY}, {d.CURRENCY}): {len(products)} products, "
         f"{len(variants)} variants, {len(categories)} categories, {len(members)} collections, "
@@ -321,12 +333,59 @@ async def _seed() -> None:
         f"{len(d.MEMBER_TIERS)} member tiers, {prices} price rules, {stock_rows} stock rows."
     )
     _echo_staff(staff)
+    for _, name, stores in d.FRANCHISEES:
+        click.echo(
+            f"Franchisee {name} owns {', '.join(stores)}; wholesale prices "
+            f"({d.WHOLESALE_PERCENT_OF_BASE} % of the base price) for {wholesale} variants."
+        )
     codes = ", ".join(f"{handle} REF-S{ident}" for handle, ident in sorted(locations.items()))
     click.echo(f"Store sign-up codes: {codes}")
+    _echo_attribution_codes(codes_written, settings)
     click.echo(
         "Loyalty: 1 point per euro, 100 points = 1.00 EUR (at most 50 % of an order);\n"
         '  automatic "spend 100, save 10" (per each 100); coupon WELCOME10 (10 % off, once each).'
     )
+    click.echo(
+        "Commissions: bound clerk 3 %, fulfilling store 2 %, referring store 1 %, selling clerk "
+        "1 % of till sales, venue 5 %, franchisee 2 % (of the net paid amount)."
+    )
+
+
+async def _write_franchise(
+    conn: BaseDBAsyncClient,
+    rules: list[tuple[str, PriceRule]],
+    variants: dict[str, int],
+    locations: dict[str, int],
+) -> int:
+    """The franchisees and their stores, and a wholesale price (a share of the base price,
+    half up) for every variant with a base price in the brand's currency."""
+    for handle, name, stores in d.FRANCHISEES:
+        franchisee = await m.Franchisee.create(using_db=conn, handle=handle, name=name)
+        await m.FranchiseLocation.bulk_create(
+            [
+                m.FranchiseLocation(location_id=locations[s], franchisee_id=franchisee.id)
+                for s in stores
+            ],
+            using_db=conn,
+        )
+    share = d.WHOLESALE_PERCENT_OF_BASE
+    prices = {
+        variants[sku]: (rule.amount.amount * share + 50) // 100
+        for sku, rule in rules
+        if rule.kind.value == "BASE"
+        and rule.amount.currency == d.CURRENCY
+        and rule.channel is None
+        and rule.tier is None
+    }
+    await m.WholesalePrice.bulk_create(
+        [
+            m.WholesalePrice(variant_id=v, currency=d.CURRENCY, amount=a)
+            for v, a in sorted(prices.items())
+        ],
+        batch_size=BATCH,
+        using_db=conn,
+    )
+    return len(prices)
 
 
 async def _write_loyalty(conn: BaseDBAsyncClient) -> None:
@@ -357,6 +416,55 @@ async def _write_loyalty(conn: BaseDBAsyncClient) -> None:
         per_member_limit=1,
         usage_limit=1000,
     )
+
+
+async def _write_attribution_codes(locations: dict[str, int]) -> list[m.AttributionCode]:
+    """A code per store and per demo clerk (the REF- codes), a campaign's and a venue's; a
+    code that exists already is kept."""
+    wanted: list[dict[str, Any]] = []
+    stores = {spec.handle: spec.name for spec in d.STORES}
+    for handle, name in stores.items():
+        ident = locations[handle]
+        wanted.append(
+            {"code": f"REF-S{ident}", "kind": "STORE", "name": name, "location_id": ident}
+        )
+    for email, name, role, store, _, _ in d.STAFF:
+        user = await m.StaffUser.filter(email=email).first()
+        if role == "CLERK" and user is not None and store:
+            wanted.append(
+                {
+                    "code": f"REF-C{user.id}",
+                    "kind": "CLERK",
+                    "name": user.name or name,
+                    "location_id": locations[store],
+                    "staff_id": user.id,
+                }
+            )
+    for kind, code, name, store, path in d.ATTRIBUTION_CODES:
+        location_id = locations[store] if store else None
+        wanted.append(
+            {"code": code, "kind": kind, "name": name, "location_id": location_id,
+             "landing_path": path}
+        )  # fmt: skip
+    written = []
+    for values in wanted:
+        row, _ = await m.AttributionCode.get_or_create(
+            defaults={**values, "created_by": "system:seed"}, code=values["code"]
+        )
+        written.append(row)
+    return written
+
+
+def _echo_attribution_codes(codes: list[m.AttributionCode], settings: Any) -> None:
+    """The codes, with the payload their QR carries and where it leads (with the settings)."""
+    signer = QrSigner.from_secret(str(settings.secret_key)) if settings is not None else None
+    click.echo("Attribution codes (QR payload → landing page):")
+    for row in codes:
+        line = f"  {row.kind:<9} {row.code:<13} {row.name:<28}"
+        if signer is not None:
+            payload = signer.payload(row.code)
+            line += f" {landing_url(settings.public_base_url, row.landing_path, payload)}"
+        click.echo(line.rstrip())
 
 
 def _demo_passwords() -> dict[str, str]:

@@ -11,9 +11,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from adapters.db import models as m
+from adapters.db.attribution_repositories import TortoiseAttributionRepository
 from adapters.db.audit_repositories import TortoiseAuditRepository
 from adapters.db.catalog_repositories import TortoiseCatalogRepository, TortoisePriceRepository
 from adapters.db.channel_repositories import TortoiseLocationRepository
+from adapters.db.clienteling_repositories import TortoiseClientelingRepository
+from adapters.db.commission_repositories import TortoiseCommissionRepository
 from adapters.db.identity_repositories import TortoiseIdentityRepository
 from adapters.db.inventory_repositories import TortoiseInventoryRepository
 from adapters.db.marketplace_repositories import TortoiseMarketplaceOrderRepository
@@ -27,6 +30,10 @@ from adapters.db.order_repositories import (
 from adapters.db.payment_repositories import TortoisePaymentRepository
 from adapters.db.points_repositories import TortoisePointsRepository
 from adapters.db.promotion_repositories import TortoisePromotionRepository
+from adapters.db.settlement_repositories import (
+    TortoiseFranchiseRepository,
+    TortoiseSettlementRepository,
+)
 from adapters.kv import KeyValue
 from domain.ports import IdempotencyRace, UnitOfWorkFactory
 
@@ -63,8 +70,9 @@ OnCommit = Callable[[set[str]], Awaitable[None]]
 class TortoiseUnitOfWork:
     """One database transaction with every repository bound to it."""
 
-    def __init__(self, on_commit: OnCommit | None = None) -> None:
+    def __init__(self, on_commit: OnCommit | None = None, *, timezone: str = "UTC") -> None:
         self._on_commit = on_commit
+        self._timezone = timezone  # the brand's: commission periods are its calendar months
         self.touched: set[str] = set()
 
     async def __aenter__(self) -> TortoiseUnitOfWork:
@@ -86,6 +94,11 @@ class TortoiseUnitOfWork:
         self.audit = TortoiseAuditRepository(conn)
         self.payments = TortoisePaymentRepository(conn)
         self.marketplaces = TortoiseMarketplaceOrderRepository(conn)
+        self.attribution = TortoiseAttributionRepository(conn)
+        self.franchise = TortoiseFranchiseRepository(conn)
+        self.settlement = TortoiseSettlementRepository(conn)
+        self.commissions = TortoiseCommissionRepository(conn, timezone=self._timezone)
+        self.clienteling = TortoiseClientelingRepository(conn)
         return self
 
     async def __aexit__(
@@ -131,7 +144,7 @@ class TortoiseUnitOfWork:
         )
 
 
-def invalidating_units_of_work(cache: KeyValue) -> UnitOfWorkFactory:
+def invalidating_units_of_work(cache: KeyValue, *, timezone: str = "UTC") -> UnitOfWorkFactory:
     """Units of work whose commits invalidate ``cache``'s responses: at once after a catalog or
     price edit (the next read shows it), within a second after stock changes (sales must not
     empty the cache)."""
@@ -142,4 +155,4 @@ def invalidating_units_of_work(cache: KeyValue) -> UnitOfWorkFactory:
         elif "stock" in touched:
             await cache.mark_changed()
 
-    return lambda: TortoiseUnitOfWork(on_commit=invalidate)
+    return lambda: TortoiseUnitOfWork(on_commit=invalidate, timezone=timezone)

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.attribution.model import Attribution, Binding, BindingPolicy, CodeRecord, ScanRecord
 from domain.audit.model import AuditRecord, ValueGrant
 from domain.cart.ports import Cart
 from domain.catalog.model import Category, Collection, Product, Variant
 from domain.channels.model import Channel, Location
+from domain.clienteling.model import TaskRecord
+from domain.commissions.rules import CommissionRule, Entry
 from domain.identity.ports import ApiKeyRecord, StaffRecord
 from domain.insights.model import OrderSummary
 from domain.inventory.model import StockLevel
@@ -27,6 +30,7 @@ from domain.payments.model import Payment, RefundRecord, TillSession
 from domain.ports import OutboxMessage
 from domain.pricing.model import PriceRule
 from domain.promotions.ports import PromotionRecord, VoucherRecord
+from domain.settlement.model import Franchisee, Statement, StatementLine
 
 
 def utc_now() -> datetime:
@@ -126,6 +130,29 @@ class MemoryState:
     # marketplaces: orders seen (by channel and marketplace id), calls owed (by key)
     marketplace_links: dict[tuple[int, str], OrderLink] = field(default_factory=dict)
     marketplace_actions: dict[str, ActionDraft] = field(default_factory=dict)
+    # attribution: codes, scans, members' bindings, the binding policy (None: the defaults)
+    attribution_codes: dict[int, CodeRecord] = field(default_factory=dict)
+    attribution_scans: dict[int, ScanRecord] = field(default_factory=dict)
+    bindings: dict[int, Binding] = field(default_factory=dict)
+    binding_policy: BindingPolicy | None = None
+    # settlement: franchisees and their stores (location -> franchisee), wholesale prices by
+    # (variant, currency), commission entries (as their columns), statements and their lines
+    franchisees: dict[int, Franchisee] = field(default_factory=dict)
+    franchise_locations: dict[int, int] = field(default_factory=dict)
+    wholesale: dict[tuple[int, str], int] = field(default_factory=dict)
+    settlement_entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    statements: dict[int, Statement] = field(default_factory=dict)
+    statement_lines: dict[int, list[StatementLine]] = field(default_factory=dict)
+    # commissions: franchised stores (location: franchisee id, name), each order's
+    # attributions, commission rules and entries
+    franchised: dict[int, tuple[int, str]] = field(default_factory=dict)
+    attributions: dict[int, list[Attribution]] = field(default_factory=dict)
+    commission_rules: dict[int, CommissionRule] = field(default_factory=dict)
+    commission_entries: list[Entry] = field(default_factory=list)
+    # clienteling: members bound to clerks (staff, member), categories back in stock, tasks
+    clerk_bindings: list[tuple[int, int]] = field(default_factory=list)
+    restocked_categories: set[int] = field(default_factory=set)
+    clienteling_tasks: dict[int, TaskRecord] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """The next id of a table (1, 2, ...)."""

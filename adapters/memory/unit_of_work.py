@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from adapters.memory.attribution import InMemoryAttributionRepository
 from adapters.memory.audit import InMemoryAuditRepository
 from adapters.memory.carts import InMemoryCartRepository
 from adapters.memory.catalog import InMemoryCatalogRepository, InMemoryPriceRepository
 from adapters.memory.channels import InMemoryLocationRepository
+from adapters.memory.clienteling import InMemoryClientelingRepository
+from adapters.memory.commissions import InMemoryCommissionRepository
 from adapters.memory.identity import InMemoryIdentityRepository
 from adapters.memory.inventory import InMemoryInventoryRepository
 from adapters.memory.loyalty import InMemoryPointsRepository
@@ -22,11 +25,15 @@ from adapters.memory.outbox import (
 )
 from adapters.memory.payments import InMemoryPaymentRepository
 from adapters.memory.promotions import InMemoryPromotionRepository
+from adapters.memory.settlement import InMemoryFranchiseRepository, InMemorySettlementRepository
 from adapters.memory.state import MemoryState
+from domain.attribution.ports import AttributionRepository
 from domain.audit.ports import AuditRepository
 from domain.cart.ports import CartRepository
 from domain.catalog.ports import CatalogRepository
 from domain.channels.ports import LocationRepository
+from domain.clienteling.ports import ClientelingRepository
+from domain.commissions.ports import CommissionRepository
 from domain.identity.ports import IdentityRepository
 from domain.inventory.ports import InventoryRepository
 from domain.loyalty.ports import PointsRepository
@@ -37,6 +44,7 @@ from domain.payments.ports import PaymentRepository
 from domain.ports import IdempotencyStore, Outbox, OutboxReader, UnitOfWork, UnitOfWorkFactory
 from domain.pricing.ports import PriceRepository
 from domain.promotions.ports import PromotionRepository
+from domain.settlement.ports import FranchiseRepository, SettlementRepository
 
 
 class InMemoryUnitOfWork:
@@ -64,6 +72,11 @@ class InMemoryUnitOfWork:
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.payments: PaymentRepository = InMemoryPaymentRepository(state)
         self.marketplaces: MarketplaceOrderRepository = InMemoryMarketplaceOrderRepository(state)
+        self.attribution: AttributionRepository = InMemoryAttributionRepository(state)
+        self.franchise: FranchiseRepository = InMemoryFranchiseRepository(state)
+        self.settlement: SettlementRepository = InMemorySettlementRepository(state)
+        self.commissions: CommissionRepository = InMemoryCommissionRepository(state)
+        self.clienteling: ClientelingRepository = InMemoryClientelingRepository(state)
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         self._snapshot = self.state.snapshot()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from domain.errors import DomainError
+
 
 class CodeKind(StrEnum):
     """Whose code a QR carries."""
@@ -54,6 +56,10 @@ class AttributionErrorCode(StrEnum):
     UNKNOWN_CODE = "UNKNOWN_CODE"
     BAD_SIGNATURE = "BAD_SIGNATURE"
     CODE_INACTIVE = "CODE_INACTIVE"
+    INVALID_CODE = "INVALID_CODE"  # a code's text or its owner (store, clerk) is not acceptable
+    DUPLICATE_CODE = "DUPLICATE_CODE"
+    INVALID_POLICY = "INVALID_POLICY"
+    INVALID_VISITOR = "INVALID_VISITOR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +112,97 @@ class Attribution:
     code_id: int | None = None
     franchisee_id: int | None = None
     rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRecord:
+    """An attribution code as stored: whose it is and where its QR leads."""
+
+    id: int
+    code: str
+    kind: CodeKind
+    name: str
+    location_id: int | None
+    staff_id: int | None
+    landing_path: str
+    active: bool
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodeDraft:
+    """A new attribution code, checked, before it is stored."""
+
+    code: str
+    kind: CodeKind
+    name: str
+    location_id: int | None
+    staff_id: int | None
+    landing_path: str
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """One scan: which code, by whom (a member or an anonymous visitor id), when."""
+
+    id: int
+    code_id: int
+    member_id: int | None
+    visitor: str | None
+    at: datetime
+
+
+# the code of a store's or a clerk's scan: (code id, kind, location id, staff id)
+ScanTouch = tuple[int, CodeKind, int | None, int | None]
+BINDING_KINDS = (CodeKind.STORE, CodeKind.CLERK)
+
+
+def bound_until(policy: BindingPolicy, at: datetime) -> datetime:
+    """When a binding made at ``at`` ends under ``policy``."""
+    return at + timedelta(days=policy.bind_days)
+
+
+def binding_rule(
+    source: BindingSource,
+    *,
+    at: datetime,
+    policy: BindingPolicy,
+    who: str = "",
+    code: str = "",
+    place: str = "",
+    previous: Binding | None = None,
+) -> str:
+    """Why a member is bound, in words, for the staff reading the binding."""
+    day = at.date().isoformat()
+    days = f"bound {policy.bind_days} days"
+    if source is BindingSource.SIGNUP:
+        return f"signed up with {who}'s code ({code}) on {day}; {days}"
+    if source is BindingSource.SCAN:
+        return f"first scanned {who}'s code ({code}) on {day}; {days}"
+    if source is BindingSource.TILL:
+        if previous is None or not previous.live(at):
+            before = "not bound before"
+        else:
+            held = (at - previous.bound_at).days
+            before = (
+                f"took over after {held} days (takeover after {policy.takeover_after_days} days)"
+            )
+        return f"served by {who} at the till of {place} on {day}, {before}; {days}"
+    return f"bound by hand by {who} on {day}; {days}"
+
+
+def check_policy(policy: BindingPolicy) -> BindingPolicy:
+    """Refuse a policy out of range: days 1..3650, windows 0..3650."""
+    checks = (
+        ("bindDays", policy.bind_days, 1),
+        ("takeoverAfterDays", policy.takeover_after_days, 0),
+        ("lastTouchDays", policy.last_touch_days, 0),
+    )
+    for name, value, low in checks:
+        if not low <= value <= 3650:
+            raise DomainError(
+                AttributionErrorCode.INVALID_POLICY, f"{name} is {low} to 3650", field=name
+            )
+    return policy

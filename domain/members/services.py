@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from domain.attribution.codes import QrSigner, looks_signed
+from domain.attribution.model import CodeKind
+from domain.attribution.services import after_signup, check_visitor, signup_code
 from domain.contact import canonical_email, canonical_identifier, canonical_phone
 from domain.errors import DomainError, NotFound
 from domain.identity.model import Principal, PrincipalKind, Role, check_password_strength
@@ -92,8 +95,14 @@ async def register(
     referral: str | None,
     hasher: PasswordHasher,
     clock: Clock,
+    qr: QrSigner | None = None,
+    visitor: str | None = None,
 ) -> None:
-    """Create a member (or, when the email/phone is taken, quietly notify its owner)."""
+    """Create a member (or, when the email/phone is taken, quietly notify its owner).
+
+    ``referral`` is a store's or a clerk's legacy code (REF-S2, REF-C4) or any code's signed
+    QR payload (``qr`` checks it); the member is bound by it, and the anonymous scans made
+    under ``visitor`` (the id the frontend keeps) become theirs."""
     clean_email, clean_phone = _canonical(email, phone)
     if clean_email is None and clean_phone is None:
         raise DomainError(
@@ -102,20 +111,21 @@ async def register(
             field="email",
         )
     check_password_strength(password)
-    referred = parse_referral(referral)
+    visitor = check_visitor(visitor)
+    if referral and not looks_signed(referral):
+        parse_referral(referral)  # a malformed code is refused before any work
     # hashed on every path (same time either way), off the event loop
     password_hash = await asyncio.to_thread(hasher.hash, password)
     async with uow_factory() as uow:
-        if referred is not None:
-            await _check_referral(uow, referred)
+        code = await signup_code(uow, referral, signer=qr)
         taken = (clean_email and await uow.members.by_email(clean_email)) or (
             clean_phone and await uow.members.by_phone(clean_phone)
         )
         if taken:
             await uow.outbox.add(DuplicateSignup(member_id=taken.id))
             return
-        store = referred[1] if referred and referred[0] == "STORE" else None
-        clerk = referred[1] if referred and referred[0] == "CLERK" else None
+        store = code.location_id if code and code.kind is CodeKind.STORE else None
+        clerk = code.staff_id if code and code.kind is CodeKind.CLERK else None
         member = await uow.members.add(
             MemberDraft(
                 email=clean_email,
@@ -132,25 +142,13 @@ async def register(
             )
         )
         await _new_verification(uow, member, clock)
+        await after_signup(uow, member.id, code=code, visitor=visitor, at=clock.now())
         await uow.outbox.add(MemberRegistered(member_id=member.id, referral=referral))
 
 
 def _canonical(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
     """Checked email and phone in their one canonical spelling (domain/contact.py)."""
     return normalize_email(canonical_email(email)), normalize_phone(canonical_phone(phone) or phone)
-
-
-async def _check_referral(uow: UnitOfWork, referred: tuple[str, int]) -> None:
-    kind, ident = referred
-    found = (
-        await uow.locations.location(ident)
-        if kind == "STORE"
-        else await uow.identity.staff_by_id(ident)
-    )
-    if found is None:
-        raise DomainError(
-            MemberErrorCode.INVALID_CODE, "unknown referral code", field="referralCode"
-        )
 
 
 async def verify(uow_factory: UnitOfWorkFactory, *, token: str, clock: Clock) -> int:

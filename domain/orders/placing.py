@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.cart.model import PricedCart
+from domain.commissions import services as commissions
 from domain.insights.services import refresh_tags
 from domain.inventory.model import MovementKind, StockLevel
 from domain.loyalty import services as points
@@ -51,6 +52,7 @@ async def place_order(
 ) -> Order:
     """Write the order, take its stock, claim its promotions and points, record its events."""
     order = draft.placed(order_id=await uow.orders.add(draft), at=at)
+    await commissions.attribute(uow, order, at=at)
     await apply(uow, _moves(draft, how), order_id=order.id, reason=how.reason, actor=actor,
                 levels=how.levels)  # fmt: skip
     await _hold(uow, order, draft, how)
@@ -75,6 +77,7 @@ async def write_order(
     locks (an order reserved for later; never one completed on the spot, nor points spent)."""
     assert how.hold_until is not None and how.points_to_redeem == 0
     order = await uow.orders.add_order(draft)
+    await commissions.attribute(uow, order, at=at)
     await _hold(uow, order, draft, how)
     if how.evaluation is not None:
         await claim(uow, how.evaluation, order_id=order.id, member_id=order.member_id,
@@ -168,8 +171,10 @@ def _placed(order: Order) -> OrderPlaced:
 async def complete(
     uow: UnitOfWork, order: Order, event: OrderCompleted, *, actor: str, at: datetime
 ) -> None:
-    """The order is completed: recorded, points earned, the member's tags refreshed."""
+    """The order is completed: recorded, points earned, the member's tags refreshed, the
+    commissions of whoever it is attributed to accrued (once)."""
     await record(uow, event, actor=actor)
+    await commissions.accrue(uow, order, at=at)
     earned = await points.earn_for_order(uow, order, at=at, actor=actor)
     order.points_earned = earned or order.points_earned  # 0: earned before, or nothing to earn
     await refresh_tags(uow, order, at=at)

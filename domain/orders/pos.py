@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.attribution.services import bind_at_till
 from domain.cart.model import PricedCart, PricedLine
 from domain.channels.model import Channel
 from domain.errors import CommonErrorCode, DomainError, NotFound
@@ -229,6 +230,15 @@ async def _sell(
         tender=label,
     )
     order = await place_order(uow, draft, how, actor=principal.subject, at=clock.now())
+    if member_id is not None:
+        # after placing: this sale is credited under the binding it was made under
+        await bind_at_till(
+            uow,
+            member_id,
+            location_id=sale.location_id,
+            staff_id=principal.staff_id,
+            at=clock.now(),
+        )
     change = await _settle(uow, principal, sale, order, till=till)
     return PosResult(order.id, change, order.currency)
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.commissions import services as commissions
 from domain.errors import DomainError
 from domain.inventory.model import MovementKind
 from domain.loyalty import services as points
@@ -184,6 +185,7 @@ async def _return(
         by.who,
     )
     return_id = await uow.orders.add_return(draft)
+    await commissions.reverse_for_return(uow, order, return_id=return_id, returned=lines, at=by.at)
     _, _, points_money = await points.reverse_for_order_return(
         uow, order, returned_value=value.amount, return_id=return_id, at=by.at, actor=by.who
     )

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from domain.channels.model import Channel as DChannel
 from domain.channels.model import Location as DLocation
+from domain.settlement.model import Franchisee as DFranchisee
 from resolvers.context import Context
 from schema.common import UserError
 from schema.relay import Node, to_global_id
@@ -63,6 +64,33 @@ class Location(Node):
     @strawberry.field
     def local_delivery_radius_km(self) -> float | None:
         return self._location.local_delivery_radius_km
+
+    @strawberry.field(description="The franchisee owning the store; null: company-owned.")
+    async def franchisee(self, info: Info[Context, None]) -> Franchisee | None:
+        owner = await info.context.franchisee_of(self._location.id)
+        return Franchisee(_franchisee=owner) if owner else None
+
+
+@strawberry.type(description="A dealer owning one or more stores of the brand.")
+class Franchisee:
+    _franchisee: strawberry.Private[DFranchisee]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Franchisee", self._franchisee.id))
+
+    @strawberry.field
+    def handle(self) -> str:
+        return self._franchisee.handle
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._franchisee.name
+
+    @strawberry.field(description="Its stores.")
+    async def locations(self, info: Info[Context, None]) -> list[Location]:
+        every = await info.context.locations()
+        return [Location(_location=every[i]) for i in self._franchisee.location_ids if i in every]
 
 
 @strawberry.type

@@ -10,7 +10,9 @@ from strawberry.types import Info
 from domain.loyalty import services as points_services
 from domain.members.model import MemberRecord
 from domain.orders.ports import OrderFilter
+from resolvers.attribution import member_binding
 from resolvers.context import Context
+from schema.attribution.types import MemberBinding
 from schema.common import Connection, UserError, connection
 from schema.orders.types import Order
 from schema.promotions.types import Voucher
@@ -45,6 +47,7 @@ class Member:
     created_at: datetime
     _id: strawberry.Private[int]
     _viewer: strawberry.Private[str]  # the policy's audience for this member (schema/policy.py)
+    _record: strawberry.Private[MemberRecord | None] = None
 
     @classmethod
     def of(cls, record: MemberRecord, *, viewer: str) -> Member:
@@ -64,7 +67,16 @@ class Member:
             created_at=record.created_at,
             _id=record.id,
             _viewer=viewer,
+            _record=record,
         )
+
+    @strawberry.field(
+        description="Staff: the store and clerk the member is bound to, and the rule why."
+    )
+    async def binding(self, info: Info[Context, None]) -> MemberBinding | None:
+        if self._record is None:
+            return None
+        return await member_binding(info, self._record)
 
     @strawberry.field(description="Spendable points now (the ledger's live lots).")
     async def points_balance(self, info: Info[Context, None]) -> int:
@@ -153,7 +165,12 @@ class MemberCreateInput:
     password: str
     name: str = ""
     referral_code: str | None = strawberry.field(
-        default=None, description="A store's or a clerk's code, e.g. REF-S3 (scanned in store)."
+        default=None,
+        description="A store's or a clerk's code, e.g. REF-S3, or any code's signed QR payload.",
+    )
+    visitor_id: str | None = strawberry.field(
+        default=None,
+        description="The anonymous visitor id the frontend kept: earlier scans become theirs.",
     )
 
 

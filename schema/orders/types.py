@@ -12,8 +12,10 @@ from strawberry.types import Info
 
 from domain.money import Money
 from domain.orders import model as om
+from resolvers.attributions import attributions_of
 from resolvers.context import Context
 from schema.channels.types import Location
+from schema.commissions.types import OrderAttribution
 from schema.common import MoneyV2, UserError
 from schema.payments.types import CheckoutPayment, OrderPayment, OrderRefund
 from schema.relay import to_global_id
@@ -154,6 +156,12 @@ class Order:
             OrderEvent(kind=r.kind, actor=r.actor, data=r.data, created_at=r.created_at)
             for r in rows
         ]
+
+    @strawberry.field(description="Staff: who the order is credited to, and the rule of each.")
+    async def attributions(self, info: Info[Context, None]) -> list[OrderAttribution]:
+        if not self._staff:
+            return []
+        return [OrderAttribution.of(s) for s in await attributions_of(info.context, self._id)]
 
     @classmethod
     def of(cls, order: om.Order, *, staff: bool) -> Order:

@@ -27,6 +27,7 @@ PUBLIC_MUTATIONS = {
     "cartDiscountCodesUpdate",
     "voucherTransfer",  # a logged-in member gives their own voucher
     "memberUpdate",  # a logged-in member edits their own profile
+    "attributionScan",  # anyone who scans a QR: a member or an anonymous visitor
 }
 
 

@@ -43,8 +43,8 @@ EXPECTED: dict[str, dict[str, int | tuple[int, int]]] = {
         "cartDiscountCodesUpdate": 13,
         "cartBuyerIdentityUpdate": 13,
         "cartDeliveryUpdate": 13,
-        "checkoutComplete": (28, 3),    # per line: INSERT order_line + UPDATE stock + INSERT stock_movement; the cart's demand read before the transaction (sold-out counter); the order is not read back; one stock.changed event for the marketplaces
-        "posOrderCreate": (29, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment, the stock.changed event
+        "checkoutComplete": (30, 3),    # per line: INSERT order_line + UPDATE stock + INSERT stock_movement; the cart's demand read before the transaction (sold-out counter); the order is not read back; one stock.changed event for the marketplaces; the order's attributions: the stores credited (with their franchisee) in one read, one INSERT
+        "posOrderCreate": (32, 2),      # per line: UPDATE stock + INSERT stock_movement; + audit_log, till session, payment, the stock.changed event; the selling clerk and store credited (names and franchisee in one read, one INSERT) and the commission rules read at completion
     },
 }
 # fmt: on
@@ -52,7 +52,7 @@ EXPECTED["postgres"] = {
     **EXPECTED["sqlite"],  # measured: PostgreSQL sends the same statements, but
     # an order served from one stock row is reserved by one statement (UPDATE ... WHERE
     # available, with its movement): no SELECT ... FOR UPDATE, no separate INSERT
-    "checkoutComplete_one_row": 29,
+    "checkoutComplete_one_row": 31,
 }
 
 PAGE = """query($first: Int!) { products(first: $first) {

@@ -1,0 +1,1 @@
+"""Clienteling: each clerk's daily tasks for the members bound to them."""

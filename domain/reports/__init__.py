@@ -1,0 +1,1 @@
+"""Performance of stores, clerks and channels: sales, online-influenced sales, members won."""

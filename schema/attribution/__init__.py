@@ -1,0 +1,1 @@
+"""Attribution: codes behind QRs, their scans, members' bindings and the binding policy."""

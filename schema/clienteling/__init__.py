@@ -1,0 +1,1 @@
+"""Clerks' clienteling tasks."""

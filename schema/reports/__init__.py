@@ -1,0 +1,1 @@
+"""Performance reports for managers and clerks."""

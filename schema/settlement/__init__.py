@@ -1,0 +1,1 @@
+"""Settlement: franchisees, wholesale prices, statements."""
