@@ -686,10 +686,9 @@ def marketplace_sync(channel: str, full: bool) -> None:
         services = _marketplace_services(settings, channel)
         sync = services.marketplaces
         try:
-            if full:
-                await sync.mark([await sync.channel(channel)], None)
+            await sync.mark([await sync.channel(channel)], None)  # every SKU, once
             with tqdm(total=await sync.dirty_count(channel), desc=channel, unit="SKU") as bar:
-                report = await sync.full_push(channel, progress=bar.update, force=full)
+                report = await sync.full_push(channel, progress=bar.update, force=full, mark=False)
             await sync.owe_refunds()
             return report, await sync.run_actions()
         finally:

@@ -71,10 +71,11 @@ log = logging.getLogger("o2o.marketplaces")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300
 LEASE = timedelta(seconds=120)
-CALL_LEASE = timedelta(seconds=300)
+CALL_LEASE = timedelta(seconds=300)  # > attempts x (timeout + backoff) of any adapter
 # a full push's round: its SKUs go in one bulk feed (the adapter splits at the marketplace's
 # own maximum), so 100,000 SKUs are ten feeds, not two hundred: feeds are rate limited hard
-FULL_BATCH = 10_000  # > attempts x (timeout + backoff) of any adapter
+FULL_BATCH = 10_000
+SCHEDULE_CHECK = timedelta(seconds=30)  # how often price rules starting or ending are looked for
 WORKER = "system:marketplaces"
 ORDER_TOPICS = ("order.shipped", "order.cancelled", "order.fulfilment_cancelled")
 _db_time = converter(m.MarketplaceListing, "changed_at")
@@ -481,7 +482,12 @@ class MarketplaceSync:
         log.warning("%s: push of %d SKUs failed: %s", channel.handle, len(claims), message)
 
     async def full_push(
-        self, handle: str, *, progress: Callable[[int], None] | None = None, force: bool = True
+        self,
+        handle: str,
+        *,
+        progress: Callable[[int], None] | None = None,
+        force: bool = True,
+        mark: bool = True,
     ) -> PushReport:
         """Mark every SKU of the channel and push them all in rounds of ``batch`` (bulk
         feeds); ``force`` pushes even what the marketplace was last told."""
@@ -489,16 +495,17 @@ class MarketplaceSync:
         total = PushReport()
         if channel is None:
             return total
-        await self.mark([channel], None)
-        left = await self.dirty_count(handle)
+        if mark:
+            await self.mark([channel], None)
+        left = await self.dirty_count(handle) if progress is not None else 0
         while True:
             report = await self.push_due(handle, limit=FULL_BATCH, force=force)
             for name in ("claimed", "pushed", "unchanged", "rejected", "failed"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
-            now_left = await self.dirty_count(handle)
-            if progress is not None and left > now_left:
-                progress(left - now_left)  # also what other workers pushed meanwhile
-            left = now_left
+            if progress is not None:  # also what other workers pushed meanwhile
+                now_left = await self.dirty_count(handle)
+                progress(max(0, left - now_left))
+                left = now_left
             if report.claimed and report.failed == report.claimed:
                 break  # the marketplace is down: the rows wait for their backoff
             if report.claimed == 0:
@@ -826,9 +833,11 @@ class MarketplaceSync:
         """One round of everything: prices that started or ended since the last round,
         pushes, owed calls, and (when due) the order import."""
         now = self.clock.now()
-        if self._checked_at is not None:
+        if self._checked_at is None:
+            self._checked_at = now
+        elif now - self._checked_at >= SCHEDULE_CHECK:
             await self.mark_scheduled(self._checked_at, now)
-        self._checked_at = now
+            self._checked_at = now
         await asyncio.gather(*(self._round(h, import_orders) for h in list(self.adapters)))
         await self.owe_refunds()
         await self.run_actions()
