@@ -10,9 +10,8 @@ the online-influenced sale. Everything goes through GraphQL.
 The member's verification token is the message the development notifier logs; the script reads
 it from the member's message queue in the demo's SQLite file ({DATA_DIR}/gateway.sqlite3,
 DATA_DIR defaulting to ./data as for the server). Without that file the member stays unverified
-(logging in does not need it). The demo has no manager at Bellecour: the owner adds one
-(manager.bellecour@demo.o2o) the first time. Each run signs up a new member, so the script can
-run again on the same demo; the report step compares with the report taken at the start.
+(logging in does not need it). Each run signs up a new member, so the script can run again on
+the same demo; the report step compares with the report taken at the start.
 
 Each step prints what it saw; exit 1 when a step does not happen.
 """
@@ -38,13 +37,12 @@ import httpx
 OWNER = ("owner@demo.o2o", "demo-owner-password")
 HUGO = ("clerk.bellecour@demo.o2o", "demo-clerk-password")  # a clerk at Bellecour
 INES = ("clerk.partdieu@demo.o2o", "demo-clerk-password")  # a clerk at Part-Dieu
-BELLECOUR_MANAGER = ("manager.bellecour@demo.o2o", "demo-manager-password")  # added by the owner
+BELLECOUR_MANAGER = ("manager.bellecour@demo.o2o", "demo-manager-password")
+CONFLUENCE_CLERK = ("clerk.confluence@demo.o2o", "demo-clerk-password")  # a franchised store
 FRANCHISEE = "Rhône Franchise SARL"
 
 STAFF_LOGIN = """mutation($e: String!, $p: String!) { staffLogin(email: $e, password: $p) {
   accessToken staffUser { id name role locationIds } userErrors { code } } }"""
-STAFF_CREATE = """mutation($i: StaffUserCreateInput!) { staffUserCreate(input: $i) {
-  staffUser { id } userErrors { field code message } } }"""
 LOCATIONS = "{ locations { location { id handle name franchisee { id name } } } }"
 RULES = "{ commissionRules { role channelKind channelHandle percentBp active } }"
 CODES = """{ attributionCodes { code kind qrPayload landingUrl clerk { id name }
@@ -226,16 +224,6 @@ def set_up(demo: Demo) -> None:
     franchised = [s["name"] for s in demo.stores.values() if s["franchisee"]]
     check(franchised, f"franchised stores: {', '.join(franchised)}", places)
     bellecour = demo.stores["bellecour"]
-    if api.staff(*BELLECOUR_MANAGER) is None:
-        user = {
-            "email": BELLECOUR_MANAGER[0],
-            "password": BELLECOUR_MANAGER[1],
-            "name": "Bellecour Manager",
-            "role": "STORE_MANAGER",
-            "locationIds": [bellecour["id"]],
-        }
-        made = api(STAFF_CREATE, {"i": user}, token=demo.owner)["staffUserCreate"]
-        check(made["staffUser"], "the owner adds a manager at Bellecour (staffUserCreate)", made)
     demo.manager, _ = api.login(*BELLECOUR_MANAGER)
     demo.report_before = api(REPORT, {"s": bellecour["id"], "m": demo.period}, token=demo.manager)[
         "performanceReport"
@@ -451,11 +439,12 @@ def statements(demo: Demo) -> None:
         "idempotencyKey": f"walkthrough-till-{demo.run}",
         "lines": [{"variantId": variant["id"], "quantity": 1}],
     }
-    till = api(TILL_SALE, {"i": data}, token=demo.owner)["posOrderCreate"]["order"]
+    clerk, _ = api.login(*CONFLUENCE_CLERK)
+    till = api(TILL_SALE, {"i": data}, token=clerk)["posOrderCreate"]["order"]
     check(
         till and till["status"] == "COMPLETED",
-        f"the owner rings up {variant['sku']} at {store['name']} ({store['franchisee']['name']}; "
-        f"the demo has no staff there): {till and till['number']}",
+        f"Nadia, its clerk, rings up {variant['sku']} at {store['name']} "
+        f"({store['franchisee']['name']}): {till and till['number']}",
         till,
     )
     print(

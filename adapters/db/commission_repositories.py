@@ -19,7 +19,7 @@ PARTIES = """
 SELECT 'L', l.id, l.name, l.kind, f.franchisee_id, fr.name FROM location l
   LEFT JOIN franchise_location f ON f.location_id = l.id
   LEFT JOIN franchisee fr ON fr.id = f.franchisee_id WHERE l.id {a}
-UNION ALL SELECT 'S', s.id, s.name, '', NULL, NULL FROM staff_user s WHERE s.id {b}
+UNION ALL SELECT 'S', s.id, s.name, s.role, NULL, NULL FROM staff_user s WHERE s.id {b}
 UNION ALL SELECT 'C', c.id, c.code, c.kind, NULL, NULL FROM attribution_code c WHERE c.id {c}
 """
 RULES_LOCK = 0x0C0FF1CE  # the advisory lock serialising commission rule changes (PostgreSQL)
@@ -80,6 +80,7 @@ class TortoiseCommissionRepository:
         _, rows = await self.conn.execute_query(text, params)
         stores: dict[int, Store] = {}
         staff: dict[int, str] = {}
+        roles: dict[int, str] = {}
         codes: dict[int, str] = {}
         for row in rows:
             what, ident, name, kind, franchisee, franchisee_name = tuple(row)
@@ -93,9 +94,10 @@ class TortoiseCommissionRepository:
                 )
             elif what == "S":
                 staff[int(ident)] = name or f"clerk {ident}"
+                roles[int(ident)] = kind
             else:
                 codes[int(ident)] = name
-        return Parties(stores, staff, codes)
+        return Parties(stores, staff, codes, roles)
 
     async def add_attributions(self, order_id: int, attributions: Sequence[Attribution]) -> None:
         if not attributions:

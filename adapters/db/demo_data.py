@@ -45,6 +45,11 @@ STAFF = (
      "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
     ("clerk.bellecour@demo.o2o", "Hugo Clerk", "CLERK", "bellecour",
      "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
+    ("manager.bellecour@demo.o2o", "Léa Manager", "STORE_MANAGER", "bellecour",
+     "DEMO_MANAGER_PASSWORD", "demo-manager-password"),
+    # Confluence belongs to a franchisee (Rhône Franchise SARL): its own clerk
+    ("clerk.confluence@demo.o2o", "Nadia Clerk", "CLERK", "confluence",
+     "DEMO_CLERK_PASSWORD", "demo-clerk-password"),
 )  # fmt: skip
 
 # attribution codes besides one per store (REF-S<id>) and one per clerk (REF-C<id>):

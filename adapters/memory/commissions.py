@@ -35,7 +35,8 @@ class InMemoryCommissionRepository:
             for i in code_ids
             if i in self.state.attribution_codes
         }
-        return Parties(stores, staff, codes)
+        roles = {i: self.state.staff[i].role for i in staff_ids if i in self.state.staff}
+        return Parties(stores, staff, codes, roles)
 
     async def add_attributions(self, order_id: int, attributions: Sequence[Attribution]) -> None:
         if attributions:

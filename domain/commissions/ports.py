@@ -28,6 +28,7 @@ class Parties:
     stores: dict[int, Store] = field(default_factory=dict)
     staff: dict[int, str] = field(default_factory=dict)
     codes: dict[int, str] = field(default_factory=dict)
+    staff_roles: dict[int, str] = field(default_factory=dict)  # OWNER ADMIN STORE_MANAGER CLERK
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,13 +145,19 @@ async def attribute(uow: UnitOfWork, order: Order, *, at: datetime) -> list[Attr
     return made
 
 
+SELLER_STAFF = frozenset({"CLERK", "STORE_MANAGER"})
+
+
 def _till(order: Order, parties: Parties) -> list[Attribution]:
     location_id = order.attributed_location_id
     assert location_id is not None
     store = parties.stores.get(location_id)
     name = store.name if store else f"location {location_id}"
     made = [_store(R.SELLING_STORE, location_id, parties, f"sold at the till of {name}")]
-    if order.attributed_staff_id is not None:
+    # store staff who rang the sale up are credited; brand-wide staff (owners, admins) serving
+    # at a till now and then are not the store's sellers
+    role = parties.staff_roles.get(order.attributed_staff_id or 0, "CLERK")
+    if order.attributed_staff_id is not None and role in SELLER_STAFF:
         clerk = parties.staff.get(order.attributed_staff_id) or f"clerk {order.attributed_staff_id}"
         words = f"{clerk} rang up the sale at the till of {name}"
         made.append(

@@ -282,6 +282,12 @@ async def test_a_till_sale_credits_the_clerk_and_a_franchised_store(gql, setting
     replay = await gql(pos, {"i": sale}, token=clerk)  # the till's retry accrues nothing more
     assert replay["data"]["posOrderCreate"]["order"]["id"] == order["id"]
     assert await m.CommissionEntry.all().count() == 3
+    # the owner serving at the till now and then is not the store's seller: no SELLING_CLERK
+    one = {**sale, "idempotencyKey": "t2", "lines": [{**sale["lines"][0], "quantity": 1}]}
+    by_owner = await gql(pos, {"i": one}, token=owner)
+    assert by_owner["data"]["posOrderCreate"]["order"], by_owner
+    roles = {a["role"] for a in by_owner["data"]["posOrderCreate"]["order"]["attributions"]}
+    assert roles == {"SELLING_STORE", "FRANCHISEE"}
 
 
 async def test_venue_scans_credit_the_venue(gql, settings):
