@@ -117,7 +117,7 @@ async def test_seed_catalog_makes_priced_stocked_searchable_products(gql):
     await m.Category.create(name="Home", handle="home")
     progress: list[int] = []
     assert await seed_catalog(250, batch=100, progress=progress.append) == 250
-    assert progress == [100, 100, 50]
+    assert sorted(progress) == [50, 100, 100]  # batches run side by side on PostgreSQL
     assert await m.Product.all().count() == 250
     assert await m.Variant.all().count() == 250 * len(SIZES)
     assert await m.Stock.all().count() == 250 * len(SIZES) * 3  # warehouse + 2 stores
