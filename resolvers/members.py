@@ -76,6 +76,7 @@ async def member_create(info: Info[Context, None], input: MemberCreateInput) -> 
         clock=s.clock,
         qr=qr_signer(info),
         visitor=input.visitor_id,
+        birthday=input.birthday,
     )
     return MemberCreatePayload(accepted=True, user_errors=[])
 
@@ -154,6 +155,8 @@ async def member_update(info: Info[Context, None], input: MemberUpdateInput) -> 
         name=input.name,
         addresses=json_shape(input.addresses, list, field="addresses"),
         consents=json_shape(input.consents, dict, field="consents"),
+        birthday=input.birthday,
+        today=info.context.services.clock.now().date(),
     )
     return MemberUpdatePayload(member=Member.of(record, viewer=Audience.MEMBER), user_errors=[])
 

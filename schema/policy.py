@@ -271,6 +271,7 @@ SENSITIVE: dict[str, Rule] = {
     "Member.pointsBalance": rule(MEMBER_AT_COUNTER, blank=0),
     "Member.email": rule(MEMBER_FULL, "staff of the member's stores"),
     "Member.phone": rule(MEMBER_FULL, "staff of the member's stores"),
+    "Member.birthday": rule(MEMBER_FULL, "staff of the member's stores"),
     "Member.emailVerified": rule(MEMBER_FULL, blank=False),
     "Member.phoneVerified": rule(MEMBER_FULL, blank=False),
     "Member.addresses": rule(MEMBER_FULL, "staff of the member's stores", blank=list),

@@ -3,7 +3,8 @@ at Bellecour signs a customer up with his QR; she orders online for pick-up at P
 collects it; the order shows who it credits and why; commissions appear on completion and a
 partial return takes them back in proportion; the month's statements of the clerk, both stores
 and a franchisee balance to the cent and export as CSV; the Bellecour manager's report shows
-the online-influenced sale. Everything goes through GraphQL.
+the online-influenced sale; the customer's birthday, three days ahead, puts her on Hugo's
+clienteling list. Everything goes through GraphQL.
 
     python tools/settlement_walkthrough.py [--api http://127.0.0.1:8000] [--data-dir data]
 
@@ -26,7 +27,7 @@ import sys
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,9 @@ REPORT = """query($s: ID!, $m: String!) { performanceReport(store: $s, month: $m
   firstDay lastDay sales { orders net { amount } } onlineInfluenced { orders net { amount } }
   membersAcquired acquiredByCode { code members } commission { amount } } }"""
 KEPT = "query($id: ID!) { order(id: $id) { total { amount } refundedTotal { amount } } }"
+BUILD_TASKS = """mutation($d: Date) { clientelingTasksBuild(day: $d) { added
+  userErrors { code message } } }"""
+MY_TASKS = "query($d: Date) { myTasks(day: $d) { memberId memberName kind reason state } }"
 
 
 def check(condition: object, what: str, seen: object = None) -> None:
@@ -158,6 +162,7 @@ class Demo:
     api: Api
     period: str
     run: str
+    today: date = field(default_factory=date.today)  # in the brand's time zone
     owner: str = ""
     stores: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate: dict[str, int] = field(default_factory=dict)
@@ -166,6 +171,7 @@ class Demo:
     hugo: dict[str, Any] = field(default_factory=dict)
     code: dict[str, Any] = field(default_factory=dict)
     member: str = ""
+    member_id: str = ""
     order: dict[str, Any] = field(default_factory=dict)
     ines: str = ""
     # (beneficiary kind, id) -> name, role; what each earned and got back on the order
@@ -267,6 +273,7 @@ def sign_up(demo: Demo, data_dir: Path) -> None:
         "name": "Chloé Martin",
         "referralCode": demo.code["qrPayload"],
         "visitorId": visitor,
+        "birthday": birthday_soon(demo.today).isoformat(),
     }
     signup = api(SIGN_UP, {"i": data})["memberCreate"]
     check(
@@ -290,6 +297,7 @@ def sign_up(demo: Demo, data_dir: Path) -> None:
     session = api(MEMBER_LOGIN, {"i": email, "p": password})["memberLogin"]
     check(session["accessToken"], "memberLogin", session)
     demo.member = session["accessToken"]
+    demo.member_id = session["member"]["id"]
     looked = api(LOOKUP, {"c": session["member"]["memberCode"]}, token=hugo)["memberLookup"]
     binding = (looked or {}).get("binding") or {}
     check(
@@ -566,14 +574,37 @@ def report(demo: Demo) -> None:
     )
 
 
+def birthday_soon(today: date) -> date:
+    """A birthday three days after ``today``, in 1996 (a leap year: 29 February exists)."""
+    soon = today + timedelta(days=3)
+    return date(1996, soon.month, soon.day)
+
+
+def birthday_task(demo: Demo) -> None:
+    print("7. her birthday, three days ahead, is on Hugo's clienteling list")
+    day = demo.today.isoformat()
+    built = demo.api(BUILD_TASKS, {"d": day}, token=demo.owner)["clientelingTasksBuild"]
+    check(not built["userErrors"], f"clientelingTasksBuild(day: {day}): {built['added']} added")
+    hugo, _ = demo.api.login(*HUGO)
+    tasks = demo.api(MY_TASKS, {"d": day}, token=hugo)["myTasks"]
+    hers = [t for t in tasks if t["memberId"] == demo.member_id and t["kind"] == "BIRTHDAY"]
+    check(
+        len(hers) == 1,
+        f"Hugo's myTasks: BIRTHDAY, {hers[0]['reason']}" if hers else "Hugo's BIRTHDAY task",
+        tasks,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--api", default="http://127.0.0.1:8000")
     parser.add_argument("--data-dir", type=Path, default=os.environ.get("DATA_DIR") or "data")
     parser.add_argument("--timezone", default=os.environ.get("RECONCILE_TIMEZONE", "Europe/Paris"))
     args = parser.parse_args()
-    period = datetime.now(UTC).astimezone(ZoneInfo(args.timezone)).strftime("%Y-%m")
-    demo = Demo(api=Api(args.api), period=period, run=uuid.uuid4().hex[:8])
+    now = datetime.now(UTC).astimezone(ZoneInfo(args.timezone))
+    demo = Demo(
+        api=Api(args.api), period=now.strftime("%Y-%m"), run=uuid.uuid4().hex[:8], today=now.date()
+    )
     print(f"the settlement walkthrough against {args.api}")
     try:
         set_up(demo)
@@ -583,6 +614,7 @@ def main() -> int:
         partial_return(demo)
         statements(demo)
         report(demo)
+        birthday_task(demo)
     except httpx.HTTPError as error:
         print(f"  FAILED: no answer from {args.api}: {error!r}")
         return 1

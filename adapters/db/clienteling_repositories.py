@@ -76,6 +76,16 @@ class TortoiseClientelingRepository:
         )
         return {int(c) for c in categories}
 
+    async def birthdays(self, member_ids: Sequence[int]) -> dict[int, tuple[str, date]]:
+        if not member_ids:
+            return {}
+        rows = await (
+            m.Member.filter(id__in=sorted(member_ids), birthday__not_isnull=True)
+            .using_db(self.conn)
+            .values_list("id", "name", "birthday")
+        )
+        return {int(i): (str(name), born) for i, name, born in rows}
+
     async def last_days(self, *, since: date, until: date) -> dict[tuple[int, int, TaskKind], date]:
         rows = await (
             m.ClientelingTask.filter(day__gte=since, day__lte=until)

@@ -37,6 +37,7 @@ def member_record(row: m.Member) -> MemberRecord:
         created_at=row.created_at,
         active=row.active,
         consents=dict(row.consents or {}),
+        birthday=row.birthday,
     )
 
 
@@ -74,6 +75,7 @@ class TortoiseMemberRepository:
             referral_staff_id=draft.referral_staff_id,
             tags=list(draft.tags),
             tags_text=_tags_text(draft.tags),
+            birthday=draft.birthday,
         )
         return member_record(row)
 
@@ -152,6 +154,7 @@ class TortoiseMemberRepository:
             "email_verified": changes.email_verified,
             "phone_verified": changes.phone_verified,
             "tier": changes.tier,
+            "birthday": changes.birthday,
         }
         columns = {k: v for k, v in values.items() if v is not None}
         if columns:

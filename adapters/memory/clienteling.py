@@ -26,6 +26,14 @@ class InMemoryClientelingRepository:
     async def restocked_categories(self, *, start: datetime, end: datetime) -> set[int]:
         return set(self.state.restocked_categories)
 
+    async def birthdays(self, member_ids: Sequence[int]) -> dict[int, tuple[str, date]]:
+        members = self.state.members
+        return {
+            i: (members[i].name, born)
+            for i in member_ids
+            if i in members and (born := members[i].birthday) is not None
+        }
+
     async def last_days(self, *, since: date, until: date) -> dict[tuple[int, int, TaskKind], date]:
         last: dict[tuple[int, int, TaskKind], date] = {}
         for t in self.state.clienteling_tasks.values():

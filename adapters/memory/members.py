@@ -56,6 +56,7 @@ class InMemoryMemberRepository:
             tags=draft.tags,
             addresses=(),
             created_at=self.state.now(),
+            birthday=draft.birthday,
         )
         self.state.members[member.id] = member
         return member
@@ -71,6 +72,7 @@ class InMemoryMemberRepository:
             "email_verified": changes.email_verified,
             "phone_verified": changes.phone_verified,
             "tier": changes.tier,
+            "birthday": changes.birthday,
         }
         changed = {k: v for k, v in values.items() if v is not None}
         self.state.members[member_id] = replace(member, **changed)  # type: ignore[arg-type]

@@ -24,6 +24,10 @@ class ClientelingRepository(Protocol):
         in [start, end) (a receipt, a return, a transfer in, a count)."""
         ...
 
+    async def birthdays(self, member_ids: Sequence[int]) -> dict[int, tuple[str, date]]:
+        """The name and birthday of those of ``member_ids`` who gave a birthday."""
+        ...
+
     async def last_days(self, *, since: date, until: date) -> dict[tuple[int, int, TaskKind], date]:
         """The last day of each (staff, member, kind) that had a task in since..until
         (inclusive)."""

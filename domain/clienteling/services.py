@@ -62,6 +62,7 @@ async def build_tasks(
             members = sorted({member for _, member in chunk})
             for summary in await uow.members.order_summaries(member_ids=members, location_ids=None):
                 history[summary.member_id].append(summary)
+            birthdays = await uow.clienteling.birthdays(members)
             drafts = []
             for staff_id, member_id in chunk:
                 insight = member_insight(history[member_id], now=start)
@@ -72,6 +73,7 @@ async def build_tasks(
                     restocked=restocked,
                     handles=handles,
                     day=day,
+                    birthday=birthdays.get(member_id),
                 ):
                     seen = last.get((staff_id, member_id, draft.kind))
                     if seen is None or (day - seen).days > COOLDOWN_DAYS[draft.kind]:

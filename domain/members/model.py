@@ -7,10 +7,10 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from domain.errors import DomainError
+from domain.errors import CommonErrorCode, DomainError
 
 
 class MemberErrorCode(StrEnum):
@@ -54,6 +54,7 @@ class MemberRecord:
     created_at: datetime
     active: bool = True
     consents: dict[str, bool] = field(default_factory=dict)
+    birthday: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class MemberDraft:
     referral_location_id: int | None
     referral_staff_id: int | None
     tags: tuple[str, ...]
+    birthday: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class MemberChanges:
     email_verified: bool | None = None
     phone_verified: bool | None = None
     tier: str | None = None
+    birthday: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,15 @@ class SessionRecord:
     token_hash: str
     expires_at: datetime
     revoked_at: datetime | None
+
+
+def check_birthday(birthday: date | None, *, today: date) -> date | None:
+    """A birthday on or after 1 January 1900 and not after today, or None."""
+    if birthday is not None and not date(1900, 1, 1) <= birthday <= today:
+        raise DomainError(
+            CommonErrorCode.INVALID, "a birthday between 1900 and today", field="birthday"
+        )
+    return birthday
 
 
 def normalize_email(email: str | None) -> str | None:

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from domain.attribution.codes import QrSigner, looks_signed
@@ -33,6 +33,7 @@ from domain.members.model import (
     MemberDraft,
     MemberErrorCode,
     MemberRecord,
+    check_birthday,
     check_member_code,
     member_stores,
     new_member_code,
@@ -97,6 +98,7 @@ async def register(
     clock: Clock,
     qr: QrSigner | None = None,
     visitor: str | None = None,
+    birthday: date | None = None,
 ) -> None:
     """Create a member (or, when the email/phone is taken, quietly notify its owner).
 
@@ -112,6 +114,7 @@ async def register(
         )
     check_password_strength(password)
     visitor = check_visitor(visitor)
+    birthday = check_birthday(birthday, today=clock.now().date())
     if referral and not looks_signed(referral):
         parse_referral(referral)  # a malformed code is refused before any work
     # hashed on every path (same time either way), off the event loop
@@ -139,6 +142,7 @@ async def register(
                     *([f"store:{store}"] if store is not None else []),
                     *([f"clerk:{clerk}"] if clerk is not None else []),
                 ),
+                birthday=birthday,
             )
         )
         await _new_verification(uow, member, clock)
@@ -324,8 +328,11 @@ async def update_profile(
     name: str | None,
     addresses: Sequence[dict[str, object]] | None,
     consents: dict[str, bool] | None,
+    birthday: date | None = None,
+    today: date | None = None,
 ) -> MemberRecord:
-    """A member changes their name, addresses (at most 10) or consents (marketing, ...)."""
+    """A member changes their name, addresses (at most 10), consents (marketing, ...) or
+    birthday (from 1900 to ``today``)."""
     member_id = principal.member_id
     if member_id is None:
         raise DomainError(MemberErrorCode.NOT_FOUND, "log in as a member", field="input")
@@ -339,6 +346,7 @@ async def update_profile(
         name=name.strip()[:200] if name is not None else None,
         addresses=tuple(addresses) if addresses is not None else None,
         consents=consents,
+        birthday=check_birthday(birthday, today=today or datetime.now(UTC).date()),
     )
     async with uow_factory() as uow:
         if changes != MemberChanges():

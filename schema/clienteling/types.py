@@ -14,8 +14,8 @@ from schema.relay import to_global_id
 
 ClientelingTaskKind = strawberry.enum(
     Enum("ClientelingTaskKind", {k.name: k.value for k in cm.TaskKind}),  # type: ignore[misc]
-    description="CHURN_RISK (buying much later than they used to) or BACK_IN_STOCK (a "
-    "category they buy from got stock back).",
+    description="CHURN_RISK (buying much later than they used to), BACK_IN_STOCK (a "
+    "category they buy from got stock back) or BIRTHDAY (within the next 7 days).",
 )
 ClientelingTaskState = strawberry.enum(
     Enum("ClientelingTaskState", {k.name: k.value for k in cm.TaskState}),  # type: ignore[misc]

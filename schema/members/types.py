@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 from strawberry.types import Info
@@ -45,6 +45,9 @@ class Member:
     tags: list[str]
     addresses: JSON
     created_at: datetime
+    birthday: date | None = strawberry.field(
+        default=None, description="The member and staff of their stores: clerks' birthday tasks."
+    )
     _id: strawberry.Private[int]
     _viewer: strawberry.Private[str]  # the policy's audience for this member (schema/policy.py)
     _record: strawberry.Private[MemberRecord | None] = None
@@ -65,6 +68,7 @@ class Member:
             tags=list(record.tags),
             addresses=list(record.addresses),
             created_at=record.created_at,
+            birthday=record.birthday,
             _id=record.id,
             _viewer=viewer,
             _record=record,
@@ -172,6 +176,9 @@ class MemberCreateInput:
         default=None,
         description="The anonymous visitor id the frontend kept: earlier scans become theirs.",
     )
+    birthday: date | None = strawberry.field(
+        default=None, description="From 1900 to today; clerks reach members near it."
+    )
 
 
 @strawberry.type
@@ -217,6 +224,7 @@ class MemberUpdateInput:
         default=None, description='Replaces them: [{"line1", "city", "postalCode", ...}]'
     )
     consents: JSON | None = strawberry.field(default=None, description='{"marketingEmail": true}')
+    birthday: date | None = strawberry.field(default=None, description="From 1900 to today.")
 
 
 @strawberry.type

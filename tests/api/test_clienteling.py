@@ -188,3 +188,18 @@ async def test_concurrent_completions_issue_one_voucher(
     assert sum(1 for r in results if r["voucherId"]) == 1
     assert sum(1 for r in results if r["replayed"]) == 3
     assert await m.Voucher.all().count() == 1
+
+
+async def test_a_birthday_within_the_week_is_on_the_list_once(
+    gql: GraphQLClient, rw: ReportWorld
+) -> None:
+    """Member 2 turns a year older on 5 March: Alice's list of 1 March has it, once."""
+    await m.Member.filter(id=rw.members[1].id).update(birthday="1990-03-05")
+    assert await build(gql, rw) == 4
+    birthday = [t for t in await mine(gql, rw.tokens["alice"]) if t["kind"] == "BIRTHDAY"]
+    assert [(t["memberName"], t["reason"]) for t in birthday] == [
+        ("Member 2", "Member 2's birthday is on 5 March")
+    ]
+    body = await gql(BUILD, {"d": "2027-03-02"}, token=rw.tokens["owner"])
+    assert body["data"]["clientelingTasksBuild"]["added"] == 0  # the next day: not again
+    assert await m.ClientelingTask.filter(kind="BIRTHDAY").count() == 1

@@ -39,6 +39,7 @@ class Member(Timestamped):
     addresses = fields.JSONField(default=list)
     consents = fields.JSONField(default=dict)
     active = fields.BooleanField(default=True)
+    birthday = fields.DateField(null=True)  # clerks' birthday tasks (day and month are used)
 
     class Meta:
         table = "member"
