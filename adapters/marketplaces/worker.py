@@ -176,18 +176,23 @@ async def run_sync(
     push_seconds: float,
     import_seconds: float,
     forever: bool = True,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """The marketplace worker: a full re-check at start, then events in and work out."""
+    """The marketplace worker: a full re-check at start, then events in and work out, until
+    ``stop`` is set (then it ends between two steps, never inside a transaction: a task
+    cancelled while it enters a transaction can leave SQLite's connection lock taken)."""
     wake = asyncio.Event()
+    wait = 0.2 if stop is not None else 1.0  # how long one read waits for events
+    stop = stop or asyncio.Event()
     try:
         await sync.mark(list((await sync.channels(fresh=True)).values()), None)
     except Exception:
         log.exception("marketplace start-up re-check failed")
 
     async def consume() -> None:
-        while True:
+        while not stop.is_set():
             try:
-                batch = await events.read(1.0)
+                batch = await events.read(wait)
                 if batch:
                     await _apply(sync, events, batch)
                     wake.set()
@@ -199,7 +204,7 @@ async def run_sync(
 
     async def work() -> None:
         last_import = 0.0
-        while True:
+        while not stop.is_set():
             due = time.monotonic() - last_import >= import_seconds
             try:
                 await sync.tick(import_orders=due)
@@ -216,4 +221,10 @@ async def run_sync(
     if not forever:
         await work()
         return
-    await asyncio.gather(consume(), work())
+    await asyncio.gather(consume(), work(), _wake_on(stop, wake))
+
+
+async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    """Wake the work loop when asked to stop (it sleeps until woken or its period ends)."""
+    await stop.wait()
+    wake.set()

@@ -202,10 +202,13 @@ async def test_a_till_sale_lowers_every_marketplace_within_seconds(
     till = await m.Channel.get(handle="store-part-dieu")
     await m.ChannelLocation.create(channel=till, location=world.part_dieu)
     events = InProcessEvents(LogPublisher(show_notifications=False))
-    worker = asyncio.create_task(run_sync(sync, events, push_seconds=0.1, import_seconds=3600))
+    stop = asyncio.Event()  # stopped, not cancelled: never in the middle of a transaction
+    worker = asyncio.create_task(
+        run_sync(sync, events, push_seconds=0.1, import_seconds=3600, stop=stop)
+    )
 
     async def relaying() -> None:
-        while True:
+        while not stop.is_set():
             await relay(services.uow, events, clock=services.clock)
             await asyncio.sleep(0.1)
 
@@ -225,9 +228,8 @@ async def test_a_till_sale_lowers_every_marketplace_within_seconds(
         await _until(lambda: [listing(markets[n], sku)["quantity"] for n in NAMES] == [4, 11, 11])
         assert loop.time() - sold_at < 5.0
     finally:
-        worker.cancel()
-        relayer.cancel()
-        await asyncio.gather(worker, relayer, return_exceptions=True)
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(worker, relayer), 30)
 
 
 async def _until(check: Any, seconds: float = 8.0) -> None:
