@@ -4,9 +4,10 @@ are applied (twice, late, out of order)."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -158,3 +159,45 @@ async def test_the_rollup_gives_the_queries_figures(db: str, settings: Settings,
         "scope_kind", "scope_id", "month", "member_id", "orders", "net"))  # fmt: skip
     assert again == rows
     assert await _figures(scopes) == after
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis: consumer groups")
+async def test_the_worker_applies_the_events_once_a_killed_worker_left_them(
+    db: str, settings: Settings
+) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from adapters.events import STREAM, RedisStreamPublisher
+    from adapters.marketplaces.worker import StreamEvents
+    from adapters.report_events import DEAD_STREAM, GROUP, apply_batch
+    from domain.ports import OutboxMessage
+
+    rw, scopes = await _world(settings.secret_key, 3)
+    await rebuild(tz=TZ)
+    client = aioredis.from_url(os.environ["REDIS_URL"])
+    await client.delete(STREAM, DEAD_STREAM)
+    try:
+        first = StreamEvents(client, consumer="w1", idle_ms=50, group=GROUP)
+        second = StreamEvents(client, consumer="w2", idle_ms=50, group=GROUP)
+        await first.read(0.01)  # the group exists before the events
+        publisher = RedisStreamPublisher(client)
+        orders = list(rw.orders.values())[:20]
+        for i, order in enumerate(orders):
+            await m.Order.filter(id=order.id).update(status="COMPLETED", refunded_total=100)
+            topic = "order.returned" if i % 2 else "order.completed"
+            await publisher.publish(OutboxMessage(
+                i + 1, topic, "order", {"orderId": order.id}, datetime.now(UTC)))  # fmt: skip
+        assert len(await first.read(0.1)) == 20  # w1 is killed before it applies them
+        await asyncio.sleep(0.1)
+        assert await apply_batch(second, tz=TZ, wait_seconds=0.01) == 20
+        expected = await _by_queries(scopes)
+        assert await _figures(scopes) == expected
+        # delivered again (acknowledged after a commit that a kill cut short): no change
+        await apply_orders([o.id for o in orders], tz=TZ)
+        assert await _figures(scopes) == expected
+        assert (await client.xpending(STREAM, GROUP))["pending"] == 0
+    finally:
+        await client.delete(STREAM, DEAD_STREAM)
+        await client.aclose()
