@@ -276,6 +276,8 @@ def _lifespan(
             background.append(asyncio.create_task(build_clienteling_daily(services)))
         if manage_database and services.marketplaces is not None:
             background.append(asyncio.create_task(sync_marketplaces(services)))
+        if manage_database and isinstance(services.kv, RedisKeyValue):
+            background.append(asyncio.create_task(report_rollup(services)))
         settle_heap()
         try:
             yield
