@@ -236,10 +236,12 @@ async def rebuild(
         if first_month is not None and first_month > first:
             first = first_month
         last = _when(bounds[0][1]).astimezone(zone).strftime("%Y-%m")
-        if first_month is None:
+        if first_month is None:  # the reports read the orders until it is done
             async with in_transaction("default") as conn:
+                await _Db(conn).run("DELETE FROM report_rollup_state")
                 await _Db(conn).run("DELETE FROM report_member_month")
                 await _Db(conn).run("DELETE FROM report_order")
+            forget_ready()
         month = first
         while month <= last:
             done += await _rebuild_month(month, zone)
