@@ -22,6 +22,7 @@ import contextlib
 import gc
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
@@ -275,6 +276,8 @@ def _lifespan(
             background.append(asyncio.create_task(build_clienteling_daily(services)))
         if manage_database and services.marketplaces is not None:
             background.append(asyncio.create_task(sync_marketplaces(services)))
+        if manage_database and isinstance(services.kv, RedisKeyValue):
+            background.append(asyncio.create_task(report_rollup(services)))
         settle_heap()
         try:
             yield
@@ -588,9 +591,56 @@ def worker() -> None:
             reconcile_daily(services),
             build_clienteling_daily(services),
             *([sync_marketplaces(services)] if services.marketplaces is not None else []),
+            *([report_rollup(services)] if isinstance(services.kv, RedisKeyValue) else []),
         )
 
     run_with_database(settings, work)
+
+
+async def report_rollup(services: Services) -> None:
+    """The reports' rollup kept current from the order events (adapters/report_events.py)."""
+    from adapters.report_events import run_rollup
+
+    assert isinstance(services.kv, RedisKeyValue)
+    await run_rollup(services.kv.client, tz=services.settings.reconcile_timezone)
+
+
+@cli.group()
+def reports() -> None:
+    """The performance reports' rollup."""
+
+
+@reports.command("rebuild")
+@click.option("--from", "first", default=None, help="The first month to rebuild (YYYY-MM).")
+def reports_rebuild(first: str | None) -> None:
+    """Compute the reports' rollup from the orders (all months, or from --from on); the
+    worker keeps it current from the order events afterwards (needs REDIS_URL)."""
+    from tqdm import tqdm
+
+    from adapters.db.report_rollup import rebuild
+    from adapters.report_events import report_events
+
+    settings = Settings.from_env()
+    if first is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", first):
+        raise click.UsageError("--from is YYYY-MM")
+
+    async def work() -> int:
+        services = build_services(settings)
+        try:
+            if not isinstance(services.kv, RedisKeyValue):
+                raise click.UsageError(
+                    "the rollup is kept current by the worker from the event stream: set REDIS_URL"
+                )
+            await report_events(services.kv.client)._group()  # events from now on are kept
+            with tqdm(desc="months", unit="month") as bar:
+                return await rebuild(
+                    tz=settings.reconcile_timezone, first_month=first, progress=bar.update
+                )
+        finally:
+            await services.kv.close()
+
+    done = run_with_database(settings, work)
+    click.echo(f"{done} orders read; reports read whole months from the rollup")
 
 
 @cli.command()

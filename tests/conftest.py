@@ -36,6 +36,7 @@ TABLES = [
     "attribution_code", "attribution_scan", "binding_policy", "member_binding", "franchisee",
     "franchise_location", "wholesale_price", "commission_entry", "statement", "statement_line",
     "order_attribution", "commission_rule", "clienteling_task",
+    "report_member_month", "report_order", "report_rollup_state",
 ]  # fmt: skip
 
 

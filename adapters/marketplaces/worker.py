@@ -83,8 +83,10 @@ class StreamEvents:
     fails ``MAX_DELIVERIES`` times goes to the dead-letter stream."""
 
     def __init__(self, client: aioredis.Redis, *, consumer: str | None = None,
-                 idle_ms: int = 30_000) -> None:  # fmt: skip
+                 idle_ms: int = 30_000, group: str = GROUP,
+                 dead_stream: str = DEAD_STREAM) -> None:  # fmt: skip
         self.client = client
+        self.group, self.dead_stream = group, dead_stream
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}"
         self.idle_ms = idle_ms
         self._ready = False
@@ -93,7 +95,7 @@ class StreamEvents:
         if self._ready:
             return
         try:
-            await self.client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            await self.client.xgroup_create(STREAM, self.group, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -102,28 +104,28 @@ class StreamEvents:
     async def read(self, wait_seconds: float) -> list[tuple[str, Event]]:
         await self._group()
         _, claimed, *_ = await self.client.xautoclaim(
-            STREAM, GROUP, self.consumer, min_idle_time=self.idle_ms, start_id="0-0", count=100
+            STREAM, self.group, self.consumer, min_idle_time=self.idle_ms, start_id="0-0", count=100
         )
         entries = list(claimed or [])
         if entries:
             entries = await self._without_dead(entries)
         if not entries:
             found = await self.client.xreadgroup(
-                GROUP, self.consumer, {STREAM: ">"}, count=500, block=int(wait_seconds * 1000)
+                self.group, self.consumer, {STREAM: ">"}, count=500, block=int(wait_seconds * 1000)
             )
             entries = [e for _, items in found or [] for e in items]
         return [(_text(stream_id), _event(fields)) for stream_id, fields in entries if fields]
 
     async def _without_dead(self, entries: list[Any]) -> list[Any]:
         ids = [e[0] for e in entries]
-        info = await self.client.xpending_range(STREAM, GROUP, min=ids[0], max=ids[-1],
+        info = await self.client.xpending_range(STREAM, self.group, min=ids[0], max=ids[-1],
                                                 count=len(ids))  # fmt: skip
         deliveries = {_text(p["message_id"]): int(p["times_delivered"]) for p in info}
         alive = []
         for stream_id, fields in entries:
             if deliveries.get(_text(stream_id), 0) > MAX_DELIVERIES:
-                await self.client.xadd(DEAD_STREAM, fields or {"missing": "1"}, maxlen=10_000)
-                await self.client.xack(STREAM, GROUP, stream_id)
+                await self.client.xadd(self.dead_stream, fields or {"missing": "1"}, maxlen=10_000)
+                await self.client.xack(STREAM, self.group, stream_id)
                 log.error("event %s failed %d times: dead-lettered", _text(stream_id),
                           MAX_DELIVERIES)  # fmt: skip
             else:
@@ -132,7 +134,7 @@ class StreamEvents:
 
     async def ack(self, ids: Sequence[str]) -> None:
         if ids:
-            await self.client.xack(STREAM, GROUP, *ids)
+            await self.client.xack(STREAM, self.group, *ids)
 
 
 def _text(value: Any) -> str:

@@ -37,6 +37,7 @@ from adapters.db.models.payments import (
 )
 from adapters.db.models.pricing import Price
 from adapters.db.models.promotions import Promotion, PromotionUse, Voucher
+from adapters.db.models.reports import ReportMemberMonth, ReportOrder, ReportRollupState
 from adapters.db.models.settlement import (
     AttributionCode,
     AttributionScan,
@@ -104,6 +105,9 @@ __all__ = [
     "Promotion",
     "PromotionUse",
     "ProviderEvent",
+    "ReportMemberMonth",
+    "ReportOrder",
+    "ReportRollupState",
     "Reservation",
     "StaffUser",
     "Statement",
